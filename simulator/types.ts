@@ -1,0 +1,151 @@
+/**
+ * Public types of the Qualys API simulator. Other parts of the project (tests, benchmarks, the demo)
+ * code against these names, so they change only with care.
+ */
+import type { FaultPlan } from './faults';
+
+/** The Qualys API endpoints the simulator serves; stats and faults are keyed by these. */
+export type Endpoint = 'hostList' | 'hostDetection' | 'knowledgeBase' | 'hostAssetSearch' | 'hostAssetCount';
+
+export const ENDPOINTS: readonly Endpoint[] = [
+  'hostList',
+  'hostDetection',
+  'knowledgeBase',
+  'hostAssetSearch',
+  'hostAssetCount',
+];
+
+/** The API v2 endpoints: the only ones subject to Qualys' rate and concurrency limits (reference §2.1). */
+export const API_V2_ENDPOINTS: readonly Endpoint[] = ['hostList', 'hostDetection', 'knowledgeBase'];
+
+export interface SimulatedUser {
+  username: string;
+  password: string;
+  /** Default true; false behaves like real Qualys: HTTP 401, CODE 2000 "Bad Login/Password". */
+  apiAccess?: boolean;
+  /** Default true; false: KnowledgeBase calls are refused with HTTP 403 SIMPLE_RETURN CODE 2002 (assumption). */
+  knowledgeBase?: boolean;
+  /** Default true; false: QPS hostasset answers HTTP 200 ServiceResponse responseCode UNAUTHORIZED. */
+  assetView?: boolean;
+  /** True: API v2 calls answer CODE 2001 "This account has expired." (HTTP 200, as recorded by J1). */
+  expired?: boolean;
+}
+
+export interface SimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a random free port). */
+  port?: number;
+  /** Estate size (number of hosts); default 200. */
+  hosts?: number;
+  /** Default 1. */
+  seed?: number;
+  /** Average detections per host (varies per host, some hosts have none); default 8. */
+  detectionsPerHost?: number;
+  /** Concurrent calls allowed per API endpoint; default 2 (Standard tier). */
+  concurrencyLimit?: number;
+  /** Calls per rolling window per API endpoint; default 300 per 3600 s (Standard tier). */
+  rateLimit?: { calls: number; windowSeconds: number };
+  /** Base latency added to every API call; default 0. */
+  latencyMs?: number;
+  /** Extra latency per KiB of response body; default 0. */
+  latencyPerKbMs?: number;
+  /** Host List / Host List Detection page size when the request gives no truncation_limit; default 1000. */
+  truncationLimit?: number;
+  /** Default: one full-permission user `demo_api_user` with {@link DEMO_PASSWORD}. */
+  users?: SimulatedUser[];
+}
+
+export interface RequestLogEntry {
+  endpoint: Endpoint;
+  /** Epoch milliseconds when the request arrived. */
+  at: number;
+  status: number;
+  /** Qualys CODE of an error (e.g. "1960"), the QPS responseCode, or the injected fault ("reset", …). */
+  code?: string;
+  /** Merged query + form parameters; for QPS the criteria (`"<field> <operator>"` → value) and preferences. */
+  params: Record<string, string>;
+}
+
+export interface SimulatorStats {
+  calls: Record<Endpoint, number>;
+  /** Keyed like "409/1960", "401/2000", "400/1905", "500", "503", "html/502", "reset", "truncated", "malformed", "qps/UNAUTHORIZED". */
+  errorsServed: Record<string, number>;
+  peakInFlight: number;
+  peakInFlightByEndpoint: Record<Endpoint, number>;
+  /** The most recent requests (bounded), oldest first. */
+  requests: RequestLogEntry[];
+}
+
+export interface TruthInterface {
+  name?: string;
+  mac?: string;
+  address?: string;
+  gateway?: string;
+}
+
+export type DetectionStatus = 'New' | 'Active' | 'Re-Opened' | 'Fixed';
+
+export interface TruthDetection {
+  qid: string;
+  /** 'Confirmed' or 'Potential'. */
+  type: string;
+  status: DetectionStatus;
+  severity: number;
+  port?: string;
+  protocol?: string;
+  ssl: boolean;
+  firstFound: string;
+  lastFound: string;
+  /** Present for Fixed and Re-Opened detections. */
+  lastFixed?: string;
+  /** QDS 1–100; served only with show_qds=1. */
+  qds?: number;
+  timesFound: number;
+  uniqueVulnId: string;
+}
+
+export interface TruthHost {
+  id: string;
+  /** The QPS HostAsset id (also Host List ASSET_ID); absent for hosts that have no HostAsset. */
+  assetId?: string;
+  ip?: string;
+  ipv6?: string;
+  fqdn?: string;
+  dnsHostname?: string;
+  netbios?: string;
+  os?: string;
+  trackingMethod: string;
+  assetCriticalityScore?: number;
+  truriskScore?: number;
+  lastVmScan?: string;
+  /** From the QPS HostAsset record; empty when the host has no HostAsset. */
+  interfaces: TruthInterface[];
+  /** Every detection the simulator holds for the host, including Fixed ones (HLD omits Fixed by default). */
+  detections: TruthDetection[];
+}
+
+export interface TruthKnowledgeBaseEntry {
+  cves: string[];
+  severity: number;
+  title: string;
+}
+
+export interface GroundTruth {
+  hosts: TruthHost[];
+  knowledgeBase: Record<string, TruthKnowledgeBaseEntry>;
+}
+
+export interface RunningSimulator {
+  /** The API base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** The first user's credentials. */
+  username: string;
+  password: string;
+  stats(): SimulatorStats;
+  resetStats(): void;
+  setFaults(plan: FaultPlan | FaultPlan[]): void;
+  clearFaults(): void;
+  truth(): GroundTruth;
+  close(): Promise<void>;
+}

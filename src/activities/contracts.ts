@@ -1,0 +1,76 @@
+// What activities take and return. Only small references and counts cross into workflow history:
+// page data is staged on disk and read back by the next step.
+
+/** A page is a contiguous range of Qualys host IDs (inclusive). */
+export interface PageRange {
+  index: number;
+  idMin: number;
+  idMax: number;
+  hosts: number;
+}
+
+/** Identifies one connector run across retries and continue-as-new. */
+export interface RunRef {
+  connection: string;
+  /** Stable for the whole run (the first execution's run ID). */
+  runKey: string;
+  workflowId: string;
+  startedAt: string;
+}
+
+export interface PageRef {
+  run: RunRef;
+  page: PageRange;
+}
+
+export interface ValidationResult {
+  apiUrl: string;
+  username: string;
+  concurrencyLimit?: number;
+  rateLimit?: number;
+  rateWindowSeconds?: number;
+}
+
+export interface EnumerationResult {
+  hostCount: number;
+  pages: PageRange[];
+}
+
+export interface AssetsFetched {
+  hosts: number;
+  hostAssets: number;
+}
+
+export interface DetectionsFetched {
+  hosts: number;
+  detections: number;
+}
+
+export interface PageMapped {
+  assets: number;
+  findings: number;
+  detections: number;
+  droppedNoCve: number;
+  knowledgeBaseLookups: number;
+}
+
+export interface PageUploaded {
+  assets: number;
+  findings: number;
+}
+
+export interface RunTotals {
+  hosts: number;
+  assets: number;
+  detections: number;
+  findings: number;
+  droppedNoCve: number;
+  pages: number;
+}
+
+export interface CommitResult {
+  outputDir: string;
+  reportFile: string;
+  assetsTotal: number;
+  findingsTotal: number;
+}

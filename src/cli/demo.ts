@@ -1,0 +1,202 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import { ensureTemporalCli, startDevServer, type RunningDevServer } from '../../temporal/dev-server';
+import { ConnectionProfiles } from '../config/connections';
+import { defaultDataDir } from '../config/project-paths';
+import { createActivityDeps } from '../worker/activity-deps';
+import { createConnectorWorker } from '../worker/create-worker';
+import { TASK_QUEUE } from '../worker/temporal-settings';
+import { watchRun } from './watch-run';
+
+const USAGE = `npm run demo -- [options]
+
+The main job on the embedded default: starts a Temporal dev server (SQLite under ./data, Web UI on),
+the Qualys simulator (unless QUALYS_API_URL/QUALYS_USERNAME/QUALYS_PASSWORD name a real subscription),
+a worker, and one connector run; shows its progress and ends with a summary and the Web UI link.
+The stack then stays up for more runs until Ctrl-C.
+
+Options:
+  --once              exit after the run, with status 0 if it completed and 1 if it failed (for scripts/CI)
+  --hosts N           simulated estate size (default 2000)
+  --page-size N       hosts per page (default 500)
+  --port N            Temporal gRPC port (default 7233)
+  --ui-port N         Temporal Web UI port (default 8233)
+  --help`;
+
+interface DemoOptions {
+  once: boolean;
+  hosts: number;
+  pageSize: number;
+  port: number;
+  uiPort: number;
+}
+
+function parseOptions(): DemoOptions {
+  const { values } = parseArgs({
+    options: {
+      once: { type: 'boolean', default: false },
+      hosts: { type: 'string', default: '2000' },
+      'page-size': { type: 'string', default: '500' },
+      port: { type: 'string', default: process.env.TEMPORAL_PORT ?? '7233' },
+      'ui-port': { type: 'string', default: process.env.TEMPORAL_UI_PORT ?? '8233' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number, not "${value}"`);
+    return n;
+  };
+  return {
+    once: values.once,
+    hosts: int('hosts', values.hosts),
+    pageSize: int('page-size', values['page-size']),
+    port: int('port', values.port),
+    uiPort: int('ui-port', values['ui-port']),
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const dataDir = defaultDataDir();
+  const stack: Array<() => Promise<void>> = [];
+  const shutdown = async (): Promise<void> => {
+    for (const stop of stack.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    const cliPath = await ensureTemporalCli();
+    step('Temporal dev server');
+    const server: RunningDevServer = await startDevServer({
+      cliPath,
+      port: options.port,
+      uiPort: options.uiPort,
+      dbFile: path.join(dataDir, 'temporal', 'dev-server.db'),
+      stdio: 'ignore',
+    });
+    stack.push(() => server.stop());
+    done(`${server.address}, Web UI ${server.uiUrl}`);
+
+    let profiles: ConnectionProfiles;
+    let connectionName: string;
+    if (process.env.QUALYS_API_URL) {
+      profiles = ConnectionProfiles.fromEnvironment();
+      connectionName = 'default';
+      step(`Qualys: using ${process.env.QUALYS_API_URL} (connection "default")`);
+      done('');
+    } else {
+      step('Qualys simulator');
+      const simulator: RunningSimulator = await startSimulator({ hosts: options.hosts, seed: 1, latencyMs: 40 });
+      stack.push(() => simulator.close());
+      profiles = ConnectionProfiles.of({
+        name: 'demo',
+        apiUrl: simulator.url,
+        username: simulator.username,
+        password: simulator.password,
+      });
+      connectionName = 'demo';
+      done(`${simulator.url}, ${options.hosts} hosts (connection "demo")`);
+    }
+
+    step(`Worker on task queue "${TASK_QUEUE}"`);
+    const deps = createActivityDeps({ profiles, dataDir });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const worker = await createConnectorWorker({
+      connection: nativeConnection,
+      namespace: server.namespace,
+      taskQueue: TASK_QUEUE,
+      deps,
+    });
+    const workerRun = worker.run();
+    stack.push(async () => {
+      worker.shutdown();
+      await workerRun;
+      await nativeConnection.close();
+      await deps.close();
+    });
+    done('polling');
+
+    const connection = await Connection.connect({ address: server.address });
+    stack.push(() => connection.close());
+    const client = new Client({ connection, namespace: server.namespace });
+    const workflowId = `qualys-sync-${connectionName}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const handle = await client.workflow.start('qualysSync', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [{ connection: connectionName, pageSize: options.pageSize }],
+      staticSummary: `Qualys sync of connection ${connectionName}`,
+    });
+    const runUrl = `${server.uiUrl}/namespaces/${server.namespace}/workflows/${workflowId}`;
+    console.log(`\nConnector run ${workflowId}`);
+    console.log(`  watch it live: ${runUrl}\n`);
+
+    let status = 0;
+    try {
+      const result = await watchRun(handle);
+      const t = result.totals;
+      console.log('\nRun completed');
+      console.log(`  hosts ${t.hosts} · assets ${t.assets} · detections ${t.detections} · findings ${t.findings} · dropped (QID without CVE) ${t.droppedNoCve} · pages ${t.pages}`);
+      console.log(`  output:  ${path.relative(process.cwd(), result.outputDir)}/ (assets.jsonl, findings.jsonl)`);
+      console.log(`  report:  ${path.relative(process.cwd(), result.reportFile)}`);
+    } catch (err) {
+      status = 1;
+      console.error(`\nRun failed: ${describeFailure(err)}`);
+    }
+    console.log(`  Web UI:  ${runUrl}`);
+
+    if (!options.once) {
+      console.log(`
+The stack stays up. In a second terminal, start another run with the Temporal CLI:
+
+  export PATH="$PWD/temporal/bin:$PATH"
+  temporal workflow start --type qualysSync --task-queue ${TASK_QUEUE} --input '{"connection":"${connectionName}"}'
+
+and watch it at ${server.uiUrl}/namespaces/${server.namespace}/workflows. Press Ctrl-C to stop everything.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      console.log('\nStopping…');
+    }
+    await shutdown();
+    return status;
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+}
+
+function step(what: string): void {
+  process.stdout.write(`• ${what} … `);
+}
+
+function done(detail: string): void {
+  process.stdout.write(`${detail || 'ok'}\n`);
+}
+
+function describeFailure(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  // WorkflowFailedError says "Workflow execution failed"; the cause chain says why.
+  let cause = err instanceof Error ? err.cause : undefined;
+  while (cause instanceof Error) {
+    message = cause.message;
+    cause = cause.cause;
+  }
+  return message;
+}
+
+main().then(
+  (status) => process.exit(status),
+  (err: unknown) => {
+    console.error(`\n${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

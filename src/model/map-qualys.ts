@@ -1,0 +1,170 @@
+import {
+  MODEL_VERSION,
+  assetKey,
+  findingKey,
+  type Asset,
+  type Finding,
+  type FindingEvidence,
+  type NetworkInterface,
+} from './exposure';
+
+// The Qualys records the mapping reads, as structural types: the client's richer records fit them.
+export interface HostRecord {
+  id: string;
+  assetId?: string;
+  ip?: string;
+  ipv6?: string;
+  trackingMethod?: string;
+  dns?: string;
+  dnsData?: { hostname?: string; domain?: string; fqdn?: string };
+  netbios?: string;
+  os?: string;
+  assetCriticalityScore?: number;
+  truriskScore?: number;
+  lastVulnScan?: string;
+  lastVmScannedDate?: string;
+}
+
+export interface HostAssetRecord {
+  qwebHostId?: string;
+  fqdn?: string;
+  interfaces: Array<{ interfaceName?: string; macAddress?: string; address?: string; gatewayAddress?: string }>;
+}
+
+export interface DetectionRecord {
+  qid: string;
+  uniqueVulnId?: string;
+  type?: string;
+  status?: string;
+  severity?: number;
+  qds?: number;
+  port?: string;
+  protocol?: string;
+  ssl: boolean;
+  firstFound?: string;
+  lastFound?: string;
+  lastFixed?: string;
+}
+
+export interface QidCves {
+  cves: string[];
+}
+
+const OPEN_STATUSES = new Set(['New', 'Active', 'Re-Opened']);
+
+export function mapAsset(connection: string, host: HostRecord, hostAsset: HostAssetRecord | undefined, seenAt: string): Asset {
+  const interfaces: NetworkInterface[] = (hostAsset?.interfaces ?? []).map((i) => ({
+    name: i.interfaceName,
+    macAddress: normaliseMac(i.macAddress),
+    address: i.address,
+    gatewayAddress: i.gatewayAddress,
+  }));
+  const addresses = [host.ip, host.ipv6, ...interfaces.map((i) => i.address)].filter(isPresent);
+  return {
+    modelVersion: MODEL_VERSION,
+    key: assetKey(connection, host.id),
+    connection,
+    source: 'qualys',
+    qualysHostId: host.id,
+    qualysAssetId: host.assetId,
+    fqdn: host.dnsData?.fqdn || hostAsset?.fqdn || undefined,
+    hostname: host.dnsData?.hostname || host.dns || undefined,
+    netbiosName: host.netbios,
+    ipv4Addresses: unique(addresses.filter((a) => !a.includes(':'))),
+    ipv6Addresses: unique(addresses.filter((a) => a.includes(':'))),
+    networkInterfaces: interfaces,
+    macAddresses: unique(interfaces.map((i) => i.macAddress).filter(isPresent)),
+    gatewayAddresses: unique(interfaces.map((i) => i.gatewayAddress).filter(isPresent)),
+    operatingSystem: host.os,
+    criticality: { assetCriticalityScore: host.assetCriticalityScore, truRiskScore: host.truriskScore },
+    trackingMethod: host.trackingMethod,
+    lastScans: { vulnerability: host.lastVulnScan, vmScanned: host.lastVmScannedDate },
+    firstSeenAt: seenAt,
+    lastSeenAt: seenAt,
+  };
+}
+
+export interface MappedFindings {
+  findings: Finding[];
+  droppedNoCve: number;
+}
+
+/** One finding per (asset, CVE); a detection whose QID has no CVE is counted as dropped, never lost silently. */
+export function mapFindings(
+  connection: string,
+  hostId: string,
+  detections: readonly DetectionRecord[],
+  knowledgeBase: ReadonlyMap<string, QidCves>,
+  seenAt: string,
+): MappedFindings {
+  const key = assetKey(connection, hostId);
+  const byCve = new Map<string, FindingEvidence[]>();
+  let droppedNoCve = 0;
+  for (const d of detections) {
+    const cves = knowledgeBase.get(d.qid)?.cves ?? [];
+    if (cves.length === 0) {
+      droppedNoCve += 1;
+      continue;
+    }
+    const evidence: FindingEvidence = {
+      qid: d.qid,
+      uniqueVulnId: d.uniqueVulnId,
+      type: d.type,
+      status: d.status ?? 'Active',
+      severity: d.severity,
+      qds: d.qds,
+      port: d.port,
+      protocol: d.protocol,
+      ssl: d.ssl,
+      firstFound: d.firstFound,
+      lastFound: d.lastFound,
+      lastFixed: d.lastFixed,
+    };
+    for (const cve of cves) byCve.set(cve, [...(byCve.get(cve) ?? []), evidence]);
+  }
+  const findings = [...byCve.entries()].map(([cve, evidence]): Finding => ({
+    modelVersion: MODEL_VERSION,
+    key: findingKey(key, cve),
+    assetKey: key,
+    connection,
+    qualysHostId: hostId,
+    cve,
+    status: evidence.some((e) => OPEN_STATUSES.has(e.status)) ? 'open' : 'fixed',
+    firstFound: min(evidence.map((e) => e.firstFound)),
+    lastFound: max(evidence.map((e) => e.lastFound)),
+    severity: maxNumber(evidence.map((e) => e.severity)),
+    qds: maxNumber(evidence.map((e) => e.qds)),
+    evidence: evidence.sort((a, b) => a.qid.localeCompare(b.qid) || (a.port ?? '').localeCompare(b.port ?? '')),
+    lastSeenAt: seenAt,
+  }));
+  return { findings, droppedNoCve };
+}
+
+/** MACs arrive as 00:1A:2B…, 00-1a-2b… or 001a.2b…; one form makes them comparable. Invalid ones are dropped. */
+export function normaliseMac(mac: string | undefined): string | undefined {
+  if (!mac) return undefined;
+  const hex = mac.replace(/[^0-9a-fA-F]/g, '').toLowerCase();
+  if (hex.length !== 12 || /^0+$/.test(hex)) return undefined;
+  return hex.match(/../g)?.join(':');
+}
+
+function isPresent<T>(value: T | undefined | null | ''): value is T {
+  return value !== undefined && value !== null && value !== '';
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function min(values: Array<string | undefined>): string | undefined {
+  return values.filter(isPresent).sort()[0];
+}
+
+function max(values: Array<string | undefined>): string | undefined {
+  return values.filter(isPresent).sort().at(-1);
+}
+
+function maxNumber(values: Array<number | undefined>): number | undefined {
+  const present = values.filter((v): v is number => v !== undefined);
+  return present.length > 0 ? Math.max(...present) : undefined;
+}

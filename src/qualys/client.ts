@@ -1,0 +1,454 @@
+import { performance } from 'node:perf_hooks';
+import { platformForApiHost, resolveApiBaseUrl } from './base-url';
+import {
+  errorForFailedStatus,
+  errorForHttpStatus,
+  errorFromApiDocument,
+  errorFromServiceResponse,
+  type ResponseContext,
+} from './classify';
+import { parseQualysConnection, resolveTimeouts, type QualysConnection } from './connection';
+import { endpointInfo, type QualysEndpoint } from './endpoints';
+import { QualysError, isQualysError } from './errors';
+import { QualysHttp, type HttpExchange } from './http';
+import { readSubscriptionLimits } from './limits';
+import { hostAssetCount, hostAssetPage } from './parse-host-asset';
+import { HOST_DETECTION_ROOT, parseHostDetectionPage } from './parse-host-detection';
+import { HOST_LIST_ROOT, parseHostIdPage, parseHostListPage } from './parse-host-list';
+import { KNOWLEDGE_BASE_ROOT, parseKnowledgeBasePage } from './parse-knowledge-base';
+import { SERVICE_RESPONSE_ROOT, parseServiceResponse, type ServiceResponse } from './parse-service-response';
+import { QPS_MAX_PAGE_SIZE, hostAssetCountRequest, hostAssetSearchRequest, type HostIdRange } from './qps-request';
+import type { HostAsset, HostDetections, KnowledgeBaseVuln, QualysHost, SubscriptionLimits } from './schemas';
+import { nextPageIdMin, type ResponseWarning } from './truncation';
+import { connectorUserAgent } from './user-agent';
+import { malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
+
+export type { QualysConnection } from './connection';
+export type { HostIdRange } from './qps-request';
+
+/** Reported after every HTTP call (one per page), successful or not. */
+export interface QualysCallEvent {
+  endpoint: QualysEndpoint;
+  httpStatus?: number;
+  qualysCode?: string;
+  durationMs: number;
+  ok: boolean;
+}
+
+export interface QualysClientOptions {
+  onCall?: (event: QualysCallEvent) => void;
+  /** Aborts every call of this client. */
+  signal?: AbortSignal;
+  /** Overrides `qualys-exposure-connector/<version>`. */
+  userAgent?: string;
+}
+
+/** Per-call options; a shared client can still cancel one activity's calls. */
+export interface QualysCallOptions {
+  signal?: AbortSignal;
+}
+
+export const detectionStatuses = ['New', 'Active', 'Re-Opened', 'Fixed'] as const;
+export type DetectionStatus = (typeof detectionStatuses)[number];
+
+export interface DetectionQueryOptions {
+  /** Default: all four. Qualys' own default leaves out Fixed. */
+  statuses?: readonly DetectionStatus[];
+  /** Scan evidence per detection; large, so off by default (`show_results=0`). */
+  showResults?: boolean;
+  /** Hosts per response before Qualys truncates and points at the next page (default 1000). */
+  truncationLimit?: number;
+  /** Only detections changed since (`YYYY-MM-DD[THH:MM:SSZ]`, UTC), for incremental runs. */
+  detectionUpdatedSince?: string;
+}
+
+const DEFAULT_TRUNCATION_LIMIT = 1000;
+const QUALYS_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$/;
+
+/**
+ * Qualys VMDR client: Host List, Host List Detection, KnowledgeBase (API v2) and Asset Management
+ * host assets (QPS). Every method returns validated, typed records and fails with a QualysError.
+ * It never retries: retry policy (and waiting out limits) belongs to the Temporal activities.
+ */
+export class QualysClient {
+  /** The resolved API base URL. */
+  readonly baseUrl: string;
+  /** The platform (e.g. 'US2') when the URL is a known Qualys API host. */
+  readonly pod?: string;
+
+  readonly #http: QualysHttp;
+  readonly #options: QualysClientOptions;
+  readonly #secrets: readonly string[];
+  #limits?: SubscriptionLimits;
+  readonly #limitsByEndpoint = new Map<QualysEndpoint, SubscriptionLimits>();
+
+  constructor(connection: QualysConnection, options: QualysClientOptions = {}) {
+    const settings = parseQualysConnection(connection);
+    const resolved = resolveApiBaseUrl(settings.apiUrl, { allowPlainHttp: settings.allowPlainHttp });
+    this.baseUrl = resolved.baseUrl;
+    this.pod = resolved.pod;
+    this.#options = options;
+    const basic = Buffer.from(`${settings.username}:${settings.password}`, 'utf8').toString('base64');
+    this.#secrets = [settings.password, basic].filter((secret) => secret.length >= 4);
+    this.#http = new QualysHttp({
+      baseUrl: resolved.baseUrl,
+      knownPlatformHost: platformForApiHost(new URL(resolved.baseUrl).hostname) !== undefined,
+      username: settings.username,
+      password: settings.password,
+      userAgent: options.userAgent ?? connectorUserAgent(),
+      timeouts: resolveTimeouts(settings.timeouts),
+      caFile: settings.caFile,
+      proxyUrl: settings.proxyUrl,
+    });
+  }
+
+  /**
+   * The limits from the most recent response that carried limit headers; Qualys counts per API, so
+   * pass an endpoint for that API's own counters. Undefined until an API v2 call has answered.
+   */
+  subscriptionLimits(endpoint?: QualysEndpoint): SubscriptionLimits | undefined {
+    const limits = endpoint === undefined ? this.#limits : this.#limitsByEndpoint.get(endpoint);
+    return limits === undefined ? undefined : { ...limits };
+  }
+
+  /** All host IDs (or those in the range), ascending: Host List `details=None`, `truncation_limit=0`. */
+  async listHostIds(range: Partial<HostIdRange> = {}, call: QualysCallOptions = {}): Promise<number[]> {
+    checkRange('listHostIds', range);
+    const ids = new Set<number>();
+    await this.#pagesV2(
+      'hostList',
+      { action: 'list', details: 'None', truncation_limit: '0' },
+      range,
+      HOST_LIST_ROOT,
+      call,
+      (document, context) => {
+        const page = parseHostIdPage(document, context);
+        for (const id of page.ids) ids.add(id);
+        return page.warning;
+      },
+    );
+    return [...ids].sort((a, b) => a - b);
+  }
+
+  /** Hosts with their details, TruRisk and asset criticality: Host List `details=All`. */
+  async listHosts(range: HostIdRange, call: QualysCallOptions = {}): Promise<QualysHost[]> {
+    checkRange('listHosts', range, true);
+    const hosts: QualysHost[] = [];
+    await this.#pagesV2(
+      'hostList',
+      {
+        action: 'list',
+        details: 'All',
+        show_asset_id: '1',
+        show_trurisk: '1',
+        truncation_limit: String(DEFAULT_TRUNCATION_LIMIT),
+      },
+      range,
+      HOST_LIST_ROOT,
+      call,
+      (document, context) => {
+        const page = parseHostListPage(document, context);
+        hosts.push(...page.hosts);
+        return page.warning;
+      },
+    );
+    return hosts;
+  }
+
+  /** Hosts in the range with their detections: Host List Detection, following truncation. */
+  async listDetections(
+    range: HostIdRange,
+    options: DetectionQueryOptions = {},
+    call: QualysCallOptions = {},
+  ): Promise<HostDetections[]> {
+    checkRange('listDetections', range, true);
+    const params = detectionParams(options);
+    const hosts: HostDetections[] = [];
+    await this.#pagesV2('hostDetection', params, range, HOST_DETECTION_ROOT, call, (document, context) => {
+      const page = parseHostDetectionPage(document, context);
+      hosts.push(...page.hosts);
+      return page.warning;
+    });
+    return hosts;
+  }
+
+  /**
+   * KnowledgeBase entries (`details=Basic`) for these QIDs, with their CVEs. QIDs Qualys does not
+   * know are simply absent. One call for the whole list (POSTed, so it may be long); batch upstream.
+   */
+  async knowledgeBase(qids: readonly string[], call: QualysCallOptions = {}): Promise<KnowledgeBaseVuln[]> {
+    const unique = [...new Set(qids.map((qid) => qid.trim()))];
+    const invalid = unique.find((qid) => !/^\d+$/.test(qid));
+    if (invalid !== undefined) {
+      throw invalidArgument('knowledgeBase', `"${invalid.slice(0, 40)}" is not a QID (QIDs are numbers).`);
+    }
+    if (unique.length === 0) return [];
+    unique.sort((a, b) => Number(a) - Number(b));
+
+    const vulns = new Map<string, KnowledgeBaseVuln>();
+    await this.#pagesV2(
+      'knowledgeBase',
+      { action: 'list', details: 'Basic', ids: unique.join(',') },
+      {},
+      KNOWLEDGE_BASE_ROOT,
+      call,
+      (document, context) => {
+        const page = parseKnowledgeBasePage(document, context);
+        for (const vuln of page.vulns) vulns.set(vuln.qid, vuln);
+        return page.warning;
+      },
+    );
+    return [...vulns.values()];
+  }
+
+  /** Asset Management host assets whose Qualys host ID is in the range (interfaces: MAC, gateway). */
+  async searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}): Promise<HostAsset[]> {
+    checkRange('searchHostAssets', range, true);
+    const assets: HostAsset[] = [];
+    let afterId: number | undefined;
+    for (;;) {
+      const { response, context } = await this.#exchangeQps(
+        'hostAssetSearch',
+        hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId),
+        call,
+      );
+      const page = hostAssetPage(response, context);
+      assets.push(...page.assets);
+      if (page.nextAfterId === undefined) return assets;
+      if (afterId !== undefined && page.nextAfterId <= afterId) {
+        throw malformed(context, `${endpointInfo.hostAssetSearch.title} returned lastId ${page.nextAfterId}, which does not advance past ${afterId}.`);
+      }
+      afterId = page.nextAfterId;
+    }
+  }
+
+  /** How many Asset Management host assets there are (in the range, if given). */
+  async countHostAssets(range: Partial<HostIdRange> = {}, call: QualysCallOptions = {}): Promise<number> {
+    checkRange('countHostAssets', range);
+    const { response, context } = await this.#exchangeQps('hostAssetCount', hostAssetCountRequest(range), call);
+    return hostAssetCount(response, context);
+  }
+
+  async close(): Promise<void> {
+    await this.#http.close();
+  }
+
+  /**
+   * Runs an API v2 list call, re-issuing it with the next `id_min` while Qualys truncates
+   * (WARNING 1980). `handlePage` consumes each page and returns its WARNING.
+   */
+  async #pagesV2(
+    endpoint: QualysEndpoint,
+    params: Readonly<Record<string, string>>,
+    range: Partial<HostIdRange>,
+    expectedRoot: string,
+    call: QualysCallOptions,
+    handlePage: (document: XmlDocument, context: ResponseContext) => ResponseWarning,
+  ): Promise<void> {
+    let idMin = range.idMin;
+    for (;;) {
+      const form = new URLSearchParams(params);
+      if (idMin !== undefined) form.set('id_min', String(idMin));
+      if (range.idMax !== undefined) form.set('id_max', String(range.idMax));
+
+      const { document, context } = await this.#exchangeV2(endpoint, form.toString(), expectedRoot, call);
+      const warning = handlePage(document, context);
+      const next = nextPageIdMin(warning, idMin, context);
+      if (next === undefined || (range.idMax !== undefined && next > range.idMax)) return;
+      idMin = next;
+    }
+  }
+
+  async #exchangeV2(
+    endpoint: QualysEndpoint,
+    form: string,
+    expectedRoot: string,
+    call: QualysCallOptions,
+  ): Promise<{ document: XmlDocument; context: ResponseContext }> {
+    return this.#exchange(endpoint, form, call, (exchange, context) => {
+      const parsed = tryParse(exchange, context);
+      if (parsed.document) {
+        const apiError = errorFromApiDocument(parsed.document, context);
+        if (apiError) throw apiError;
+      }
+      throwForStatus(exchange, context, parsed);
+      if (!parsed.document) throw parsed.error;
+      if (parsed.document.rootName !== expectedRoot) throw unexpectedRoot(parsed.document, [expectedRoot], context);
+      return { document: parsed.document, context };
+    });
+  }
+
+  async #exchangeQps(
+    endpoint: QualysEndpoint,
+    xml: string,
+    call: QualysCallOptions,
+  ): Promise<{ response: ServiceResponse; context: ResponseContext }> {
+    return this.#exchange(endpoint, xml, call, (exchange, context) => {
+      const parsed = tryParse(exchange, context);
+      if (parsed.document?.rootName === SERVICE_RESPONSE_ROOT) {
+        const response = parseServiceResponse(parsed.document, context);
+        const serviceError = errorFromServiceResponse(response, context);
+        if (serviceError) throw serviceError;
+        throwForStatus(exchange, context, parsed);
+        return { response, context };
+      }
+      throwForStatus(exchange, context, parsed);
+      if (!parsed.document) throw parsed.error;
+      throw unexpectedRoot(parsed.document, [SERVICE_RESPONSE_ROOT], context);
+    });
+  }
+
+  /** One HTTP call: send, record limits, interpret, report to onCall, keep secrets out of errors. */
+  async #exchange<T>(
+    endpoint: QualysEndpoint,
+    body: string,
+    call: QualysCallOptions,
+    interpret: (exchange: HttpExchange, context: ResponseContext) => T,
+  ): Promise<T> {
+    const started = performance.now();
+    let httpStatus: number | undefined;
+    let qualysCode: string | undefined;
+    let ok = false;
+    try {
+      const exchange = await this.#http.post(endpoint, body, this.#signal(call));
+      httpStatus = exchange.status;
+      const limits = readSubscriptionLimits(exchange.headers);
+      if (limits) {
+        this.#limits = limits;
+        this.#limitsByEndpoint.set(endpoint, limits);
+      }
+      const context: ResponseContext = {
+        endpoint,
+        httpStatus: exchange.status,
+        contentType: exchange.headers['content-type'],
+        baseUrl: this.baseUrl,
+        pod: this.pod,
+        limits,
+        location: exchange.headers.location,
+      };
+      const result = interpret(exchange, context);
+      ok = true;
+      return result;
+    } catch (error) {
+      if (!isQualysError(error)) throw error;
+      qualysCode = error.qualysCode;
+      httpStatus ??= error.httpStatus;
+      throw this.#withoutSecrets(error);
+    } finally {
+      this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok });
+    }
+  }
+
+  #signal(call: QualysCallOptions): AbortSignal | undefined {
+    const signals = [this.#options.signal, call.signal].filter((s): s is AbortSignal => s !== undefined);
+    if (signals.length <= 1) return signals[0];
+    return AbortSignal.any(signals);
+  }
+
+  #report(event: QualysCallEvent): void {
+    try {
+      this.#options.onCall?.(event);
+    } catch {
+      // An observer must never turn a good Qualys call into a failure.
+    }
+  }
+
+  /**
+   * Belt and braces: nothing we build contains the password, but a message quoting server text
+   * could. Any occurrence (or of the Basic token) is masked before the error leaves the client.
+   */
+  #withoutSecrets(error: QualysError): QualysError {
+    const leaks = (value: string | undefined): boolean =>
+      value !== undefined && this.#secrets.some((secret) => value.includes(secret));
+    if (![error.message, error.fix, error.qualysText, error.stack].some(leaks)) return error;
+    const mask = (value: string | undefined): string | undefined =>
+      value === undefined ? undefined : this.#secrets.reduce((text, secret) => text.split(secret).join('***'), value);
+    return new QualysError({
+      ...error.details(),
+      message: mask(error.message) ?? '',
+      fix: mask(error.fix),
+      qualysText: mask(error.qualysText),
+    });
+  }
+}
+
+type Parsed = { document: XmlDocument; error?: undefined } | { document?: undefined; error: QualysError };
+
+function tryParse(exchange: HttpExchange, context: ResponseContext): Parsed {
+  try {
+    return { document: parseQualysXml(exchange.body, context) };
+  } catch (error) {
+    if (isQualysError(error)) return { error };
+    throw error;
+  }
+}
+
+/**
+ * After any Qualys error document has been classified: statuses that decide by themselves
+ * (401, 403, 409, …), then any other non-2xx. A proxy's HTML page on a 5xx stays a
+ * malformed-response (it names what answered); an empty or unknown body becomes a status error.
+ */
+function throwForStatus(exchange: HttpExchange, context: ResponseContext, parsed: Parsed): void {
+  const decisive = errorForHttpStatus(context);
+  if (decisive) throw decisive;
+  if (exchange.status >= 200 && exchange.status < 300) return;
+  if (exchange.body.trim() === '') throw errorForFailedStatus(context, 'empty body');
+  if (parsed.error) throw parsed.error;
+  throw errorForFailedStatus(context, `a <${parsed.document.rootName}> document`);
+}
+
+function detectionParams(options: DetectionQueryOptions): Record<string, string> {
+  const statuses = options.statuses ?? detectionStatuses;
+  const unknown = statuses.find((status) => !(detectionStatuses as readonly string[]).includes(status));
+  if (statuses.length === 0 || unknown !== undefined) {
+    throw invalidArgument('listDetections', `statuses must be some of ${detectionStatuses.join(', ')}.`);
+  }
+  const truncationLimit = options.truncationLimit ?? DEFAULT_TRUNCATION_LIMIT;
+  if (!Number.isInteger(truncationLimit) || truncationLimit < 1) {
+    throw invalidArgument('listDetections', 'truncationLimit must be a positive whole number of hosts.');
+  }
+  const params: Record<string, string> = {
+    action: 'list',
+    output_format: 'XML',
+    status: statuses.join(','),
+    show_results: options.showResults === true ? '1' : '0',
+    show_asset_id: '1',
+    show_qds: '1',
+    truncation_limit: String(truncationLimit),
+  };
+  if (options.detectionUpdatedSince !== undefined) {
+    if (!QUALYS_DATE.test(options.detectionUpdatedSince)) {
+      throw invalidArgument('listDetections', 'detectionUpdatedSince must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
+    }
+    params.detection_updated_since = options.detectionUpdatedSince;
+  }
+  return params;
+}
+
+function checkRange(method: string, range: Partial<HostIdRange>, required = false): void {
+  const { idMin, idMax } = range;
+  for (const [name, value] of [
+    ['idMin', idMin],
+    ['idMax', idMax],
+  ] as const) {
+    if (value === undefined) {
+      if (required) throw invalidArgument(method, `${name} is required.`);
+      continue;
+    }
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw invalidArgument(method, `${name} must be a non-negative whole number (got ${value}).`);
+    }
+  }
+  if (idMin !== undefined && idMax !== undefined && idMin > idMax) {
+    throw invalidArgument(method, `idMin (${idMin}) is greater than idMax (${idMax}).`);
+  }
+}
+
+/** A caller mistake caught before any call is made. */
+function invalidArgument(method: string, problem: string): QualysError {
+  return new QualysError({
+    kind: 'bad-request',
+    message: `QualysClient.${method}: ${problem}`,
+    fix: 'This is a bug in the caller; fix the arguments.',
+  });
+}

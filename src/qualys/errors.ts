@@ -1,0 +1,129 @@
+import type { QualysEndpoint } from './endpoints';
+
+/**
+ * Every failure the Qualys client reports is a QualysError of one of these kinds. Callers (activities)
+ * decide what to do from `kind` and `retryable` alone; they never parse messages.
+ */
+export const qualysErrorKinds = [
+  'authentication',
+  'account',
+  'permission',
+  'concurrency-limit',
+  'rate-limit',
+  'bad-request',
+  'server',
+  'network',
+  'malformed-response',
+  'config',
+] as const;
+
+export type QualysErrorKind = (typeof qualysErrorKinds)[number];
+
+/** Whether retrying the same call later can succeed, unless a specific error says otherwise. */
+const retryableByKind: Readonly<Record<QualysErrorKind, boolean>> = {
+  authentication: false,
+  account: false,
+  permission: false,
+  'concurrency-limit': true,
+  'rate-limit': true,
+  'bad-request': false,
+  server: true,
+  network: true,
+  // A truncated or garbled body is nearly always a dropped connection or a proxy hiccup.
+  'malformed-response': true,
+  config: false,
+};
+
+export interface QualysErrorInit {
+  kind: QualysErrorKind;
+  message: string;
+  /** What a person can do about it. */
+  fix?: string;
+  /** Overrides the kind's default (e.g. a TLS certificate failure is a network error that will not heal). */
+  retryable?: boolean;
+  endpoint?: QualysEndpoint;
+  httpStatus?: number;
+  /** The `CODE` (API v2) or `responseCode` (QPS) Qualys returned. */
+  qualysCode?: string;
+  /** The `TEXT` / `errorMessage` Qualys returned, verbatim. */
+  qualysText?: string;
+  /** Seconds Qualys asked us to wait (rate limit). */
+  waitSeconds?: number;
+  /** Low-level error code (ECONNRESET, UND_ERR_HEADERS_TIMEOUT, …) for network errors. */
+  networkCode?: string;
+  cause?: unknown;
+}
+
+/** Plain, JSON-safe data describing a QualysError (what an activity puts into an ApplicationFailure). */
+export interface QualysErrorDetails {
+  kind: QualysErrorKind;
+  retryable: boolean;
+  message: string;
+  fix?: string;
+  endpoint?: QualysEndpoint;
+  httpStatus?: number;
+  qualysCode?: string;
+  qualysText?: string;
+  waitSeconds?: number;
+  networkCode?: string;
+}
+
+export class QualysError extends Error {
+  override readonly name: string = 'QualysError';
+  readonly kind: QualysErrorKind;
+  readonly retryable: boolean;
+  readonly fix?: string;
+  readonly endpoint?: QualysEndpoint;
+  readonly httpStatus?: number;
+  readonly qualysCode?: string;
+  readonly qualysText?: string;
+  readonly waitSeconds?: number;
+  readonly networkCode?: string;
+
+  constructor(init: QualysErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.retryable = init.retryable ?? retryableByKind[init.kind];
+    this.fix = init.fix;
+    this.endpoint = init.endpoint;
+    this.httpStatus = init.httpStatus;
+    this.qualysCode = init.qualysCode;
+    this.qualysText = init.qualysText;
+    this.waitSeconds = init.waitSeconds;
+    this.networkCode = init.networkCode;
+  }
+
+  details(): QualysErrorDetails {
+    const details: QualysErrorDetails = {
+      kind: this.kind,
+      retryable: this.retryable,
+      message: this.message,
+    };
+    // Only defined fields, so the JSON stays small and round-trips exactly.
+    if (this.fix !== undefined) details.fix = this.fix;
+    if (this.endpoint !== undefined) details.endpoint = this.endpoint;
+    if (this.httpStatus !== undefined) details.httpStatus = this.httpStatus;
+    if (this.qualysCode !== undefined) details.qualysCode = this.qualysCode;
+    if (this.qualysText !== undefined) details.qualysText = this.qualysText;
+    if (this.waitSeconds !== undefined) details.waitSeconds = this.waitSeconds;
+    if (this.networkCode !== undefined) details.networkCode = this.networkCode;
+    return details;
+  }
+
+  toJSON(): QualysErrorDetails {
+    return this.details();
+  }
+}
+
+/** A mistake in the connection settings (URL, CA file, …): never retryable, always explains the fix. */
+export class QualysConfigError extends QualysError {
+  override readonly name: string = 'QualysConfigError';
+
+  constructor(message: string, fix?: string) {
+    super({ kind: 'config', message, fix });
+  }
+}
+
+export function isQualysError(value: unknown): value is QualysError {
+  return value instanceof QualysError;
+}

@@ -1,0 +1,55 @@
+import { compact } from './compact';
+import { endpointInfo } from './endpoints';
+import type { HostAssetElement, ServiceResponse } from './parse-service-response';
+import type { HostAsset } from './schemas';
+import { malformed, type XmlContext } from './xml';
+
+export interface HostAssetPage {
+  assets: HostAsset[];
+  /** The `id` to continue after, when Qualys has more records. */
+  nextAfterId?: number;
+}
+
+/** A successful `search/am/hostasset` envelope. `count` 0 with no `data` means nothing matched. */
+export function hostAssetPage(response: ServiceResponse, context: XmlContext): HostAssetPage {
+  const assets = (response.data?.HostAsset ?? []).map(toHostAsset);
+  if (response.hasMoreRecords !== 'true') return { assets };
+  const lastId = response.lastId === undefined ? NaN : Number(response.lastId);
+  if (!Number.isSafeInteger(lastId)) {
+    throw malformed(context, `${endpointInfo[context.endpoint].title} said hasMoreRecords=true but gave no usable lastId.`);
+  }
+  return { assets, nextAfterId: lastId };
+}
+
+/** A successful `count/am/hostasset` envelope. */
+export function hostAssetCount(response: ServiceResponse, context: XmlContext): number {
+  const count = response.count ?? response.COUNT;
+  if (count === undefined) {
+    throw malformed(context, `${endpointInfo[context.endpoint].title} answered SUCCESS without a count.`);
+  }
+  return count;
+}
+
+function toHostAsset(asset: HostAssetElement): HostAsset {
+  return compact({
+    id: asset.id,
+    qwebHostId: asset.qwebHostId,
+    name: asset.name,
+    dnsHostName: asset.dnsHostName,
+    fqdn: asset.fqdn,
+    os: asset.os,
+    address: asset.address,
+    netbiosName: asset.netbiosName,
+    trackingMethod: asset.trackingMethod,
+    interfaces: (asset.networkInterface?.list?.HostAssetInterface ?? []).map((nic) =>
+      compact({
+        interfaceName: nic.interfaceName,
+        macAddress: nic.macAddress,
+        address: nic.address,
+        gatewayAddress: nic.gatewayAddress,
+        hostname: nic.hostname,
+        type: nic.type,
+      }),
+    ),
+  });
+}

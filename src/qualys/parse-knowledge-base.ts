@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { compact } from './compact';
+import { parseDocument } from './parse-document';
+import type { KnowledgeBaseVuln } from './schemas';
+import { warningSchema, type ResponseWarning } from './truncation';
+import type { XmlContext, XmlDocument } from './xml';
+import { flag, integer, lenientDecimal, list, node, requiredId, text } from './xml-values';
+
+export const KNOWLEDGE_BASE_ROOT = 'KNOWLEDGE_BASE_VULN_LIST_OUTPUT';
+
+const vulnElementSchema = z.object({
+  QID: requiredId,
+  VULN_TYPE: text,
+  SEVERITY_LEVEL: integer({ min: 1, max: 5 }),
+  TITLE: text,
+  CATEGORY: text,
+  LAST_SERVICE_MODIFICATION_DATETIME: text,
+  PUBLISHED_DATETIME: text,
+  PATCHABLE: flag,
+  // No CVE_LIST (or an empty one) means the QID has no CVE: e.g. QID 6 "DNS Host Name".
+  CVE_LIST: node({ CVE: list(z.object({ ID: text, URL: text })) }),
+  CVSS: node({ BASE: lenientDecimal }),
+  CVSS_V3: node({ BASE: lenientDecimal }),
+});
+type VulnElement = z.output<typeof vulnElementSchema>;
+
+const knowledgeBaseDocumentSchema = z.object({
+  RESPONSE: z.object({
+    DATETIME: text,
+    VULN_LIST: node({ VULN: list(vulnElementSchema) }),
+    WARNING: warningSchema,
+  }),
+});
+
+export interface KnowledgeBasePage {
+  vulns: KnowledgeBaseVuln[];
+  warning: ResponseWarning;
+}
+
+/** KnowledgeBase with details=Basic. A RESPONSE holding only DATETIME means none of the QIDs is known. */
+export function parseKnowledgeBasePage(document: XmlDocument, context: XmlContext): KnowledgeBasePage {
+  const { RESPONSE } = parseDocument(knowledgeBaseDocumentSchema, document, KNOWLEDGE_BASE_ROOT, context);
+  return { vulns: (RESPONSE.VULN_LIST?.VULN ?? []).map(toKnowledgeBaseVuln), warning: RESPONSE.WARNING };
+}
+
+function toKnowledgeBaseVuln(vuln: VulnElement): KnowledgeBaseVuln {
+  const cves = new Set<string>();
+  for (const cve of vuln.CVE_LIST?.CVE ?? []) {
+    if (cve.ID !== undefined) cves.add(cve.ID);
+  }
+  return compact({
+    qid: vuln.QID,
+    title: vuln.TITLE,
+    severity: vuln.SEVERITY_LEVEL,
+    vulnType: vuln.VULN_TYPE,
+    category: vuln.CATEGORY,
+    patchable: vuln.PATCHABLE,
+    cves: [...cves],
+    cvssBase: vuln.CVSS?.BASE,
+    cvss3Base: vuln.CVSS_V3?.BASE,
+    lastServiceModified: vuln.LAST_SERVICE_MODIFICATION_DATETIME,
+    published: vuln.PUBLISHED_DATETIME,
+  });
+}

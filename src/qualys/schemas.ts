@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/**
+ * The typed records the Qualys client returns. They are plain JSON (strings, numbers, booleans,
+ * arrays), so they can be staged to disk and re-validated with these same schemas when read back.
+ * Dates are kept exactly as Qualys sends them (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+ */
+
+/** Qualys numeric identifiers stay strings: no precision or leading-zero surprises. */
+export const qualysIdSchema = z.string().regex(/^\d+$/, 'expected a numeric ID');
+
+const optionalString = z.string().optional();
+
+export const dnsDataSchema = z.object({
+  hostname: optionalString,
+  domain: optionalString,
+  fqdn: optionalString,
+});
+
+/** A host as Host List (details=All, show_trurisk=1, show_asset_id=1) or Host List Detection describes it. */
+export const qualysHostSchema = z.object({
+  /** Qualys host ID (Host List `ID`, QPS `qwebHostId`). */
+  id: qualysIdSchema,
+  assetId: qualysIdSchema.optional(),
+  ip: optionalString,
+  ipv6: optionalString,
+  trackingMethod: optionalString,
+  networkId: optionalString,
+  dns: optionalString,
+  dnsData: dnsDataSchema.optional(),
+  netbios: optionalString,
+  os: optionalString,
+  /** Agent UUID for agent-tracked hosts. */
+  qgHostId: optionalString,
+  /** Asset Criticality Score, 1 (low) – 5 (critical). Host List only. */
+  assetCriticalityScore: z.number().int().min(1).max(5).optional(),
+  /** TruRisk score, 0 – 1000. Host List only. */
+  truriskScore: z.number().int().min(0).max(1000).optional(),
+  lastScan: optionalString,
+  lastVulnScan: optionalString,
+  lastVmScannedDate: optionalString,
+  lastVmAuthScannedDate: optionalString,
+  cloudProvider: optionalString,
+  cloudService: optionalString,
+  cloudResourceId: optionalString,
+  ec2InstanceId: optionalString,
+});
+export type QualysHost = z.infer<typeof qualysHostSchema>;
+
+/** One Host List Detection record: a QID found on a host (on a port/protocol/SSL/FQDN instance). */
+export const detectionSchema = z.object({
+  uniqueVulnId: qualysIdSchema.optional(),
+  qid: qualysIdSchema,
+  /** Confirmed | Potential | Info */
+  type: z.string(),
+  severity: z.number().int().min(1).max(5).optional(),
+  /** Kept as text like the other identifying fields (detections are keyed on QID + port + protocol + SSL). */
+  port: z.string().regex(/^\d{1,5}$/, 'expected a port number').optional(),
+  protocol: optionalString,
+  fqdn: optionalString,
+  ssl: z.boolean(),
+  instance: optionalString,
+  /** New | Active | Fixed | Re-Opened */
+  status: z.string(),
+  firstFound: optionalString,
+  lastFound: optionalString,
+  lastFixed: optionalString,
+  lastTest: optionalString,
+  lastUpdate: optionalString,
+  lastProcessed: optionalString,
+  /** Qualys Detection Score, 1 – 100. */
+  qds: z.number().int().min(0).max(100).optional(),
+  /** LOW | MEDIUM | HIGH | CRITICAL */
+  qdsSeverity: optionalString,
+  timesFound: z.number().int().min(0).optional(),
+  isIgnored: z.boolean().optional(),
+  isDisabled: z.boolean().optional(),
+  /** Scan evidence; only with show_results=1 (can be large). */
+  results: optionalString,
+});
+export type Detection = z.infer<typeof detectionSchema>;
+
+export const hostDetectionsSchema = qualysHostSchema.extend({
+  detections: z.array(detectionSchema),
+});
+export type HostDetections = z.infer<typeof hostDetectionsSchema>;
+
+/** A KnowledgeBase entry, reduced to what maps a QID to CVEs and rates it. */
+export const knowledgeBaseVulnSchema = z.object({
+  qid: qualysIdSchema,
+  title: optionalString,
+  severity: z.number().int().min(1).max(5).optional(),
+  /** Vulnerability | Potential Vulnerability | Information Gathered | … */
+  vulnType: optionalString,
+  category: optionalString,
+  patchable: z.boolean().optional(),
+  /** CVE IDs; empty when the QID has no CVE (no CVE_LIST). */
+  cves: z.array(z.string()),
+  /** Present only when CVSS scoring is enabled in the subscription. */
+  cvssBase: z.number().optional(),
+  cvss3Base: z.number().optional(),
+  lastServiceModified: optionalString,
+  published: optionalString,
+});
+export type KnowledgeBaseVuln = z.infer<typeof knowledgeBaseVulnSchema>;
+
+export const hostAssetInterfaceSchema = z.object({
+  interfaceName: optionalString,
+  macAddress: optionalString,
+  address: optionalString,
+  gatewayAddress: optionalString,
+  hostname: optionalString,
+  /** PRIVATE | PUBLIC */
+  type: optionalString,
+});
+export type HostAssetInterface = z.infer<typeof hostAssetInterfaceSchema>;
+
+/** An Asset Management (QPS) HostAsset: where MAC and gateway addresses come from. */
+export const hostAssetSchema = z.object({
+  /** Asset Management asset ID (not the host ID). */
+  id: qualysIdSchema,
+  /** The Qualys host ID this asset is (join key with Host List / Host List Detection). */
+  qwebHostId: qualysIdSchema.optional(),
+  name: optionalString,
+  dnsHostName: optionalString,
+  fqdn: optionalString,
+  os: optionalString,
+  address: optionalString,
+  netbiosName: optionalString,
+  trackingMethod: optionalString,
+  interfaces: z.array(hostAssetInterfaceSchema),
+});
+export type HostAsset = z.infer<typeof hostAssetSchema>;
+
+/** The API limits Qualys reported in its response headers (API v2 only; QPS sends none). */
+export const subscriptionLimitsSchema = z.object({
+  rateLimit: z.number().int().optional(),
+  rateWindowSeconds: z.number().int().optional(),
+  rateRemaining: z.number().int().optional(),
+  toWaitSeconds: z.number().int().optional(),
+  concurrencyLimit: z.number().int().optional(),
+  concurrencyRunning: z.number().int().optional(),
+});
+export type SubscriptionLimits = z.infer<typeof subscriptionLimitsSchema>;

@@ -1,0 +1,26 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { projectRoot } from '../config/project-paths';
+
+/** Bundles the workflow code once; the worker loads the file instead of running webpack at every start. */
+export async function buildWorkflowBundle(outFile: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(projectRoot(), 'src', 'workflows', 'index.ts'),
+    logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error },
+  });
+  await mkdir(path.dirname(outFile), { recursive: true });
+  await writeFile(outFile, code);
+  return outFile;
+}
+
+if (require.main === module) {
+  const outFile = process.argv[2] ?? path.join(projectRoot(), 'lib', 'workflow-bundle.js');
+  buildWorkflowBundle(outFile).then(
+    (file) => console.error(`workflow bundle written to ${path.relative(process.cwd(), file)}`),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

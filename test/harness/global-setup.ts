@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ensureTemporalCli, startDevServer, type RunningDevServer } from '../../temporal/dev-server';
+import { buildWorkflowBundle } from '../../src/worker/build-workflow-bundle';
+import { projectRoot } from '../../src/config/project-paths';
+
+const execFileAsync = promisify(execFile);
+
+declare global {
+  // Shared with global-teardown.ts (jest runs both in the parent process).
+  var qualysTestDevServer: RunningDevServer | undefined;
+}
+
+/**
+ * One real Temporal dev server (the pinned CLI, in-memory SQLite, Web UI on) for the whole test run,
+ * the project compiled to lib/ and the workflow code bundled once. Tests find both through environment variables.
+ */
+export default async function globalSetup(): Promise<void> {
+  const cliPath = await ensureTemporalCli();
+  const started = Date.now();
+  const server = await startDevServer({
+    cliPath,
+    port: 0,
+    uiPort: 0,
+    logLevel: 'error',
+    stdio: 'ignore',
+    // Lets a test provoke continue-as-new without a huge estate; ordinary runs stay far below it.
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 4096 },
+  });
+  globalThis.qualysTestDevServer = server;
+  const serverReadyMs = Date.now() - started;
+  // Compile once, as `npm run build` does: tests that run the worker as a real process (crash and
+  // shutdown tests) start lib/src/worker/main.js, which loads the same prebuilt workflow bundle.
+  await execFileAsync(path.join(projectRoot(), 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: projectRoot() });
+  const bundle = await buildWorkflowBundle(path.join(projectRoot(), 'lib', 'workflow-bundle.js'));
+  process.env.TEST_TEMPORAL_ADDRESS = server.address;
+  process.env.TEST_TEMPORAL_NAMESPACE = server.namespace;
+  process.env.TEST_TEMPORAL_UI_URL = server.uiUrl ?? '';
+  process.env.TEST_TEMPORAL_CLI = cliPath;
+  process.env.TEST_WORKFLOW_BUNDLE = bundle;
+  console.error(`\n[harness] Temporal dev server at ${server.address} (UI ${server.uiUrl}) ready in ${serverReadyMs} ms; compiled and bundled in ${Date.now() - started - serverReadyMs} ms`);
+}

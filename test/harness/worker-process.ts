@@ -1,0 +1,36 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { projectRoot } from '../../src/config/project-paths';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+}
+
+/**
+ * Starts the production worker (`lib/src/worker/main.js`, compiled by the global setup) as a real
+ * process, so tests can kill it, signal it and read its logs like an operator would.
+ */
+export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [path.join(projectRoot(), 'lib', 'src', 'worker', 'main.js')], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('worker polling')) {
+    const early = await Promise.race([exited, new Promise((r) => setTimeout(() => r(undefined), 100))]);
+    if (early !== undefined) throw new Error(`worker process exited (${String(early)}) before polling:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`worker process did not start polling within 30 s:\n${output}`);
+    }
+  }
+  return { child, output: () => output, exited };
+}

@@ -1,0 +1,47 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import type { SyncResult } from '../../src/workflows/qualys-sync';
+import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
+import { startWorkerProcess } from '../harness/worker-process';
+
+describe('the production worker process', () => {
+  let env: Awaited<ReturnType<typeof connectToTestServer>>;
+  let simulator: RunningSimulator;
+
+  beforeAll(async () => {
+    env = await connectToTestServer();
+    simulator = await startSimulator({ hosts: 60, seed: 3 });
+  });
+  afterAll(async () => {
+    await simulator?.close();
+    await env?.close();
+  });
+
+  it('reads its settings from the environment, completes a run, and exits cleanly on SIGTERM without logging the password', async () => {
+    const taskQueue = freshTaskQueue('process');
+    const worker = await startWorkerProcess({
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: env.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      QUALYS_API_URL: simulator.url,
+      QUALYS_USERNAME: simulator.username,
+      QUALYS_PASSWORD: simulator.password,
+      QUALYS_CONNECTOR_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'qualys-process-')),
+    });
+    try {
+      const result = (await env.client.workflow.execute('qualysSync', {
+        taskQueue,
+        workflowId: `process-${taskQueue}`,
+        args: [{ connection: 'default' }],
+      })) as SyncResult;
+      expect(result.totals.assets).toBe(simulator.truth().hosts.length);
+    } finally {
+      worker.child.kill('SIGTERM');
+    }
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toContain('worker polling task queue');
+    expect(worker.output().includes(simulator.password)).toBe(false);
+  });
+});

@@ -1,0 +1,144 @@
+import { mkdtempSync, readlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cutIntoPages } from '../../src/activities/sync-activities';
+import { ConnectionProfiles } from '../../src/config/connections';
+import { ConfigError } from '../../src/config/errors';
+import { assetSchema, findingSchema } from '../../src/model/exposure';
+import { mapAsset, mapFindings, normaliseMac } from '../../src/model/map-qualys';
+import { JsonlSink } from '../../src/sinks/jsonl-sink';
+import type { RunReport } from '../../src/sinks/sink';
+import { syncInputSchema } from '../../src/workflows/sync-input';
+
+describe('cutIntoPages', () => {
+  it('cuts sorted IDs into contiguous ranges of at most pageSize hosts', () => {
+    expect(cutIntoPages([3, 5, 9, 10, 42], 2)).toEqual([
+      { index: 0, idMin: 3, idMax: 5, hosts: 2 },
+      { index: 1, idMin: 9, idMax: 10, hosts: 2 },
+      { index: 2, idMin: 42, idMax: 42, hosts: 1 },
+    ]);
+    expect(cutIntoPages([], 10)).toEqual([]);
+  });
+});
+
+describe('connection profiles', () => {
+  it('builds "default" from QUALYS_* and refuses a half-configured one, naming what is missing', () => {
+    const profiles = ConnectionProfiles.fromEnvironment({ QUALYS_API_URL: 'u', QUALYS_USERNAME: 'n', QUALYS_PASSWORD: 'p' });
+    expect(profiles.get('default')).toMatchObject({ apiUrl: 'u', username: 'n' });
+    expect(() => ConnectionProfiles.fromEnvironment({ QUALYS_API_URL: 'u' })).toThrow(/QUALYS_USERNAME, QUALYS_PASSWORD/);
+  });
+
+  it('reads a connections file whose passwords come from the environment', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'profiles-')), 'connections.json');
+    writeFileSync(file, JSON.stringify({ connections: { prod: { apiUrl: 'a', username: 'b', passwordEnv: 'PROD_PW' } } }));
+    expect(ConnectionProfiles.fromEnvironment({ QUALYS_CONNECTIONS_FILE: file, PROD_PW: 's3cret' }).get('prod').password).toBe('s3cret');
+    expect(() => ConnectionProfiles.fromEnvironment({ QUALYS_CONNECTIONS_FILE: file })).toThrow(/PROD_PW, which is not set/);
+  });
+
+  it('names the known profiles when asked for an unknown one', () => {
+    const profiles = ConnectionProfiles.of({ name: 'a', apiUrl: 'u', username: 'n', password: 'p' });
+    expect(() => profiles.get('b')).toThrow(ConfigError);
+    expect(() => profiles.get('b')).toThrow(/Known profiles: a/);
+  });
+});
+
+describe('sync input', () => {
+  it('accepts a connection name with optional overrides and rejects unknown fields', () => {
+    expect(syncInputSchema.parse({ connection: 'prod', pageSize: 500 })).toEqual({ connection: 'prod', pageSize: 500 });
+    expect(syncInputSchema.safeParse({ connection: 'prod', password: 'x' }).success).toBe(false);
+  });
+});
+
+describe('mapping', () => {
+  const seenAt = '2026-01-01T00:00:00.000Z';
+
+  it('maps a host and its interfaces to a valid asset with normalised MACs', () => {
+    const asset = mapAsset(
+      'c',
+      { id: '7', ip: '10.0.0.7', dnsData: { fqdn: 'h.example.com', hostname: 'h' }, os: 'Linux', assetCriticalityScore: 4, truriskScore: 650 },
+      {
+        qwebHostId: '7',
+        interfaces: [
+          { interfaceName: 'eth0', macAddress: '00-1A-2B-3C-4D-5E', address: '10.0.0.7', gatewayAddress: '10.0.0.1' },
+          { interfaceName: 'eth1', address: 'fe80::1' },
+        ],
+      },
+      seenAt,
+    );
+    expect(assetSchema.parse(asset)).toEqual(asset);
+    expect(asset).toMatchObject({
+      key: 'qualys:c:host:7',
+      fqdn: 'h.example.com',
+      macAddresses: ['00:1a:2b:3c:4d:5e'],
+      gatewayAddresses: ['10.0.0.1'],
+      ipv4Addresses: ['10.0.0.7'],
+      ipv6Addresses: ['fe80::1'],
+      criticality: { assetCriticalityScore: 4, truRiskScore: 650 },
+    });
+    expect(normaliseMac('not-a-mac')).toBeUndefined();
+  });
+
+  it('makes one finding per (asset, CVE), keeps the evidence, and counts QIDs without a CVE as dropped', () => {
+    const kb = new Map([
+      ['1', { cves: ['CVE-2024-0001', 'CVE-2024-0002'] }],
+      ['2', { cves: ['CVE-2024-0001'] }],
+      ['3', { cves: [] }],
+    ]);
+    const { findings, droppedNoCve } = mapFindings(
+      'c',
+      '7',
+      [
+        { qid: '1', status: 'Fixed', severity: 3, ssl: false, firstFound: '2024-01-01T00:00:00Z' },
+        { qid: '2', status: 'Active', severity: 5, ssl: true, port: '443' },
+        { qid: '3', status: 'Active', ssl: false },
+        { qid: '999', status: 'New', ssl: false },
+      ],
+      kb,
+      seenAt,
+    );
+    expect(droppedNoCve).toBe(2);
+    expect(findings.map((f) => [f.cve, f.status, f.severity, f.evidence.length])).toEqual([
+      ['CVE-2024-0001', 'open', 5, 2],
+      ['CVE-2024-0002', 'fixed', 3, 1],
+    ]);
+    for (const f of findings) expect(findingSchema.parse(f)).toEqual(f);
+  });
+});
+
+describe('JSON Lines sink', () => {
+  const run = { connection: 'c', runKey: 'r1', workflowId: 'w', startedAt: '2026-01-01T00:00:00.000Z' };
+  const report: RunReport = {
+    modelVersion: '1.0.0',
+    connection: 'c',
+    workflowId: 'w',
+    runKey: 'r1',
+    startedAt: run.startedAt,
+    committedAt: run.startedAt,
+    durationSeconds: 0,
+    totals: { hosts: 1, assets: 1, detections: 0, findings: 0, droppedNoCve: 0, pages: 1 },
+    dropped: { noCve: 0 },
+    watermark: run.startedAt,
+  };
+
+  it('shows nothing until commit, then switches `current` at once; a repeated page or commit changes nothing', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'sink-'));
+    const sink = new JsonlSink(root);
+    const asset = mapAsset('c', { id: '1' }, undefined, run.startedAt);
+    await sink.writePage(run, 'p0', { assets: [asset], findings: [] });
+    await sink.writePage(run, 'p0', { assets: [asset], findings: [] });
+    expect(await sink.readCurrent('c', 'assets.jsonl')).toEqual([]);
+    const first = await sink.commitRun(run, report);
+    const again = await sink.commitRun(run, report);
+    expect(again).toEqual(first);
+    expect(first.assetsTotal).toBe(1);
+    expect(readlinkSync(path.join(root, 'c', 'current'))).toBe(path.join('generations', 'r1'));
+  });
+
+  it('keeps the QID → CVE cache across calls', async () => {
+    const sink = new JsonlSink(mkdtempSync(path.join(os.tmpdir(), 'sink-')));
+    await sink.saveKnowledgeBase('c', [{ qid: '10', cves: ['CVE-2024-0001'] }]);
+    await sink.saveKnowledgeBase('c', [{ qid: '2', cves: [] }]);
+    const kb = await sink.readKnowledgeBase('c', ['2', '10', '11']);
+    expect([...kb.keys()].sort()).toEqual(['10', '2']);
+  });
+});

@@ -29,6 +29,13 @@ export interface ValidationResult {
   concurrencyLimit?: number;
   rateLimit?: number;
   rateWindowSeconds?: number;
+  rateRemaining?: number;
+}
+
+export interface KnowledgeBaseRefreshed {
+  /** QIDs Qualys changed since the last committed run (their cached CVE lists were replaced). */
+  refreshed: number;
+  since?: string;
 }
 
 export interface EnumerationResult {
@@ -50,7 +57,10 @@ export interface PageMapped {
   assets: number;
   findings: number;
   detections: number;
+  /** Detections whose QID the KnowledgeBase maps to no CVE. */
   droppedNoCve: number;
+  /** Detections whose QID the KnowledgeBase does not know. */
+  droppedUnknownQid: number;
   knowledgeBaseLookups: number;
 }
 
@@ -65,7 +75,17 @@ export interface RunTotals {
   detections: number;
   findings: number;
   droppedNoCve: number;
+  droppedUnknownQid: number;
   pages: number;
+  /** QIDs looked up in the KnowledgeBase because the cache did not know them. */
+  knowledgeBaseLookups: number;
+}
+
+/** What the workflow itself measured and the activities cannot know. */
+export interface RunTimings {
+  /** Seconds the run slept on durable timers waiting out Qualys rate limits. */
+  rateLimitTimerSeconds: number;
+  continuedAsNew: number;
 }
 
 export interface CommitResult {

@@ -1,6 +1,8 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { ConfigError } from '../config/errors';
 import { isQualysError, type QualysErrorKind } from '../qualys/errors';
+import type { CallLogEntry } from './call-log';
+import { RATE_LIMIT_WAIT_FAILURE, STAGED_PAGE_MISSING_FAILURE, type RateLimitWait } from './failure-types';
 
 /** Temporal failure type for each Qualys error kind (what `nonRetryableErrorTypes` and the Web UI show). */
 const FAILURE_TYPE: Readonly<Record<QualysErrorKind, string>> = {
@@ -16,32 +18,90 @@ const FAILURE_TYPE: Readonly<Record<QualysErrorKind, string>> = {
   config: 'QualysConfigError',
 };
 
+export interface LimitHandling {
+  /** Rate-limit waits up to this long are an activity retry delay; longer ones a workflow timer. */
+  inlineRateLimitWaitMaxSeconds: number;
+  /** First retry delay after a concurrency refusal (1960); it grows with each attempt, up to 2 minutes. */
+  concurrencyRetrySeconds: number;
+}
+
+export const DEFAULT_LIMIT_HANDLING: LimitHandling = { inlineRateLimitWaitMaxSeconds: 60, concurrencyRetrySeconds: 15 };
+
+export interface FailureContext {
+  limits: LimitHandling;
+  attempt: number;
+  recordWait?: (entry: CallLogEntry) => Promise<void>;
+}
+
+/** Raised when a later step runs on a worker that cannot see the page an earlier step staged. */
+export class StagedPageMissingError extends Error {
+  override readonly name = 'StagedPageMissingError';
+}
+
 /**
  * Runs an activity body and turns our typed errors into Temporal failures: the type says what happened,
- * `nonRetryable` says whether waiting can help, and Qualys' own wait becomes `nextRetryDelay`.
- * Only our own message and plain details cross into history — never the underlying error (its cause
- * chain could carry request details).
+ * `nonRetryable` says whether waiting can help, and Qualys' own wait becomes `nextRetryDelay` (or, when
+ * long, a failure the workflow answers with a durable timer). Only our own message and plain details
+ * cross into history — never the underlying error, whose cause chain could carry request details.
  */
-export async function translateFailures<T>(body: () => Promise<T>): Promise<T> {
+export async function translateFailures<T>(body: () => Promise<T>, context?: FailureContext): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    if (isQualysError(err)) {
-      const details = err.details();
-      const expected = err.kind === 'concurrency-limit' || err.kind === 'rate-limit';
-      throw ApplicationFailure.create({
-        type: FAILURE_TYPE[err.kind],
-        message: err.fix ? `${err.message} — ${err.fix}` : err.message,
-        nonRetryable: !err.retryable,
-        details: [details],
-        nextRetryDelay: err.kind === 'rate-limit' && err.waitSeconds ? `${err.waitSeconds}s` : undefined,
-        // Limits are part of normal operation: keep them out of the worker's error logs and failure metrics.
-        category: expected ? ApplicationFailureCategory.BENIGN : undefined,
+    throw await toFailure(err, context);
+  }
+}
+
+async function toFailure(err: unknown, context: FailureContext | undefined): Promise<unknown> {
+  if (err instanceof ConfigError) {
+    return ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
+  }
+  if (err instanceof StagedPageMissingError) {
+    return ApplicationFailure.create({ type: STAGED_PAGE_MISSING_FAILURE, message: err.message, nonRetryable: true });
+  }
+  if (!isQualysError(err)) return err;
+
+  const details = err.details();
+  const message = err.fix ? `${err.message} — ${err.fix}` : err.message;
+  const limits = context?.limits ?? DEFAULT_LIMIT_HANDLING;
+
+  if (err.kind === 'rate-limit') {
+    const waitSeconds = Math.max(1, err.waitSeconds ?? limits.concurrencyRetrySeconds);
+    if (waitSeconds > limits.inlineRateLimitWaitMaxSeconds) {
+      // Too long to hold an activity retry: hand the wait to the workflow, which sleeps on a timer.
+      const wait: RateLimitWait = { waitSeconds, endpoint: err.endpoint };
+      return ApplicationFailure.create({
+        type: RATE_LIMIT_WAIT_FAILURE,
+        message,
+        nonRetryable: true,
+        details: [wait],
+        category: ApplicationFailureCategory.BENIGN,
       });
     }
-    if (err instanceof ConfigError) {
-      throw ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
-    }
-    throw err;
+    await context?.recordWait?.({ type: 'wait', seconds: waitSeconds, reason: 'rate-limit' });
+    return ApplicationFailure.create({
+      type: FAILURE_TYPE[err.kind],
+      message,
+      details: [details],
+      nextRetryDelay: `${waitSeconds}s`,
+      category: ApplicationFailureCategory.BENIGN,
+    });
   }
+  if (err.kind === 'concurrency-limit') {
+    const delay = Math.min(120, limits.concurrencyRetrySeconds * (context?.attempt ?? 1));
+    await context?.recordWait?.({ type: 'wait', seconds: delay, reason: 'concurrency-limit' });
+    return ApplicationFailure.create({
+      type: FAILURE_TYPE[err.kind],
+      message,
+      details: [details],
+      nextRetryDelay: `${delay}s`,
+      category: ApplicationFailureCategory.BENIGN,
+    });
+  }
+  return ApplicationFailure.create({
+    type: FAILURE_TYPE[err.kind],
+    message,
+    nonRetryable: !err.retryable,
+    details: [details],
+  });
 }

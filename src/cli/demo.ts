@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -9,7 +10,8 @@ import { defaultDataDir } from '../config/project-paths';
 import { createActivityDeps } from '../worker/activity-deps';
 import { createConnectorWorker } from '../worker/create-worker';
 import { TASK_QUEUE } from '../worker/temporal-settings';
-import { watchRun } from './watch-run';
+import { formatReport, watchRun } from './watch-run';
+import type { RunReport } from '../sinks/sink';
 
 const USAGE = `npm run demo -- [options]
 
@@ -141,16 +143,15 @@ async function main(): Promise<number> {
     let status = 0;
     try {
       const result = await watchRun(handle);
-      const t = result.totals;
       console.log('\nRun completed');
-      console.log(`  hosts ${t.hosts} · assets ${t.assets} · detections ${t.detections} · findings ${t.findings} · dropped (QID without CVE) ${t.droppedNoCve} · pages ${t.pages}`);
-      console.log(`  output:  ${path.relative(process.cwd(), result.outputDir)}/ (assets.jsonl, findings.jsonl)`);
-      console.log(`  report:  ${path.relative(process.cwd(), result.reportFile)}`);
+      console.log(formatReport(JSON.parse(await readFile(result.reportFile, 'utf8')) as RunReport));
+      console.log(`  output:     ${path.relative(process.cwd(), result.outputDir)}/ (assets.jsonl, findings.jsonl)`);
+      console.log(`  report:     ${path.relative(process.cwd(), result.reportFile)}`);
     } catch (err) {
       status = 1;
       console.error(`\nRun failed: ${describeFailure(err)}`);
     }
-    console.log(`  Web UI:  ${runUrl}`);
+    console.log(`  Web UI:     ${runUrl}`);
 
     if (!options.once) {
       console.log(`

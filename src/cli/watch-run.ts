@@ -1,5 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type SyncProgress } from '../workflows/progress';
+import type { RunReport } from '../sinks/sink';
 import type { SyncResult } from '../workflows/qualys-sync';
 
 /** Prints a line whenever the run's progress changes, until it ends; returns its result or throws its failure. */
@@ -26,6 +27,7 @@ export async function watchRun(handle: WorkflowHandle, out: NodeJS.WritableStrea
 
 export function describeProgress(p: SyncProgress): string {
   const pages = p.pagesTotal > 0 ? `${bar(p.pagesDone, p.pagesTotal)} ${p.pagesDone}/${p.pagesTotal} pages` : '';
+  if (p.rateLimitWait) return `${p.phase.padEnd(13)}  ${pages}  waiting for the Qualys rate limit until ${p.rateLimitWait.until}`;
   return [
     `${p.phase.padEnd(13)}`,
     pages,
@@ -41,4 +43,23 @@ export function describeProgress(p: SyncProgress): string {
 function bar(done: number, total: number, width = 20): string {
   const filled = Math.round((done / total) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** The run report's figures, as the demo and the CLI print them at the end of a run. */
+export function formatReport(r: RunReport): string {
+  const t = r.totals;
+  const calls = Object.entries(r.apiCalls.callsByEndpoint)
+    .map(([endpoint, n]) => `${endpoint} ${n}`)
+    .join(', ');
+  const failures = Object.entries(r.apiCalls.failuresByCode)
+    .map(([code, n]) => `${code} ×${n}`)
+    .join(', ');
+  return [
+    `  assets:     ${t.assets} (of ${t.hosts} hosts, ${t.pages} pages)`,
+    `  findings:   ${t.findings} (asset × CVE) from ${t.detections} detections`,
+    `  dropped:    ${r.dropped.qidWithoutCve} detections whose QID has no CVE, ${r.dropped.qidNotInKnowledgeBase} whose QID the KnowledgeBase does not know`,
+    `  API calls:  ${r.apiCalls.total} (${calls || 'none'})${failures ? `; refused or failed: ${failures}` : ''}`,
+    `  waiting:    ${r.waiting.rateLimitTimerSeconds} s on rate-limit timers, ${r.waiting.retryDelaySeconds} s of retry delays`,
+    `  duration:   ${r.durationSeconds} s${r.continuedAsNew > 0 ? `, continued as new ${r.continuedAsNew}×` : ''}`,
+  ].join('\n');
 }

@@ -48,6 +48,8 @@ export interface DetectionRecord {
 
 export interface QidCves {
   cves: string[];
+  /** The KnowledgeBase does not know this QID at all. */
+  unknown?: boolean;
 }
 
 const OPEN_STATUSES = new Set(['New', 'Active', 'Re-Opened']);
@@ -86,7 +88,10 @@ export function mapAsset(connection: string, host: HostRecord, hostAsset: HostAs
 
 export interface MappedFindings {
   findings: Finding[];
+  /** Detections whose QID maps to no CVE. */
   droppedNoCve: number;
+  /** Detections whose QID the KnowledgeBase does not know. */
+  droppedUnknownQid: number;
 }
 
 /** One finding per (asset, CVE); a detection whose QID has no CVE is counted as dropped, never lost silently. */
@@ -100,10 +105,13 @@ export function mapFindings(
   const key = assetKey(connection, hostId);
   const byCve = new Map<string, FindingEvidence[]>();
   let droppedNoCve = 0;
+  let droppedUnknownQid = 0;
   for (const d of detections) {
-    const cves = knowledgeBase.get(d.qid)?.cves ?? [];
+    const known = knowledgeBase.get(d.qid);
+    const cves = known?.cves ?? [];
     if (cves.length === 0) {
-      droppedNoCve += 1;
+      if (!known || known.unknown) droppedUnknownQid += 1;
+      else droppedNoCve += 1;
       continue;
     }
     const evidence: FindingEvidence = {
@@ -137,7 +145,7 @@ export function mapFindings(
     evidence: evidence.sort((a, b) => a.qid.localeCompare(b.qid) || (a.port ?? '').localeCompare(b.port ?? '')),
     lastSeenAt: seenAt,
   }));
-  return { findings, droppedNoCve };
+  return { findings, droppedNoCve, droppedUnknownQid };
 }
 
 /** MACs arrive as 00:1A:2B…, 00-1a-2b… or 001a.2b…; one form makes them comparable. Invalid ones are dropped. */

@@ -43,9 +43,11 @@ export interface QualysClientOptions {
   userAgent?: string;
 }
 
-/** Per-call options; a shared client can still cancel one activity's calls. */
+/** Per-call options; a shared client can still cancel, or account for, one activity's calls. */
 export interface QualysCallOptions {
   signal?: AbortSignal;
+  /** Called after each HTTP call this method makes (a truncated list makes several). */
+  onCall?: (event: QualysCallEvent) => void;
 }
 
 export const detectionStatuses = ['New', 'Active', 'Re-Opened', 'Fixed'] as const;
@@ -185,19 +187,27 @@ export class QualysClient {
     if (unique.length === 0) return [];
     unique.sort((a, b) => Number(a) - Number(b));
 
+    return this.#knowledgeBaseList({ action: 'list', details: 'Basic', ids: unique.join(',') }, call);
+  }
+
+  /**
+   * KnowledgeBase entries Qualys changed after `since` (`YYYY-MM-DD[THH:MM:SSZ]`, UTC): how a cached
+   * QID → CVE map learns about QIDs whose CVE list changed, in one call.
+   */
+  async knowledgeBaseModifiedSince(since: string, call: QualysCallOptions = {}): Promise<KnowledgeBaseVuln[]> {
+    if (!QUALYS_DATE.test(since)) {
+      throw invalidArgument('knowledgeBase', `"${since.slice(0, 40)}" is not a Qualys date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).`);
+    }
+    return this.#knowledgeBaseList({ action: 'list', details: 'Basic', last_modified_after: since }, call);
+  }
+
+  async #knowledgeBaseList(form: Record<string, string>, call: QualysCallOptions): Promise<KnowledgeBaseVuln[]> {
     const vulns = new Map<string, KnowledgeBaseVuln>();
-    await this.#pagesV2(
-      'knowledgeBase',
-      { action: 'list', details: 'Basic', ids: unique.join(',') },
-      {},
-      KNOWLEDGE_BASE_ROOT,
-      call,
-      (document, context) => {
-        const page = parseKnowledgeBasePage(document, context);
-        for (const vuln of page.vulns) vulns.set(vuln.qid, vuln);
-        return page.warning;
-      },
-    );
+    await this.#pagesV2('knowledgeBase', form, {}, KNOWLEDGE_BASE_ROOT, call, (document, context) => {
+      const page = parseKnowledgeBasePage(document, context);
+      for (const vuln of page.vulns) vulns.set(vuln.qid, vuln);
+      return page.warning;
+    });
     return [...vulns.values()];
   }
 
@@ -335,7 +345,7 @@ export class QualysClient {
       httpStatus ??= error.httpStatus;
       throw this.#withoutSecrets(error);
     } finally {
-      this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok });
+      this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok }, call);
     }
   }
 
@@ -345,11 +355,13 @@ export class QualysClient {
     return AbortSignal.any(signals);
   }
 
-  #report(event: QualysCallEvent): void {
-    try {
-      this.#options.onCall?.(event);
-    } catch {
-      // An observer must never turn a good Qualys call into a failure.
+  #report(event: QualysCallEvent, call: QualysCallOptions): void {
+    for (const observer of [this.#options.onCall, call.onCall]) {
+      try {
+        observer?.(event);
+      } catch {
+        // An observer must never turn a good Qualys call into a failure.
+      }
     }
   }
 

@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { isLoopbackHost, resolveApiBaseUrl } from './base-url';
-import { QualysClient, type QualysConnection } from './client';
+import { QualysClient, type QualysCallOptions, type QualysConnection } from './client';
 import { endpointInfo, type QualysEndpoint } from './endpoints';
 import { isQualysError, type QualysError } from './errors';
+import { hostAssetCountRequest } from './qps-request';
 
 /**
  * The checks behind `npm run doctor`: can the connector work with these settings, and if not, why?
@@ -37,9 +38,22 @@ export interface CheckResult {
 export interface DiagnoseOptions {
   /** Leaves out the network checks that cannot pass through an HTTP proxy (DNS, direct TLS). */
   viaProxy?: boolean;
-  /** A cheap QID to look up in the KnowledgeBase (QID 6, "DNS Host Name", exists in every subscription). */
-  probeQid?: string;
 }
+
+type ProbeClient = Pick<QualysClient, 'listHostIds' | 'knowledgeBase' | 'countHostAssets'>;
+
+/** QID 6, "DNS Host Name", is in every subscription's KnowledgeBase. */
+export const PROBE_QID = '6';
+
+/**
+ * The smallest calls that prove the connector can work: login (and API v2 access), the KnowledgeBase,
+ * and Asset Management. The doctor runs them, and so does every run's credentials check.
+ */
+export const accessProbes = {
+  authentication: (client: ProbeClient, call?: QualysCallOptions) => client.listHostIds({ idMin: 1, idMax: 1 }, call),
+  knowledgeBase: (client: ProbeClient, call?: QualysCallOptions) => client.knowledgeBase([PROBE_QID], call),
+  hostAsset: (client: ProbeClient, call?: QualysCallOptions) => client.countHostAssets({}, call),
+} as const;
 
 const TITLES: Readonly<Record<CheckId, string>> = {
   url: 'API URL',
@@ -124,7 +138,7 @@ export async function* diagnose(connection: QualysConnection, options: DiagnoseO
   try {
     const authCurl = curl('hostList', { action: 'list', details: 'None', truncation_limit: '0', ids: '1' });
     try {
-      await client.listHostIds({ idMin: 1, idMax: 1 });
+      await accessProbes.authentication(client);
       yield result('authentication', 'pass', `logged in as ${connection.username}`, { curl: authCurl });
     } catch (err) {
       yield result('authentication', 'fail', describe(err), { fix: fixOf(err), curl: authCurl });
@@ -156,19 +170,18 @@ export async function* diagnose(connection: QualysConnection, options: DiagnoseO
       return `answers (${hosts.reduce((n, h) => n + h.detections.length, 0)} detections on host ${probe})`;
     });
 
-    const qid = options.probeQid ?? '6';
-    const kbCurl = curl('knowledgeBase', { action: 'list', ids: qid, details: 'Basic' });
+    const kbCurl = curl('knowledgeBase', { action: 'list', ids: PROBE_QID, details: 'Basic' });
     yield await probeCall('knowledgeBase', kbCurl, async () => {
-      const vulns = await client.knowledgeBase([qid]);
-      return `answers (QID ${qid}: ${vulns[0]?.title ?? 'not in this KnowledgeBase'})`;
+      const vulns = await accessProbes.knowledgeBase(client);
+      return `answers (QID ${PROBE_QID}: ${vulns[0]?.title ?? 'not in this KnowledgeBase'})`;
     });
 
     const qpsCurl =
       `curl -sS -u "${shellDoubleQuoted(connection.username)}:$QUALYS_PASSWORD" -H 'X-Requested-With: curl' ` +
       `-H 'Content-Type: text/xml' -X POST '${baseUrl}${endpointInfo.hostAssetCount.path}' ` +
-      `--data '<ServiceRequest><filters><Criteria field="qwebHostId" operator="EQUALS">${probe}</Criteria></filters></ServiceRequest>'`;
+      `--data '${hostAssetCountRequest({})}'`;
     yield await probeCall('hostAsset', qpsCurl, async () => {
-      const count = await client.countHostAssets();
+      const count = await accessProbes.hostAsset(client);
       return `answers (${count} host assets)`;
     });
 

@@ -2,7 +2,7 @@ import { readdir, readlink, rm, symlink, rename, mkdir } from 'node:fs/promises'
 import path from 'node:path';
 import type { CommitResult, RunRef } from '../activities/contracts';
 import type { Asset, Finding } from '../model/exposure';
-import type { ExposureSink, KnowledgeBaseEntry, RunReport } from './sink';
+import type { ExposureSink, KnowledgeBaseEntry, RunReport, SinkState } from './sink';
 import { readJsonIfExists, readJsonLinesIfExists, toJsonLines, writeFileAtomic, writeJsonAtomic } from './atomic-file';
 
 /**
@@ -27,6 +27,10 @@ export class JsonlSink implements ExposureSink {
 
   async writePage(run: RunRef, pageKey: string, records: { assets: Asset[]; findings: Finding[] }): Promise<void> {
     await writeJsonAtomic(path.join(this.pendingDir(run), `${pageKey}.json`), records);
+  }
+
+  async readState(connection: string): Promise<SinkState> {
+    return (await readJsonIfExists<SinkState>(path.join(this.connectionDir(connection), 'state.json'))) ?? {};
   }
 
   async readKnowledgeBase(connection: string, qids: readonly string[]): Promise<Map<string, KnowledgeBaseEntry>> {
@@ -79,12 +83,13 @@ export class JsonlSink implements ExposureSink {
     await symlink(path.join('generations', run.runKey), tempLink);
     await rename(tempLink, currentLink);
 
-    await writeJsonAtomic(path.join(dir, 'state.json'), {
+    const state: SinkState & { lastWorkflowId: string; committedAt: string } = {
       watermark: report.watermark,
       lastRunKey: run.runKey,
       lastWorkflowId: run.workflowId,
       committedAt: report.committedAt,
-    });
+    };
+    await writeJsonAtomic(path.join(dir, 'state.json'), state);
     await rm(this.pendingDir(run), { recursive: true, force: true });
     await this.pruneGenerations(run.connection, run.runKey);
     return this.commitResult(run.connection, reportFile);

@@ -1,3 +1,4 @@
+import type { ApiCallSummary } from '../activities/call-log';
 import type { CommitResult, RunRef, RunTotals } from '../activities/contracts';
 import type { Asset, Finding } from '../model/exposure';
 
@@ -8,6 +9,8 @@ export interface KnowledgeBaseEntry {
   severity?: number;
   title?: string;
   lastServiceModified?: string;
+  /** The KnowledgeBase did not know this QID when it was asked. */
+  unknown?: boolean;
 }
 
 export interface RunReport {
@@ -19,8 +22,17 @@ export interface RunReport {
   committedAt: string;
   durationSeconds: number;
   totals: RunTotals;
-  dropped: { noCve: number };
+  dropped: { qidWithoutCve: number; qidNotInKnowledgeBase: number };
+  apiCalls: ApiCallSummary & { total: number };
+  waiting: { rateLimitTimerSeconds: number; retryDelaySeconds: number };
+  continuedAsNew: number;
+  /** The run's start: the next incremental run asks Qualys for what changed after it. */
   watermark: string;
+}
+
+export interface SinkState {
+  watermark?: string;
+  lastRunKey?: string;
 }
 
 /**
@@ -30,6 +42,7 @@ export interface RunReport {
 export interface ExposureSink {
   /** Stages one page of a run; writing the same page again replaces it. */
   writePage(run: RunRef, pageKey: string, records: { assets: Asset[]; findings: Finding[] }): Promise<void>;
+  readState(connection: string): Promise<SinkState>;
   readKnowledgeBase(connection: string, qids: readonly string[]): Promise<Map<string, KnowledgeBaseEntry>>;
   saveKnowledgeBase(connection: string, entries: readonly KnowledgeBaseEntry[]): Promise<void>;
   /** Makes the run's pages the connection's current state and writes the run report. Idempotent. */

@@ -1,29 +1,45 @@
 import {
   ApplicationFailure,
+  continueAsNew,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
+  type RetryPolicy,
 } from '@temporalio/workflow';
-import type { PageRange, RunRef, RunTotals } from '../activities/contracts';
+import type { PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
 import type { SyncActivities } from '../activities/sync-activities';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../activities/failure-types';
+import { NON_RETRYABLE_FAILURE_TYPES, STAGED_PAGE_MISSING_FAILURE } from '../activities/failure-types';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
-import { progressQuery, type SyncPhase, type SyncProgress } from './progress';
-import { DEFAULT_PAGE_SIZE, describeInputProblems, syncInputSchema } from './sync-input';
+import { progressQuery, renderCurrentDetails, type SyncPhase, type SyncProgress } from './progress';
+import { RateLimitGate, isFailureOfType } from './rate-limit-gate';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+  DEFAULT_PAGE_SIZE,
+  describeInputProblems,
+  pageConcurrency,
+  syncInputSchema,
+  type SyncInput,
+} from './sync-input';
 
-// Quick calls: one Qualys request each.
-const { validateCredentials, enumerateAssets, commitRun } = proxyActivities<SyncActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
+const RETRY: RetryPolicy = { initialInterval: '2s', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
 
-// Page work: a Host List Detection page can take minutes on a real subscription.
-const pageSteps = proxyActivities<SyncActivities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
+// A Host List Detection page can take minutes on a real subscription; heartbeats tell a live step
+// from one whose worker died (the heartbeat timeout comes from the input).
+const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, mapPage, uploadPage, commitRun } =
+  proxyActivities<SyncActivities>({ startToCloseTimeout: '30 minutes', retry: RETRY });
+
+/** What a run carries into its next execution when it continues as new: cursors and counters only. */
+export interface SyncContinuation {
+  run: RunRef;
+  pages: PageRange[];
+  nextPage: number;
+  pageConcurrency: number;
+  totals: RunTotals;
+  timings: RunTimings;
+}
 
 export interface SyncResult {
   connection: string;
@@ -33,10 +49,142 @@ export interface SyncResult {
 }
 
 /**
- * One connector run: validate credentials → enumerate assets → fetch detections → map → upload,
- * page by page, then commit so the run's results become visible at once.
+ * One connector run: validate credentials → enumerate assets → (per page) fetch detections → map →
+ * upload → commit, so the run's results become visible at once. Pages run side by side up to what the
+ * subscription allows; long rate-limit waits are durable timers; a long run continues as new.
  */
-export async function qualysSync(rawInput: unknown): Promise<SyncResult> {
+export async function qualysSync(rawInput: unknown, continuation?: SyncContinuation): Promise<SyncResult> {
+  const input = parseInput(rawInput);
+  const info = workflowInfo();
+  const run: RunRef = continuation?.run ?? {
+    connection: input.connection,
+    runKey: info.firstExecutionRunId,
+    workflowId: info.workflowId,
+    startedAt: new Date(info.runStartTime.getTime()).toISOString(),
+  };
+  const totals: RunTotals = continuation?.totals ?? {
+    hosts: 0,
+    assets: 0,
+    detections: 0,
+    findings: 0,
+    droppedNoCve: 0,
+    droppedUnknownQid: 0,
+    pages: 0,
+    knowledgeBaseLookups: 0,
+  };
+  const timings: RunTimings = continuation?.timings ?? { rateLimitTimerSeconds: 0, continuedAsNew: 0 };
+
+  const progress: SyncProgress = {
+    connection: input.connection,
+    phase: 'validating',
+    pagesTotal: continuation?.pages.length ?? 0,
+    pagesDone: totals.pages,
+    pageConcurrency: continuation?.pageConcurrency ?? 1,
+    hosts: totals.hosts,
+    assets: totals.assets,
+    detections: totals.detections,
+    findings: totals.findings,
+    droppedNoCve: totals.droppedNoCve,
+    droppedUnknownQid: totals.droppedUnknownQid,
+    continuedAsNew: timings.continuedAsNew,
+  };
+  const showProgress = (): void => setCurrentDetails(renderCurrentDetails(progress));
+  const enterPhase = (phase: SyncPhase): void => {
+    progress.phase = phase;
+    showProgress();
+  };
+  setHandler(progressQuery, () => progress);
+  upsertSearchAttributes([{ key: QUALYS_CONNECTION, value: input.connection }]);
+
+  const gate = new RateLimitGate((wait) => {
+    progress.rateLimitWait = wait;
+    showProgress();
+  });
+  const options: ActivityOptions = { heartbeatTimeout: `${input.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS}s` };
+  const step = <T>(summary: string, call: (o: ActivityOptions) => Promise<T>): Promise<T> =>
+    gate.run(() => call({ ...options, summary }));
+
+  let pages = continuation?.pages ?? [];
+  let concurrency = continuation?.pageConcurrency ?? 1;
+  if (!continuation) {
+    enterPhase('validating');
+    const validated = await step(`check credentials and API access of ${input.connection}`, (o) =>
+      validateCredentials.executeWithOptions(o, [{ connection: input.connection, run }]),
+    );
+    concurrency = pageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
+
+    enterPhase('enumerating');
+    await step('refresh the QID → CVE cache', (o) => refreshKnowledgeBase.executeWithOptions(o, [{ run }]));
+    const enumerated = await step(`list host IDs of ${input.connection}`, (o) =>
+      enumerateAssets.executeWithOptions(o, [{ run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE }]),
+    );
+    pages = enumerated.pages;
+    totals.hosts = enumerated.hostCount;
+    Object.assign(progress, { hosts: enumerated.hostCount, pagesTotal: pages.length, pageConcurrency: concurrency });
+  }
+
+  enterPhase('syncing pages');
+  const syncPage = async (page: PageRange): Promise<void> => {
+    const ref = { run, page };
+    const hosts = `hosts ${page.idMin}–${page.idMax}`;
+    // A later step on a worker that cannot see the staged page sends the page back to fetch (twice at most).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await step(`fetch ${hosts} (page ${page.index + 1} of ${pages.length})`, (o) =>
+          fetchDetections.executeWithOptions(o, [{ ...ref, statuses: input.statuses }]),
+        );
+        const mapped = await step(`map ${hosts}`, (o) => mapPage.executeWithOptions(o, [ref]));
+        await step(`upload ${hosts}`, (o) => uploadPage.executeWithOptions(o, [ref]));
+        totals.pages += 1;
+        totals.assets += mapped.assets;
+        totals.detections += mapped.detections;
+        totals.findings += mapped.findings;
+        totals.droppedNoCve += mapped.droppedNoCve;
+        totals.droppedUnknownQid += mapped.droppedUnknownQid;
+        totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
+        Object.assign(progress, {
+          pagesDone: totals.pages,
+          assets: totals.assets,
+          detections: totals.detections,
+          findings: totals.findings,
+          droppedNoCve: totals.droppedNoCve,
+          droppedUnknownQid: totals.droppedUnknownQid,
+        });
+        showProgress();
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !isFailureOfType(err, STAGED_PAGE_MISSING_FAILURE)) throw err;
+      }
+    }
+  };
+
+  // Lanes take pages in order; when Temporal suggests continuing as new they stop taking new ones,
+  // finish what they hold, and the next execution starts at the first page not done.
+  let nextPage = continuation?.nextPage ?? 0;
+  let stopTaking = false;
+  const lane = async (): Promise<void> => {
+    while (!stopTaking && nextPage < pages.length) {
+      await syncPage(pages[nextPage++]);
+      if (workflowInfo().continueAsNewSuggested) stopTaking = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, pages.length) }, lane));
+  timings.rateLimitTimerSeconds += gate.waitedSeconds;
+
+  if (nextPage < pages.length) {
+    timings.continuedAsNew += 1;
+    await continueAsNew<typeof qualysSync>(rawInput, { run, pages, nextPage, pageConcurrency: concurrency, totals, timings });
+  }
+
+  enterPhase('committing');
+  const committed = await step(`commit the run of ${input.connection}`, (o) =>
+    commitRun.executeWithOptions(o, [{ run, totals, timings }]),
+  );
+  enterPhase('done');
+  return { connection: input.connection, totals, outputDir: committed.outputDir, reportFile: committed.reportFile };
+}
+
+function parseInput(rawInput: unknown): SyncInput {
   const parsed = syncInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.create({
@@ -45,94 +193,5 @@ export async function qualysSync(rawInput: unknown): Promise<SyncResult> {
       nonRetryable: true,
     });
   }
-  const input = parsed.data;
-  const info = workflowInfo();
-  const run: RunRef = {
-    connection: input.connection,
-    runKey: info.firstExecutionRunId,
-    workflowId: info.workflowId,
-    startedAt: new Date(info.runStartTime.getTime()).toISOString(),
-  };
-
-  const progress: SyncProgress = {
-    connection: input.connection,
-    phase: 'validating',
-    pagesTotal: 0,
-    pagesDone: 0,
-    hosts: 0,
-    assets: 0,
-    detections: 0,
-    findings: 0,
-    droppedNoCve: 0,
-  };
-  setHandler(progressQuery, () => progress);
-  upsertSearchAttributes([{ key: QUALYS_CONNECTION, value: input.connection }]);
-  const enterPhase = (phase: SyncPhase): void => {
-    progress.phase = phase;
-    setCurrentDetails(renderDetails(progress));
-  };
-
-  enterPhase('validating');
-  await validateCredentials.executeWithOptions({ summary: `check credentials for ${input.connection}` }, [
-    { connection: input.connection },
-  ]);
-
-  enterPhase('enumerating');
-  const { hostCount, pages } = await enumerateAssets.executeWithOptions(
-    { summary: `list host IDs of ${input.connection}` },
-    [{ run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE }],
-  );
-  progress.hosts = hostCount;
-  progress.pagesTotal = pages.length;
-
-  enterPhase('syncing pages');
-  const syncPage = async (page: PageRange): Promise<void> => {
-    const ref = { run, page };
-    const hosts = `hosts ${page.idMin}–${page.idMax}`;
-    const fetched = await pageSteps.fetchDetections.executeWithOptions({ summary: `fetch ${hosts}` }, [ref]);
-    const mapped = await pageSteps.mapPage.executeWithOptions({ summary: `map ${hosts}` }, [ref]);
-    await pageSteps.uploadPage.executeWithOptions({ summary: `upload ${hosts}` }, [ref]);
-    progress.pagesDone += 1;
-    progress.assets += mapped.assets;
-    progress.detections += fetched.detections;
-    progress.findings += mapped.findings;
-    progress.droppedNoCve += mapped.droppedNoCve;
-    setCurrentDetails(renderDetails(progress));
-  };
-  await runWithConcurrency(pages, input.maxConcurrency ?? 1, syncPage);
-
-  enterPhase('committing');
-  const totals: RunTotals = {
-    hosts: progress.hosts,
-    assets: progress.assets,
-    detections: progress.detections,
-    findings: progress.findings,
-    droppedNoCve: progress.droppedNoCve,
-    pages: progress.pagesDone,
-  };
-  const committed = await commitRun.executeWithOptions({ summary: `commit run of ${input.connection}` }, [
-    { run, totals },
-  ]);
-  enterPhase('done');
-  return { connection: input.connection, totals, outputDir: committed.outputDir, reportFile: committed.reportFile };
-}
-
-/** Runs `work` over `items` with at most `limit` in flight (deterministic: workflow promises). */
-async function runWithConcurrency<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++];
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
-function renderDetails(p: SyncProgress): string {
-  return [
-    `**Phase:** ${p.phase}`,
-    `**Pages:** ${p.pagesDone} of ${p.pagesTotal}`,
-    `**Hosts:** ${p.hosts} · **Assets:** ${p.assets} · **Detections:** ${p.detections} · **Findings:** ${p.findings} · **Dropped (no CVE):** ${p.droppedNoCve}`,
-  ].join('\n\n');
+  return parsed.data;
 }

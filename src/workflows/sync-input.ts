@@ -8,13 +8,33 @@ export const syncInputSchema = z
       .string({ error: 'connection is required: the name of a connection profile configured on the worker, e.g. "default"' })
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'connection must be 1–64 letters, digits, "_", "." or "-"'),
     pageSize: z.number().int().min(1).max(10_000).optional().describe('hosts per page (ID range); default 1000'),
-    maxConcurrency: z.number().int().min(1).max(50).optional().describe('pages in flight at once; default 1'),
+    maxConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .optional()
+      .describe('pages in flight at most; default 4, and never more than the subscription allows minus one'),
+    statuses: z
+      .array(z.enum(['New', 'Active', 'Re-Opened', 'Fixed']))
+      .min(1)
+      .optional()
+      .describe('detection statuses to fetch; default all four'),
+    heartbeatTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .optional()
+      .describe('how soon a page held by a worker that died is handed to another; default 120'),
   })
   .strict();
 
 export type SyncInput = z.infer<typeof syncInputSchema>;
 
 export const DEFAULT_PAGE_SIZE = 1000;
+export const DEFAULT_MAX_CONCURRENCY = 4;
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
 
 /** Turns a zod failure into one line that names each field and what is wrong with it. */
 export function describeInputProblems(error: z.ZodError): string {
@@ -24,4 +44,13 @@ export function describeInputProblems(error: z.ZodError): string {
       return `${field}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/**
+ * Pages in flight: the configured cap, but never more than the subscription's concurrency limit minus
+ * one slot kept free for the customer's other Qualys tools (and at least one).
+ */
+export function pageConcurrency(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
+  const allowed = Math.max(1, (subscriptionConcurrencyLimit ?? 2) - 1);
+  return Math.min(configuredCap ?? DEFAULT_MAX_CONCURRENCY, allowed);
 }

@@ -11,6 +11,12 @@ function requiredEnv(name: string): string {
 }
 
 let runtimeInstalled = false;
+const workerLogLines: string[] = [];
+
+/** Everything the in-process workers and the SDK logged in this test file (for the secrets checks). */
+export function workerLogs(): string {
+  return workerLogLines.join('\n');
+}
 
 /** Everything an integration test needs to talk to the shared dev server. */
 export async function connectToTestServer(): Promise<{
@@ -20,7 +26,13 @@ export async function connectToTestServer(): Promise<{
   close(): Promise<void>;
 }> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    // Keep every log entry (DEBUG and up) so tests can prove no secret reaches a log; print only errors.
+    Runtime.install({
+      logger: new DefaultLogger('DEBUG', (entry) => {
+        workerLogLines.push(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`);
+        if (entry.level === 'ERROR') console.error(entry.message, entry.meta ?? '');
+      }),
+    });
     runtimeInstalled = true;
   }
   const address = requiredEnv('TEST_TEMPORAL_ADDRESS');

@@ -1,95 +1,51 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startSimulator, type GroundTruth, type RunningSimulator } from '../../simulator';
-import { ConnectionProfiles } from '../../src/config/connections';
-import type { Asset, Finding } from '../../src/model/exposure';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import type { ExposureSink } from '../../src/sinks/sink';
 import { normaliseMac } from '../../src/model/map-qualys';
-import type { RunReport } from '../../src/sinks/sink';
-import { createActivityDeps } from '../../src/worker/activity-deps';
-import type { SyncResult } from '../../src/workflows/qualys-sync';
-import { progressQuery } from '../../src/workflows/progress';
-import { connectToTestServer, createTestWorker, freshTaskQueue, historyAsText } from '../harness/temporal';
+import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
+import { connectToTestServer } from '../harness/temporal';
+import { expectNoSecretAnywhere, expectedFrom, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 
-function readJsonLines<T>(file: string): T[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as T);
+/** Calls per endpoint as the simulator counted them, without the endpoints never called. */
+function simulatorCalls(simulator: RunningSimulator): Record<string, number> {
+  return Object.fromEntries(Object.entries(simulator.stats().calls).filter(([, n]) => n > 0));
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? filesUnder(full) : [full];
-  });
-}
-
-/** What the connector must produce from the simulator's estate, computed from the ground truth alone. */
-function expectedFrom(truth: GroundTruth): { findingKeys: string[]; droppedNoCve: number; detections: number } {
-  const keys = new Set<string>();
-  let droppedNoCve = 0;
-  let detections = 0;
-  for (const host of truth.hosts) {
-    for (const d of host.detections) {
-      detections += 1;
-      const cves = truth.knowledgeBase[d.qid]?.cves ?? [];
-      if (cves.length === 0) droppedNoCve += 1;
-      for (const cve of cves) keys.add(`qualys:e2e:host:${host.id}:cve:${cve}`);
-    }
-  }
-  return { findingKeys: [...keys].sort(), droppedNoCve, detections };
-}
-
-describe('qualysSync end to end (real dev server, real worker, the simulator)', () => {
+describe('qualysSync: the durable connector run (real dev server, real worker, the simulator)', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
-  let simulator: RunningSimulator;
+  const simulators: RunningSimulator[] = [];
+  const simulator = async (options: Parameters<typeof startSimulator>[0]): Promise<RunningSimulator> => {
+    const sim = await startSimulator(options);
+    simulators.push(sim);
+    return sim;
+  };
 
   beforeAll(async () => {
     env = await connectToTestServer();
-    simulator = await startSimulator({ hosts: 120, seed: 7 });
   });
   afterAll(async () => {
-    await simulator?.close();
+    await Promise.all(simulators.map((s) => s.close()));
     await env?.close();
   });
 
-  it('turns the estate into assets and CVE findings on disk, page by page', async () => {
-    const taskQueue = freshTaskQueue('e2e');
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-e2e-'));
-    const deps = createActivityDeps({
-      dataDir,
-      profiles: ConnectionProfiles.of({ name: 'e2e', apiUrl: simulator.url, username: simulator.username, password: simulator.password }),
-    });
-    const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
-    const workflowId = `e2e-${taskQueue}`;
+  it('happy path: the output equals the ground truth, and the report matches what Qualys served', async () => {
+    const sim = await simulator({ hosts: 120, seed: 7 });
+    const run = await runSync(env, sim, { connection: 'e2e', input: { pageSize: 50 } });
+    const truth = sim.truth();
+    const expected = expectedFrom(truth, 'e2e');
 
-    const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start('qualysSync', {
-        taskQueue,
-        workflowId,
-        args: [{ connection: 'e2e', pageSize: 50 }],
-      });
-      const outcome = (await handle.result()) as SyncResult;
-      // The query still answers from the closed run's final state while the worker is up.
-      expect(await handle.query(progressQuery)).toMatchObject({ phase: 'done', pagesDone: 3, pagesTotal: 3 });
-      return outcome;
-    });
-    await deps.close();
-
-    const truth = simulator.truth();
-    const expected = expectedFrom(truth);
-
-    // Assets: every host, with every contracted field.
-    const assets = readJsonLines<Asset>(path.join(result.outputDir, 'assets.jsonl'));
-    expect(assets.map((a) => a.qualysHostId).sort()).toEqual(truth.hosts.map((h) => h.id).sort());
+    // Every asset, with every contracted field.
+    expect(run.assets.map((a) => a.qualysHostId).sort()).toEqual(truth.hosts.map((h) => h.id).sort());
     for (const host of truth.hosts) {
-      const asset = assets.find((a) => a.qualysHostId === host.id);
+      const asset = run.assets.find((a) => a.qualysHostId === host.id);
       expect(asset).toBeDefined();
       if (!asset) continue;
       expect(asset.key).toBe(`qualys:e2e:host:${host.id}`);
       expect(asset.fqdn).toBe(host.fqdn);
+      expect(asset.netbiosName).toBe(host.netbios);
       expect(asset.operatingSystem).toBe(host.os);
+      expect(asset.trackingMethod).toBe(host.trackingMethod);
       expect(asset.criticality.assetCriticalityScore).toBe(host.assetCriticalityScore);
       expect(asset.criticality.truRiskScore).toBe(host.truriskScore);
       if (host.ip) expect(asset.ipv4Addresses).toContain(host.ip);
@@ -100,33 +56,180 @@ describe('qualysSync end to end (real dev server, real worker, the simulator)', 
       expect([...asset.gatewayAddresses].sort()).toEqual([...new Set(gateways)].sort());
     }
 
-    // Findings: exactly one per (asset, CVE); detections without a CVE are counted, not lost.
-    const findings = readJsonLines<Finding>(path.join(result.outputDir, 'findings.jsonl'));
-    expect(findings.map((f) => f.key)).toEqual(expected.findingKeys);
-    expect(result.totals).toMatchObject({
+    // Exactly one finding per (asset, CVE), with its evidence; no-CVE detections counted, not lost.
+    expect(run.findings.map((f) => f.key)).toEqual(expected.findingKeys);
+    for (const finding of run.findings) {
+      const host = truth.hosts.find((h) => h.id === finding.qualysHostId);
+      const evidence = host?.detections.filter((d) => truth.knowledgeBase[d.qid]?.cves.includes(finding.cve)) ?? [];
+      expect(finding.evidence.map((e) => e.qid).sort()).toEqual(evidence.map((d) => d.qid).sort());
+    }
+    expect(run.result.totals).toMatchObject({
       hosts: truth.hosts.length,
       detections: expected.detections,
       findings: expected.findingKeys.length,
       droppedNoCve: expected.droppedNoCve,
+      droppedUnknownQid: 0,
       pages: 3,
     });
-    const report = JSON.parse(readFileSync(result.reportFile, 'utf8')) as RunReport;
-    expect(report.totals).toEqual(result.totals);
 
-    // The Web UI and `temporal workflow show` see the five steps as activities.
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    const activityTypes = new Set(
-      (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean),
-    );
-    expect(activityTypes).toEqual(
-      new Set(['validateCredentials', 'enumerateAssets', 'fetchDetections', 'mapPage', 'uploadPage', 'commitRun']),
-    );
+    // The report's figures are the simulator's own call counts.
+    expect(run.report.totals).toEqual(run.result.totals);
+    expect(run.report.apiCalls.callsByEndpoint).toEqual(simulatorCalls(sim));
+    expect(run.report.apiCalls.total).toBe(Object.values(simulatorCalls(sim)).reduce((a, b) => a + b, 0));
+    expect(run.report.apiCalls.failuresByCode).toEqual({});
 
-    // The password is nowhere: not in history, not in any file the run wrote.
-    const historyText = historyAsText(history);
-    expect(historyText.includes('{"connection":"e2e"')).toBe(true); // payloads are readable, so the next check means something
-    expect(historyText.includes(simulator.password)).toBe(false);
-    const filesWithPassword = filesUnder(dataDir).filter((f) => readFileSync(f, 'utf8').includes(simulator.password));
-    expect(filesWithPassword).toEqual([]);
+    // The Web UI and `temporal workflow show` see each step as an activity with a summary.
+    const history = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
+    const scheduled = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(new Set(scheduled)).toEqual(
+      new Set(['validateCredentials', 'refreshKnowledgeBase', 'enumerateAssets', 'fetchDetections', 'mapPage', 'uploadPage', 'commitRun']),
+    );
+    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.dataDir);
+  });
+
+  it('sink outage: the uploads fail for a while, then the run completes without one extra Qualys call', async () => {
+    const clean = await simulator({ hosts: 60, seed: 11 });
+    const cleanRun = await runSync(env, clean, { input: { pageSize: 20 } });
+
+    const sim = await simulator({ hosts: 60, seed: 11 });
+    let failuresLeft = 2;
+    const run = await runSync(env, sim, {
+      input: { pageSize: 20 },
+      adjustDeps: (deps) => {
+        const real = deps.sink;
+        const flaky: ExposureSink = {
+          readState: (c) => real.readState(c),
+          readKnowledgeBase: (c, q) => real.readKnowledgeBase(c, q),
+          saveKnowledgeBase: (c, e) => real.saveKnowledgeBase(c, e),
+          commitRun: (r, report) => real.commitRun(r, report),
+          writePage: async (r, key, records) => {
+            if (failuresLeft > 0) {
+              failuresLeft -= 1;
+              throw new Error('the exposure store is down (ECONNREFUSED)');
+            }
+            return real.writePage(r, key, records);
+          },
+        };
+        return { ...deps, sink: flaky };
+      },
+    });
+    expect(failuresLeft).toBe(0);
+    expect(simulatorCalls(sim)).toEqual(simulatorCalls(clean));
+    expect(stateWithoutSeenTimes(run)).toEqual(stateWithoutSeenTimes(cleanRun));
+    const history = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
+    // History keeps an activity's last attempt: the first upload succeeded on its third.
+    const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1);
+    expect(Math.max(...attempts)).toBe(3);
+    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.dataDir);
+  });
+
+  it('limits: 1960 bursts and a long 1965 are waited out, the wait shows while it lasts, and calls never exceed the limit', async () => {
+    const sim = await simulator({ hosts: 80, seed: 5, concurrencyLimit: 3, latencyMs: 20 });
+    const truth = sim.truth();
+    sim.setFaults([
+      { endpoint: 'hostDetection', concurrencyLimitErrors: 3 },
+      { endpoint: 'hostList', rateLimitErrors: 1, rateLimitWaitSeconds: 3 },
+    ]);
+    // Let the simulator's first calls (credentials, enumeration) pass before the faults bite.
+    const seen: SyncProgress[] = [];
+    const run = await runSync(env, sim, {
+      input: { pageSize: 20, maxConcurrency: 8 },
+      adjustDeps: (deps) => ({ ...deps, limits: { inlineRateLimitWaitMaxSeconds: 1, concurrencyRetrySeconds: 1 } }),
+      whileRunning: async (handle) => {
+        for (let i = 0; i < 200; i++) {
+          try {
+            seen.push(await handle.query(progressQuery));
+          } catch {
+            // not started yet
+          }
+          if (seen.at(-1)?.phase === 'done') return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+    });
+
+    expect(run.findings.map((f) => f.key)).toEqual(expectedFrom(truth, 'sim').findingKeys);
+    const stats = sim.stats();
+    expect(stats.errorsServed['409/1960']).toBe(3);
+    expect(stats.errorsServed['409/1965']).toBe(1);
+    expect(stats.peakInFlight).toBeLessThanOrEqual(3);
+    expect(run.report.apiCalls.failuresByCode).toEqual({ '1960': 3, '1965': 1 });
+    expect(run.report.waiting.rateLimitTimerSeconds).toBeGreaterThanOrEqual(2);
+
+    // Two pages side by side: the subscription allows 3 calls at once, one slot stays free.
+    expect(seen.find((p) => p.pagesTotal > 0)?.pageConcurrency).toBe(2);
+    const waiting = seen.find((p) => p.rateLimitWait !== undefined);
+    expect(waiting?.rateLimitWait?.until).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    const history = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
+    const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
+    expect(timers.length).toBe(1);
+    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.dataDir);
+  });
+
+  it('idempotence: a second run gives the same current state, no duplicate keys, and asks the KnowledgeBase only what it learned', async () => {
+    const sim = await simulator({ hosts: 50, seed: 21 });
+    const first = await runSync(env, sim, { input: { pageSize: 25 } });
+    sim.resetStats();
+    const second = await runSync(env, sim, { input: { pageSize: 25 }, dataDir: first.dataDir });
+
+    expect(stateWithoutSeenTimes(second)).toEqual(stateWithoutSeenTimes(first));
+    expect(second.assets.map((a) => a.firstSeenAt)).toEqual(first.assets.map((a) => a.firstSeenAt));
+    expect(new Set(second.assets.map((a) => a.key)).size).toBe(second.assets.length);
+    expect(new Set(second.findings.map((f) => f.key)).size).toBe(second.findings.length);
+    expect(first.report.totals.knowledgeBaseLookups).toBeGreaterThan(0);
+    expect(second.report.totals.knowledgeBaseLookups).toBe(0);
+    // The credentials probe and the "what changed since the last run" question, nothing more.
+    expect(sim.stats().calls.knowledgeBase).toBe(2);
+    await expectNoSecretAnywhere(env, sim.password, second.workflowId, second.dataDir);
+  });
+
+  describe('failures a person must fix fail fast, non-retryably, and say what to do', () => {
+    const failureOf = async (run: Promise<unknown>): Promise<ApplicationFailure> => {
+      const err = await run.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const activityFailure = (err as WorkflowFailedError).cause;
+      expect(activityFailure).toBeInstanceOf(ActivityFailure);
+      const cause = (activityFailure as ActivityFailure).cause;
+      expect(cause).toBeInstanceOf(ApplicationFailure);
+      return cause as ApplicationFailure;
+    };
+
+    it('a bad password names the three causes', async () => {
+      const sim = await simulator({ hosts: 10, users: [{ username: 'api_user', password: 'the-real-Passw0rd' }] });
+      const started = Date.now();
+      const failure = await failureOf(
+        runSync(env, sim, { connection: 'badpw', credentials: { username: 'api_user', password: 'a-wrong-Passw0rd' } }),
+      );
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(failure.type).toBe('QualysAuthenticationFailed');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toMatch(/username or password/);
+      expect(failure.message).toMatch(/API access/);
+      expect(failure.message).toMatch(/platform \(POD\)/);
+      expect(sim.stats().calls.hostList).toBe(1); // tried once, not retried
+    });
+
+    it('a user without KnowledgeBase access is told to fix that', async () => {
+      const sim = await simulator({ hosts: 10, users: [{ username: 'no_kb', password: 'nokb-Passw0rd!', knowledgeBase: false }] });
+      const failure = await failureOf(runSync(env, sim, { connection: 'nokb' }));
+      expect(failure.type).toBe('QualysPermissionDenied');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toMatch(/KnowledgeBase is needed to map QIDs to CVEs/);
+      expect(sim.stats().calls.knowledgeBase).toBe(1);
+      expect(sim.stats().calls.hostDetection).toBe(0);
+    });
+
+    it('an unknown connection profile names the profiles the worker has', async () => {
+      const sim = await simulator({ hosts: 5 });
+      const failure = await failureOf(runSync(env, sim, { connection: 'nosuch', profileName: 'prod' }));
+      expect(failure.type).toBe('ConfigError');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toContain('No connection profile named "nosuch"');
+      expect(failure.message).toContain('Known profiles: prod');
+      expect(simulatorCalls(sim)).toEqual({});
+    });
   });
 });

@@ -84,7 +84,7 @@ describe('mapping', () => {
       ['2', { cves: ['CVE-2024-0001'] }],
       ['3', { cves: [] }],
     ]);
-    const { findings, droppedNoCve } = mapFindings(
+    const { findings, droppedNoCve, droppedUnknownQid } = mapFindings(
       'c',
       '7',
       [
@@ -96,7 +96,8 @@ describe('mapping', () => {
       kb,
       seenAt,
     );
-    expect(droppedNoCve).toBe(2);
+    expect(droppedNoCve).toBe(1);
+    expect(droppedUnknownQid).toBe(1);
     expect(findings.map((f) => [f.cve, f.status, f.severity, f.evidence.length])).toEqual([
       ['CVE-2024-0001', 'open', 5, 2],
       ['CVE-2024-0002', 'fixed', 3, 1],
@@ -115,8 +116,11 @@ describe('JSON Lines sink', () => {
     startedAt: run.startedAt,
     committedAt: run.startedAt,
     durationSeconds: 0,
-    totals: { hosts: 1, assets: 1, detections: 0, findings: 0, droppedNoCve: 0, pages: 1 },
-    dropped: { noCve: 0 },
+    totals: { hosts: 1, assets: 1, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
+    dropped: { qidWithoutCve: 0, qidNotInKnowledgeBase: 0 },
+    apiCalls: { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0, total: 0 },
+    waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
+    continuedAsNew: 0,
     watermark: run.startedAt,
   };
 

@@ -1,0 +1,100 @@
+import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import type { PageRef } from '../../src/activities/contracts';
+import type { SyncResult } from '../../src/workflows/qualys-sync';
+import { progressQuery } from '../../src/workflows/progress';
+import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
+import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
+import { startWorkerProcess } from '../harness/worker-process';
+
+describe('a worker process killed mid-run', () => {
+  let env: Awaited<ReturnType<typeof connectToTestServer>>;
+  const simulators: RunningSimulator[] = [];
+  beforeAll(async () => {
+    env = await connectToTestServer();
+  });
+  afterAll(async () => {
+    await Promise.all(simulators.map((s) => s.close()));
+    await env?.close();
+  });
+
+  it('is replaced by a new one; the run completes with a clean run\'s output and no uploaded page is fetched again', async () => {
+    const estate = { hosts: 120, seed: 9, latencyMs: 40 };
+    const cleanSim = await startSimulator(estate);
+    const sim = await startSimulator(estate);
+    simulators.push(cleanSim, sim);
+    const input = { connection: 'default', pageSize: 10, heartbeatTimeoutSeconds: 2 };
+    const clean = await runSync(env, cleanSim, { connection: 'default', input });
+
+    const taskQueue = freshTaskQueue('crash');
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-crash-'));
+    const workerEnv = {
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: env.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      QUALYS_API_URL: sim.url,
+      QUALYS_USERNAME: sim.username,
+      QUALYS_PASSWORD: sim.password,
+      QUALYS_CONNECTOR_DATA_DIR: dataDir,
+    };
+    const first = await startWorkerProcess(workerEnv);
+    const workflowId = `crash-${taskQueue}`;
+    const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
+
+    // Kill the worker the hard way once a few pages are uploaded (the run has 12).
+    for (;;) {
+      const progress = await handle.query(progressQuery).catch(() => undefined);
+      if (progress && progress.pagesDone >= 4) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+
+    const second = await startWorkerProcess(workerEnv);
+    let result: SyncResult;
+    try {
+      result = (await handle.result()) as SyncResult;
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+
+    // Same output as a run that never crashed.
+    expect(stateWithoutSeenTimes(readOutput(result))).toEqual(stateWithoutSeenTimes(clean));
+    expect(result.totals).toEqual(clean.result.totals);
+
+    // No page was fetched from Qualys after it had been uploaded.
+    const history = await handle.fetchHistory();
+    const events = history.events ?? [];
+    const uploads = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'uploadPage');
+    expect(uploads.length).toBe(12);
+    const requests = sim.stats().requests;
+    for (const scheduled of uploads) {
+      const [ref] = (scheduled.activityTaskScheduledEventAttributes?.input?.payloads ?? []).map((p) =>
+        defaultPayloadConverter.fromPayload<PageRef>(p),
+      );
+      const completed = events.find(
+        (e) => e.activityTaskCompletedEventAttributes && Number(e.activityTaskCompletedEventAttributes.scheduledEventId) === Number(scheduled.eventId),
+      );
+      expect(completed).toBeDefined();
+      const uploadedAt = tsToMs(completed?.eventTime);
+      const laterFetches = requests.filter(
+        (r) =>
+          r.at > uploadedAt &&
+          ((r.params.id_min === String(ref.page.idMin) && r.params.id_max === String(ref.page.idMax)) ||
+            r.params['qwebHostId GREATER'] === String(ref.page.idMin - 1)),
+      );
+      expect(laterFetches).toEqual([]);
+    }
+    // Every page's detections were fetched at least once, and at most twice (the page in flight at the kill).
+    const detectionFetches = requests.filter((r) => r.endpoint === 'hostDetection' && r.params.id_min !== undefined);
+    expect(detectionFetches.length).toBeGreaterThanOrEqual(12);
+    expect(detectionFetches.length).toBeLessThanOrEqual(12 + 1);
+
+    await expectNoSecretAnywhere(env, sim.password, workflowId, dataDir, first.output() + second.output());
+  });
+});

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { ExposureSink } from '../../src/sinks/sink';
+import { modelSchemaPath } from '../../src/model/json-schema';
 import { normaliseMac } from '../../src/model/map-qualys';
 import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
 import { connectToTestServer } from '../harness/temporal';
@@ -55,6 +58,14 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
       const gateways = host.interfaces.map((i) => i.gateway).filter((g): g is string => Boolean(g));
       expect([...asset.gatewayAddresses].sort()).toEqual([...new Set(gateways)].sort());
     }
+
+    // Every record fits the committed JSON Schema of the model.
+    const schema = JSON.parse(readFileSync(modelSchemaPath(), 'utf8')) as { $defs: Record<string, object> };
+    const ajv = new Ajv2020({ strict: false });
+    const validAsset = ajv.compile(schema.$defs.Asset);
+    const validFinding = ajv.compile(schema.$defs.Finding);
+    expect(run.assets.filter((a) => !validAsset(a))).toEqual([]);
+    expect(run.findings.filter((f) => !validFinding(f))).toEqual([]);
 
     // Exactly one finding per (asset, CVE), with its evidence; no-CVE detections counted, not lost.
     expect(run.findings.map((f) => f.key)).toEqual(expected.findingKeys);

@@ -29,6 +29,8 @@ export interface SyncRunOptions {
   dataDir?: string;
   /** Changes to the real dependencies (a failing sink, shorter limit waits …). */
   adjustDeps?: (deps: SyncActivityDeps) => SyncActivityDeps;
+  /** A workflow ID of the test's choosing (default: derived from the task queue). */
+  workflowId?: string;
   /** Runs while the workflow is in progress (e.g. polls its progress). */
   whileRunning?: (handle: WorkflowHandle) => Promise<void>;
 }
@@ -58,7 +60,7 @@ export async function runSync(env: TestEnv, simulator: RunningSimulator, options
   });
   const deps = options.adjustDeps ? options.adjustDeps(real) : real;
   const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
-  const workflowId = `${connection}-${taskQueue}`;
+  const workflowId = options.workflowId ?? `${connection}-${taskQueue}`;
   try {
     const result = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start('qualysSync', {
@@ -126,9 +128,15 @@ export function filesUnder(dir: string): string[] {
  * file under the data directory, not in what the workers logged.
  */
 export async function expectNoSecretAnywhere(env: TestEnv, password: string, workflowId: string, dataDir: string, extraLogs = ''): Promise<void> {
-  const historyText = historyAsText(await env.client.workflow.getHandle(workflowId).fetchHistory());
-  expect(historyText.includes('qualysSync')).toBe(true); // the history is really there and readable
-  expect(historyText.includes(password)).toBe(false);
+  // Every execution of the run: continue-as-new chains them through continuedExecutionRunId.
+  let runId: string | undefined;
+  do {
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const historyText = historyAsText(history);
+    expect(historyText.includes('qualysSync')).toBe(true); // the history is really there and readable
+    expect(historyText.includes(password)).toBe(false);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  } while (runId);
   expect(filesUnder(dataDir).filter((f) => readFileSync(f, 'utf8').includes(password))).toEqual([]);
   expect(workerLogs().includes(password)).toBe(false);
   expect(extraLogs.includes(password)).toBe(false);

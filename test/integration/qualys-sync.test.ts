@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
@@ -211,8 +213,10 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     it('a bad password names the three causes', async () => {
       const sim = await simulator({ hosts: 10, users: [{ username: 'api_user', password: 'the-real-Passw0rd' }] });
       const started = Date.now();
+      const workflowId = `badpw-${Date.now()}`;
+      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-badpw-'));
       const failure = await failureOf(
-        runSync(env, sim, { connection: 'badpw', credentials: { username: 'api_user', password: 'a-wrong-Passw0rd' } }),
+        runSync(env, sim, { connection: 'badpw', workflowId, dataDir, credentials: { username: 'api_user', password: 'a-wrong-Passw0rd' } }),
       );
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(failure.type).toBe('QualysAuthenticationFailed');
@@ -221,6 +225,9 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
       expect(failure.message).toMatch(/API access/);
       expect(failure.message).toMatch(/platform \(POD\)/);
       expect(sim.stats().calls.hostList).toBe(1); // tried once, not retried
+      // The failure is where a leak would hide: neither password is in history, files or logs.
+      await expectNoSecretAnywhere(env, 'a-wrong-Passw0rd', workflowId, dataDir);
+      await expectNoSecretAnywhere(env, 'the-real-Passw0rd', workflowId, dataDir);
     });
 
     it('a user without KnowledgeBase access is told to fix that', async () => {

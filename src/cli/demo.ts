@@ -11,6 +11,7 @@ import { createActivityDeps } from '../worker/activity-deps';
 import { createConnectorWorker } from '../worker/create-worker';
 import { TASK_QUEUE } from '../worker/temporal-settings';
 import { formatReport, watchRun } from './watch-run';
+import { completedSync } from '../workflows/sync-result';
 import type { RunReport } from '../sinks/sink';
 
 const USAGE = `npm run demo -- [options]
@@ -142,7 +143,7 @@ async function main(): Promise<number> {
 
     let status = 0;
     try {
-      const result = await watchRun(handle);
+      const result = completedSync(await watchRun(handle));
       console.log('\nRun completed');
       console.log(formatReport(JSON.parse(await readFile(result.reportFile, 'utf8')) as RunReport));
       console.log(`  output:     ${path.relative(process.cwd(), result.outputDir)}/ (assets.jsonl, findings.jsonl)`);

@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type SyncProgress } from '../workflows/progress';
 import type { RunReport } from '../sinks/sink';
-import type { SyncResult } from '../workflows/qualys-sync';
+import type { SyncResult } from '../workflows/sync-result';
 
 /** Prints a line whenever the run's progress changes, until it ends; returns its result or throws its failure. */
 export async function watchRun(handle: WorkflowHandle, out: NodeJS.WritableStream = process.stdout): Promise<SyncResult> {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createLockActivities } from '../activities/lock-activities';
 import { createSyncActivities, type SyncActivityDeps } from '../activities/sync-activities';
 import { projectRoot } from '../config/project-paths';
 
@@ -29,7 +30,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createSyncActivities(options.deps),
+    activities: { ...createSyncActivities(options.deps), ...createLockActivities() },
     ...workflows,
     shutdownGraceTime: '30s',
     ...options.tuning,

@@ -1,6 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 
-export type SyncPhase = 'validating' | 'enumerating' | 'syncing pages' | 'committing' | 'done';
+export type SyncPhase = 'validating' | 'enumerating' | 'syncing pages' | 'committing' | 'done' | 'skipped';
 
 export interface RateLimitWaitProgress {
   /** When the run may call Qualys again (ISO 8601). */

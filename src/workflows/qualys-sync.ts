@@ -10,10 +10,13 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
+import type { LockActivities } from '../activities/lock-activities';
 import type { SyncActivities } from '../activities/sync-activities';
+import { connectionLockId, reacquireConnectionLock, tryAcquireConnectionLock } from './connection-lock';
 import { NON_RETRYABLE_FAILURE_TYPES, STAGED_PAGE_MISSING_FAILURE } from '../activities/failure-types';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
 import { progressQuery, renderCurrentDetails, type SyncPhase, type SyncProgress } from './progress';
+import type { SyncResult } from './sync-result';
 import { RateLimitGate, isFailureOfType } from './rate-limit-gate';
 import {
   DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
@@ -31,6 +34,8 @@ const RETRY: RetryPolicy = { initialInterval: '2s', maximumInterval: '2 minutes'
 const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, mapPage, uploadPage, commitRun } =
   proxyActivities<SyncActivities>({ startToCloseTimeout: '30 minutes', retry: RETRY });
 
+const { describeLockHolder } = proxyActivities<LockActivities>({ startToCloseTimeout: '1 minute' });
+
 /** What a run carries into its next execution when it continues as new: cursors and counters only. */
 export interface SyncContinuation {
   run: RunRef;
@@ -41,12 +46,6 @@ export interface SyncContinuation {
   timings: RunTimings;
 }
 
-export interface SyncResult {
-  connection: string;
-  totals: RunTotals;
-  outputDir: string;
-  reportFile: string;
-}
 
 /**
  * One connector run: validate credentials → enumerate assets → (per page) fetch detections → map →
@@ -95,6 +94,16 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   };
   setHandler(progressQuery, () => progress);
   upsertSearchAttributes([{ key: QUALYS_CONNECTION, value: input.connection }]);
+
+  // One run per connection: a second one ends at once, before spending a single Qualys call.
+  const lock = continuation ? await reacquireConnectionLock(input.connection) : await tryAcquireConnectionLock(input.connection);
+  if (!lock) {
+    const alreadyRunning = await describeLockHolder({ lockWorkflowId: connectionLockId(input.connection) });
+    const message = `already running: ${alreadyRunning} — connection ${input.connection} has a run in progress, so this one did nothing`;
+    progress.phase = 'skipped';
+    setCurrentDetails(`**Skipped:** ${message}`);
+    return { outcome: 'skipped', connection: input.connection, alreadyRunning, message };
+  }
 
   const gate = new RateLimitGate((wait) => {
     progress.rateLimitWait = wait;
@@ -180,8 +189,9 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   const committed = await step(`commit the run of ${input.connection}`, (o) =>
     commitRun.executeWithOptions(o, [{ run, totals, timings }]),
   );
+  await lock.release();
   enterPhase('done');
-  return { connection: input.connection, totals, outputDir: committed.outputDir, reportFile: committed.reportFile };
+  return { outcome: 'completed', connection: input.connection, totals, outputDir: committed.outputDir, reportFile: committed.reportFile };
 }
 
 function parseInput(rawInput: unknown): SyncInput {

@@ -9,7 +9,7 @@ import { ConnectionProfiles } from '../../src/config/connections';
 import type { Asset, Finding } from '../../src/model/exposure';
 import type { RunReport } from '../../src/sinks/sink';
 import { createActivityDeps } from '../../src/worker/activity-deps';
-import type { SyncResult } from '../../src/workflows/qualys-sync';
+import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
 import { createTestWorker, freshTaskQueue, historyAsText, workerLogs } from './temporal';
 
 export interface TestEnv {
@@ -36,7 +36,7 @@ export interface SyncRunOptions {
 }
 
 export interface SyncRun {
-  result: SyncResult;
+  result: CompletedSync;
   workflowId: string;
   dataDir: string;
   report: RunReport;
@@ -69,7 +69,7 @@ export async function runSync(env: TestEnv, simulator: RunningSimulator, options
         args: [{ connection, ...options.input }],
       });
       await Promise.all([handle.result(), options.whileRunning?.(handle)]);
-      return (await handle.result()) as SyncResult;
+      return completedSync(await handle.result());
     });
     return { result, workflowId, dataDir, ...readOutput(result) };
   } finally {
@@ -84,7 +84,7 @@ export function readJsonLines<T>(file: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
-export function readOutput(result: SyncResult): { report: RunReport; assets: Asset[]; findings: Finding[] } {
+export function readOutput(result: CompletedSync): { report: RunReport; assets: Asset[]; findings: Finding[] } {
   return {
     report: JSON.parse(readFileSync(result.reportFile, 'utf8')) as RunReport,
     assets: readJsonLines<Asset>(path.join(result.outputDir, 'assets.jsonl')),

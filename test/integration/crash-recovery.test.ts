@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { PageRef } from '../../src/activities/contracts';
-import type { SyncResult } from '../../src/workflows/qualys-sync';
+import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
 import { progressQuery } from '../../src/workflows/progress';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
@@ -55,9 +55,9 @@ describe('a worker process killed mid-run', () => {
     expect(await first.exited).toBe('SIGKILL');
 
     const second = await startWorkerProcess(workerEnv);
-    let result: SyncResult;
+    let result: CompletedSync;
     try {
-      result = (await handle.result()) as SyncResult;
+      result = completedSync(await handle.result());
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

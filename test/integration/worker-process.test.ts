@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
-import type { SyncResult } from '../../src/workflows/qualys-sync';
+import { completedSync } from '../../src/workflows/sync-result';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
 import { startWorkerProcess } from '../harness/worker-process';
 
@@ -31,11 +31,9 @@ describe('the production worker process', () => {
       QUALYS_CONNECTOR_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'qualys-process-')),
     });
     try {
-      const result = (await env.client.workflow.execute('qualysSync', {
-        taskQueue,
-        workflowId: `process-${taskQueue}`,
-        args: [{ connection: 'default' }],
-      })) as SyncResult;
+      const result = completedSync(
+        await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `process-${taskQueue}`, args: [{ connection: 'default' }] }),
+      );
       expect(result.totals.assets).toBe(simulator.truth().hosts.length);
     } finally {
       worker.child.kill('SIGTERM');

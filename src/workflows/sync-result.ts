@@ -1,0 +1,15 @@
+import type { RunTotals } from '../activities/contracts';
+
+/** What a `qualysSync` run returns (workflow result JSON, as `temporal workflow result` prints it). */
+export type SyncResult =
+  | { outcome: 'completed'; connection: string; totals: RunTotals; outputDir: string; reportFile: string }
+  /** Another run of the same connection was in progress: this one did nothing. */
+  | { outcome: 'skipped'; connection: string; alreadyRunning: string; message: string };
+
+export type CompletedSync = Extract<SyncResult, { outcome: 'completed' }>;
+
+/** The result of a run that did the work; throws with the reason when it was skipped. */
+export function completedSync(result: SyncResult): CompletedSync {
+  if (result.outcome !== 'completed') throw new Error(`the run was skipped: ${result.message}`);
+  return result;
+}

@@ -70,6 +70,11 @@ export class ConnectionProfiles {
     return new ConnectionProfiles(new Map(profiles.map((p) => [p.name, p])));
   }
 
+  /** The passwords, so log writers can mask them should one ever slip into a message. */
+  secrets(): string[] {
+    return [...this.profiles.values()].map((p) => p.password);
+  }
+
   names(): string[] {
     return [...this.profiles.keys()].sort();
   }

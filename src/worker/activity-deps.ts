@@ -8,11 +8,13 @@ import { JsonlSink } from '../sinks/jsonl-sink';
 export interface ActivityDepsOptions {
   profiles?: ConnectionProfiles;
   dataDir?: string;
+  /** Where profiles and the data directory come from when not given (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Wires the activities' dependencies: profiles, the embedded sink, staging, one Qualys client per profile. */
 export function createActivityDeps(options: ActivityDepsOptions = {}): SyncActivityDeps & { close(): Promise<void> } {
-  const dataDir = options.dataDir ?? defaultDataDir();
+  const dataDir = options.dataDir ?? options.env?.QUALYS_CONNECTOR_DATA_DIR ?? defaultDataDir();
   // One client (and so one keep-alive pool) per profile, shared by every activity on this worker.
   const clients = new Map<string, QualysClient>();
   const qualys = (profile: ConnectionProfile): QualysApi => {
@@ -24,7 +26,7 @@ export function createActivityDeps(options: ActivityDepsOptions = {}): SyncActiv
     return client;
   };
   return {
-    profiles: options.profiles ?? ConnectionProfiles.fromEnvironment(),
+    profiles: options.profiles ?? ConnectionProfiles.fromEnvironment(options.env),
     sink: new JsonlSink(path.join(dataDir, 'output')),
     stagingDir: path.join(dataDir, 'staging'),
     qualys,

@@ -1,14 +1,92 @@
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
 import { createActivityDeps } from './activity-deps';
 import { createConnectorWorker } from './create-worker';
+import { createJsonLogger } from './json-logger';
 import { temporalSettingsFromEnv } from './temporal-settings';
 
-// The production worker: reads its settings from the environment, serves the `qualys-connector` task
-// queue until SIGINT/SIGTERM, then lets in-flight activities finish (shutdownGraceTime) before exiting.
+const USAGE = `npm run worker -- [options]    (or: node lib/src/worker/main.js [options])
+
+The Qualys connector worker. Every option has an environment variable; a flag wins over it.
+
+  --address HOST:PORT          TEMPORAL_ADDRESS (localhost:7233)
+  --namespace NS               TEMPORAL_NAMESPACE (default)
+  --task-queue NAME            TEMPORAL_TASK_QUEUE (qualys-connector)
+  --api-key-file FILE          TEMPORAL_API_KEY (Temporal Cloud; turns TLS on)
+  --tls-cert FILE --tls-key FILE   TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH (mTLS)
+  --tls-ca FILE                TEMPORAL_TLS_SERVER_CA_CERT_PATH
+  --tls-server-name NAME       TEMPORAL_TLS_SERVER_NAME
+  --metrics-address HOST:PORT  QUALYS_WORKER_METRICS_ADDRESS: serve Prometheus metrics at /metrics
+  --shutdown-grace DURATION    QUALYS_WORKER_SHUTDOWN_GRACE (30s): on SIGTERM, how long in-flight steps may finish
+  --log-format json|text       QUALYS_WORKER_LOG_FORMAT (json)
+  --log-level LEVEL            QUALYS_WORKER_LOG_LEVEL (INFO): TRACE, DEBUG, INFO, WARN, ERROR
+
+Qualys connections: QUALYS_API_URL, QUALYS_USERNAME, QUALYS_PASSWORD (profile "default") and/or
+QUALYS_CONNECTIONS_FILE; output under QUALYS_CONNECTOR_DATA_DIR (./data).`;
+
+function readFlags(argv: string[]): NodeJS.ProcessEnv {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      address: { type: 'string' },
+      namespace: { type: 'string' },
+      'task-queue': { type: 'string' },
+      'api-key-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-server-name': { type: 'string' },
+      'metrics-address': { type: 'string' },
+      'shutdown-grace': { type: 'string' },
+      'log-format': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const set = (name: string, value: string | undefined): void => {
+    if (value !== undefined) env[name] = value;
+  };
+  set('TEMPORAL_ADDRESS', values.address);
+  set('TEMPORAL_NAMESPACE', values.namespace);
+  set('TEMPORAL_TASK_QUEUE', values['task-queue']);
+  if (values['api-key-file']) set('TEMPORAL_API_KEY', readFileSync(values['api-key-file'], 'utf8').trim());
+  set('TEMPORAL_TLS_CLIENT_CERT_PATH', values['tls-cert']);
+  set('TEMPORAL_TLS_CLIENT_KEY_PATH', values['tls-key']);
+  set('TEMPORAL_TLS_SERVER_CA_CERT_PATH', values['tls-ca']);
+  set('TEMPORAL_TLS_SERVER_NAME', values['tls-server-name']);
+  set('QUALYS_WORKER_METRICS_ADDRESS', values['metrics-address']);
+  set('QUALYS_WORKER_SHUTDOWN_GRACE', values['shutdown-grace']);
+  set('QUALYS_WORKER_LOG_FORMAT', values['log-format']);
+  set('QUALYS_WORKER_LOG_LEVEL', values['log-level']);
+  return env;
+}
+
+// The production worker: wires settings, logging, metrics and the activities' dependencies, then serves
+// the task queue until SIGINT/SIGTERM. On a signal it stops polling, lets in-flight steps finish within
+// the grace period, and exits; a step cut off there is retried by another worker.
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger((process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO') });
-  const settings = temporalSettingsFromEnv();
-  const deps = createActivityDeps();
+  const env = readFlags(process.argv.slice(2));
+  const settings = temporalSettingsFromEnv(env);
+  const deps = createActivityDeps({ env });
+  const level = ((env.QUALYS_WORKER_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel) || 'INFO';
+  const secrets = [...deps.profiles.secrets(), ...(settings.connectionOptions.apiKey ? [settings.connectionOptions.apiKey] : [])];
+  const logger = env.QUALYS_WORKER_LOG_FORMAT === 'text' ? new DefaultLogger(level) : createJsonLogger(level, secrets);
+  const metricsAddress = env.QUALYS_WORKER_METRICS_ADDRESS;
+  Runtime.install({
+    logger,
+    telemetryOptions: {
+      logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } },
+      ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : {}),
+    },
+  });
+
   const connection = await NativeConnection.connect(settings.connectionOptions);
   try {
     const worker = await createConnectorWorker({
@@ -16,12 +94,16 @@ async function main(): Promise<void> {
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       deps,
+      tuning: { shutdownGraceTime: (env.QUALYS_WORKER_SHUTDOWN_GRACE ?? '30s') as Duration },
     });
-    console.error(
-      `worker polling task queue "${settings.taskQueue}" on ${settings.address} (namespace ${settings.namespace}); ` +
-        `connection profiles: ${deps.profiles.names().join(', ') || 'none configured'}`,
-    );
+    logger.info(`worker polling task queue "${settings.taskQueue}" on ${settings.address} (namespace ${settings.namespace})`, {
+      taskQueue: settings.taskQueue,
+      namespace: settings.namespace,
+      connections: deps.profiles.names(),
+      metrics: metricsAddress ? `http://${metricsAddress}/metrics` : undefined,
+    });
     await worker.run();
+    logger.info('worker stopped');
   } finally {
     await connection.close();
     await deps.close();

@@ -1,0 +1,88 @@
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import { ConnectionProfiles } from '../../src/config/connections';
+import { createActivityDeps } from '../../src/worker/activity-deps';
+import type { SyncProgress } from '../../src/workflows/progress';
+import type { SyncResult } from '../../src/workflows/sync-result';
+import { temporalCli } from '../harness/cli';
+import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+describe('the Temporal CLI, as a user types it', () => {
+  let env: Awaited<ReturnType<typeof connectToTestServer>>;
+  let simulator: RunningSimulator;
+  beforeAll(async () => {
+    env = await connectToTestServer();
+    simulator = await startSimulator({ hosts: 60, seed: 17, latencyMs: 80 });
+  });
+  afterAll(async () => {
+    await simulator?.close();
+    await env?.close();
+  });
+
+  it('starts a run, queries its progress while it runs, lists it by connection, describes it and reads its result', async () => {
+    const connection = `cli-${Date.now()}`;
+    const taskQueue = freshTaskQueue('cli');
+    const deps = createActivityDeps({
+      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-cli-')),
+      profiles: ConnectionProfiles.of({ name: connection, apiUrl: simulator.url, username: simulator.username, password: simulator.password }),
+    });
+    const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
+    await worker.runUntil(async () => {
+      const started = await temporalCli([
+        'workflow', 'start', '--type', 'qualysSync', '--task-queue', taskQueue,
+        '--input', JSON.stringify({ connection, pageSize: 10 }), '-o', 'json',
+      ]);
+      expect(started.code).toBe(0);
+      const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
+      expect(workflowId).toBeTruthy();
+
+      // Progress while it runs.
+      let running: SyncProgress | undefined;
+      for (let i = 0; i < 100 && !running; i++) {
+        const queried = await temporalCli(['workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json']);
+        if (queried.code === 0) {
+          const progress = (JSON.parse(queried.stdout) as { queryResult: SyncProgress[] }).queryResult[0];
+          if (progress.phase === 'syncing pages' && progress.pagesDone < progress.pagesTotal) running = progress;
+        }
+        if (!running) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(running).toMatchObject({ connection, phase: 'syncing pages', pagesTotal: 6 });
+
+      // Listed by the connection search attribute (visibility catches up within moments).
+      let listed = '';
+      for (let i = 0; i < 50 && !listed.includes(workflowId); i++) {
+        listed = (await temporalCli(['workflow', 'list', '--query', `QualysConnection='${connection}'`, '-o', 'json'])).stdout;
+        if (!listed.includes(workflowId)) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(listed).toContain(workflowId);
+
+      const result = await temporalCli(['workflow', 'result', '--workflow-id', workflowId, '-o', 'json']);
+      expect(result.code).toBe(0);
+      const outcome = (JSON.parse(result.stdout) as { result: SyncResult }).result;
+      expect(outcome).toMatchObject({ outcome: 'completed', connection, totals: { hosts: 60, pages: 6 } });
+
+      const described = await temporalCli(['workflow', 'describe', '--workflow-id', workflowId]);
+      expect(described.code).toBe(0);
+      expect(described.stdout).toMatch(/Status\s+COMPLETED/);
+      expect(described.stdout).toContain('qualysSync');
+    });
+    await deps.close();
+  });
+
+  it('`workflow execute` with a bad input fails with a readable message', async () => {
+    const taskQueue = freshTaskQueue('cli-bad');
+    const deps = createActivityDeps({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-cli-')), profiles: ConnectionProfiles.of() });
+    const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
+    const executed = await worker.runUntil(
+      temporalCli(['workflow', 'execute', '--type', 'qualysSync', '--task-queue', taskQueue, '--input', '{"conection":"prod"}']),
+    );
+    expect(executed.code).not.toBe(0);
+    const printed = executed.stdout + executed.stderr;
+    expect(printed).toContain('Invalid qualysSync input');
+    expect(printed).toContain('connection: connection is required');
+    expect(printed).toContain('Unrecognized key: "conection"');
+    await deps.close();
+  });
+});

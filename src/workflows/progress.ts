@@ -28,17 +28,20 @@ export interface SyncProgress {
 /** `temporal workflow query --name progress` answers with the run's SyncProgress. */
 export const progressQuery = defineQuery<SyncProgress>('progress');
 
-/** The Web UI's "current details" of a run (Markdown). */
+/**
+ * The Web UI's "current details" of a run (Markdown). Compact on purpose: the UI gives it a small
+ * panel, so the most urgent line (a rate-limit wait) comes first and lines break without paragraphs.
+ */
 export function renderCurrentDetails(p: SyncProgress): string {
-  const lines = [
-    `**Phase:** ${p.phase}`,
-    `**Pages:** ${p.pagesDone} of ${p.pagesTotal}${p.pageConcurrency > 1 ? ` (${p.pageConcurrency} at a time)` : ''}`,
-    `**Hosts:** ${p.hosts} · **Assets:** ${p.assets} · **Detections:** ${p.detections} · **Findings:** ${p.findings}`,
-    `**Dropped detections:** ${p.droppedNoCve} (QID without CVE) · ${p.droppedUnknownQid} (QID unknown to the KnowledgeBase)`,
-  ];
+  const lines: string[] = [];
   if (p.rateLimitWait) {
     lines.push(`**Waiting for the Qualys rate limit until ${p.rateLimitWait.until}**${p.rateLimitWait.endpoint ? ` (${p.rateLimitWait.endpoint})` : ''}`);
   }
-  if (p.continuedAsNew > 0) lines.push(`Continued as new ${p.continuedAsNew} time(s)`);
-  return lines.join('\n\n');
+  lines.push(
+    `**Phase:** ${p.phase} · **Pages:** ${p.pagesDone} of ${p.pagesTotal}${p.pageConcurrency > 1 ? ` (${p.pageConcurrency} at a time)` : ''}`,
+    `**Hosts:** ${p.hosts} · **Assets:** ${p.assets} · **Detections:** ${p.detections} · **Findings:** ${p.findings}`,
+    `**Dropped detections:** ${p.droppedNoCve} QID without CVE · ${p.droppedUnknownQid} QID unknown`,
+  );
+  if (p.continuedAsNew > 0) lines.push(`Continued as new ${p.continuedAsNew}×`);
+  return lines.join('  \n');
 }

@@ -1,0 +1,88 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import { freePort } from '../../temporal/dev-server';
+import { progressQuery } from '../../src/workflows/progress';
+import { completedSync } from '../../src/workflows/sync-result';
+import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
+import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
+import { startWorkerProcess, type WorkerProcess } from '../harness/worker-process';
+
+describe('several worker processes on one task queue', () => {
+  let env: Awaited<ReturnType<typeof connectToTestServer>>;
+  const simulators: RunningSimulator[] = [];
+  beforeAll(async () => {
+    env = await connectToTestServer();
+  });
+  afterAll(async () => {
+    await Promise.all(simulators.map((s) => s.close()));
+    await env?.close();
+  });
+
+  it('share the pages of one run; SIGTERM to one mid-run loses nothing; metrics and JSON logs are served', async () => {
+    // Premium-like limits (5 at once) so four pages run side by side and both workers get work.
+    const estate = { hosts: 160, seed: 37, latencyMs: 60, concurrencyLimit: 5 };
+    const cleanSim = await startSimulator(estate);
+    const sim = await startSimulator(estate);
+    simulators.push(cleanSim, sim);
+    const input = { connection: 'default', pageSize: 10, heartbeatTimeoutSeconds: 5 };
+    const clean = await runSync(env, cleanSim, { connection: 'default', input });
+
+    const taskQueue = freshTaskQueue('fleet');
+    const metricsPort = await freePort();
+    const workerEnv = {
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: env.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      QUALYS_API_URL: sim.url,
+      QUALYS_USERNAME: sim.username,
+      QUALYS_PASSWORD: sim.password,
+      QUALYS_CONNECTOR_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'qualys-fleet-')),
+      // Short on purpose: a step still running after it is cut off, and must be retried by the other worker.
+      QUALYS_WORKER_SHUTDOWN_GRACE: '100ms',
+    };
+    const workers: WorkerProcess[] = [
+      await startWorkerProcess({ ...workerEnv, QUALYS_WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` }),
+      await startWorkerProcess(workerEnv),
+    ];
+    const workflowId = `fleet-${taskQueue}`;
+    const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
+    try {
+      for (;;) {
+        const progress = await handle.query(progressQuery).catch(() => undefined);
+        if (progress && progress.pagesDone >= 5) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Prometheus metrics from the Temporal runtime, while the worker is busy.
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^temporal_/m);
+      expect(metrics).toContain('temporal_activity_execution_latency');
+
+      workers[0].child.kill('SIGTERM');
+      expect(await workers[0].exited).toBe(0);
+      const result = completedSync(await handle.result());
+      expect(stateWithoutSeenTimes(readOutput(result))).toEqual(stateWithoutSeenTimes(clean));
+      // (Pages running side by side may both look up a QID new to the cache: the count of lookups varies.)
+      expect({ ...result.totals, knowledgeBaseLookups: 0 }).toEqual({ ...clean.result.totals, knowledgeBaseLookups: 0 });
+    } finally {
+      for (const w of workers) w.child.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.exited));
+    }
+
+    // Both workers did pages (history names the worker that ran each step).
+    const history = await handle.fetchHistory();
+    const identities = new Set(
+      (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.identity).filter((id): id is string => Boolean(id)),
+    );
+    for (const w of workers) expect([...identities].some((id) => id.startsWith(`${w.child.pid}@`))).toBe(true);
+
+    // Structured logs: every line the worker wrote is a JSON object with a level and a message.
+    const lines = workers[1].output().split('\n').filter((l) => l.trim() !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toEqual(expect.objectContaining({ level: expect.any(String), message: expect.any(String) }));
+    expect(workers[0].output()).toContain('worker stopped');
+
+    await expectNoSecretAnywhere(env, sim.password, workflowId, workerEnv.QUALYS_CONNECTOR_DATA_DIR, workers.map((w) => w.output()).join('\n'));
+  });
+});

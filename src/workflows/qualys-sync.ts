@@ -15,7 +15,7 @@ import type { SyncActivities } from '../activities/sync-activities';
 import { connectionLockId, reacquireConnectionLock, tryAcquireConnectionLock } from './connection-lock';
 import { NON_RETRYABLE_FAILURE_TYPES, STAGED_PAGE_MISSING_FAILURE } from '../activities/failure-types';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
-import { progressQuery, renderCurrentDetails, type SyncPhase, type SyncProgress } from './progress';
+import { progressQuery, renderCurrentDetails, type RateLimitWaitProgress, type SyncPhase, type SyncProgress } from './progress';
 import type { SyncResult } from './sync-result';
 import { RateLimitGate, isFailureOfType } from './rate-limit-gate';
 import {
@@ -73,26 +73,32 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   };
   const timings: RunTimings = continuation?.timings ?? { rateLimitTimerSeconds: 0, continuedAsNew: 0 };
 
-  const progress: SyncProgress = {
+  let phase: SyncPhase = 'validating';
+  let rateLimitWait: RateLimitWaitProgress | undefined;
+  let pages = continuation?.pages ?? [];
+  let concurrency = continuation?.pageConcurrency ?? 1;
+  // Progress is derived from the run's state when asked, never kept as a second copy.
+  const progress = (): SyncProgress => ({
     connection: input.connection,
-    phase: 'validating',
-    pagesTotal: continuation?.pages.length ?? 0,
+    phase,
+    pagesTotal: pages.length,
     pagesDone: totals.pages,
-    pageConcurrency: continuation?.pageConcurrency ?? 1,
+    pageConcurrency: concurrency,
     hosts: totals.hosts,
     assets: totals.assets,
     detections: totals.detections,
     findings: totals.findings,
     droppedNoCve: totals.droppedNoCve,
     droppedUnknownQid: totals.droppedUnknownQid,
+    rateLimitWait,
     continuedAsNew: timings.continuedAsNew,
-  };
-  const showProgress = (): void => setCurrentDetails(renderCurrentDetails(progress));
-  const enterPhase = (phase: SyncPhase): void => {
-    progress.phase = phase;
+  });
+  const showProgress = (): void => setCurrentDetails(renderCurrentDetails(progress()));
+  const enterPhase = (next: SyncPhase): void => {
+    phase = next;
     showProgress();
   };
-  setHandler(progressQuery, () => progress);
+  setHandler(progressQuery, progress);
   upsertSearchAttributes([{ key: QUALYS_CONNECTION, value: input.connection }]);
 
   // One run per connection: a second one ends at once, before spending a single Qualys call.
@@ -100,21 +106,19 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   if (!lock) {
     const alreadyRunning = await describeLockHolder({ lockWorkflowId: connectionLockId(input.connection) });
     const message = `already running: ${alreadyRunning} — connection ${input.connection} has a run in progress, so this one did nothing`;
-    progress.phase = 'skipped';
+    phase = 'skipped';
     setCurrentDetails(`**Skipped:** ${message}`);
     return { outcome: 'skipped', connection: input.connection, alreadyRunning, message };
   }
 
   const gate = new RateLimitGate((wait) => {
-    progress.rateLimitWait = wait;
+    rateLimitWait = wait;
     showProgress();
   });
   const options: ActivityOptions = { heartbeatTimeout: `${input.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS}s` };
   const step = <T>(summary: string, call: (o: ActivityOptions) => Promise<T>): Promise<T> =>
     gate.run(() => call({ ...options, summary }));
 
-  let pages = continuation?.pages ?? [];
-  let concurrency = continuation?.pageConcurrency ?? 1;
   if (!continuation) {
     enterPhase('validating');
     const validated = await step(`check credentials and API access of ${input.connection}`, (o) =>
@@ -129,7 +133,6 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     );
     pages = enumerated.pages;
     totals.hosts = enumerated.hostCount;
-    Object.assign(progress, { hosts: enumerated.hostCount, pagesTotal: pages.length, pageConcurrency: concurrency });
   }
 
   enterPhase('syncing pages');
@@ -151,14 +154,6 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
         totals.droppedNoCve += mapped.droppedNoCve;
         totals.droppedUnknownQid += mapped.droppedUnknownQid;
         totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
-        Object.assign(progress, {
-          pagesDone: totals.pages,
-          assets: totals.assets,
-          detections: totals.detections,
-          findings: totals.findings,
-          droppedNoCve: totals.droppedNoCve,
-          droppedUnknownQid: totals.droppedUnknownQid,
-        });
         showProgress();
         return;
       } catch (err) {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { projectRoot } from '../../src/config/project-paths';
+import { progressQuery } from '../../src/workflows/progress';
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -33,4 +35,33 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
     }
   }
   return { child, output: () => output, exited };
+}
+
+/** The environment a worker process needs to serve `taskQueue` on the test server against a simulator. */
+export function workerEnvFor(options: {
+  taskQueue: string;
+  namespace: string;
+  simulator: { url: string; username: string; password: string };
+  dataDir: string;
+}): NodeJS.ProcessEnv {
+  return {
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: options.namespace,
+    TEMPORAL_TASK_QUEUE: options.taskQueue,
+    QUALYS_API_URL: options.simulator.url,
+    QUALYS_USERNAME: options.simulator.username,
+    QUALYS_PASSWORD: options.simulator.password,
+    QUALYS_CONNECTOR_DATA_DIR: options.dataDir,
+  };
+}
+
+/** Waits until the run has uploaded at least `pages` pages (asking its `progress` query). */
+export async function waitForPagesDone(handle: WorkflowHandle, pages: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const progress = await handle.query(progressQuery).catch(() => undefined);
+    if (progress && progress.pagesDone >= pages) return;
+    if (Date.now() > deadline) throw new Error(`the run did not reach ${pages} pages within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -6,10 +6,9 @@ import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { PageRef } from '../../src/activities/contracts';
 import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
-import { progressQuery } from '../../src/workflows/progress';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
-import { startWorkerProcess } from '../harness/worker-process';
+import { startWorkerProcess, waitForPagesDone, workerEnvFor } from '../harness/worker-process';
 
 describe('a worker process killed mid-run', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
@@ -32,25 +31,13 @@ describe('a worker process killed mid-run', () => {
 
     const taskQueue = freshTaskQueue('crash');
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-crash-'));
-    const workerEnv = {
-      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: env.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      QUALYS_API_URL: sim.url,
-      QUALYS_USERNAME: sim.username,
-      QUALYS_PASSWORD: sim.password,
-      QUALYS_CONNECTOR_DATA_DIR: dataDir,
-    };
+    const workerEnv = workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, dataDir });
     const first = await startWorkerProcess(workerEnv);
     const workflowId = `crash-${taskQueue}`;
     const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
 
     // Kill the worker the hard way once a few pages are uploaded (the run has 12).
-    for (;;) {
-      const progress = await handle.query(progressQuery).catch(() => undefined);
-      if (progress && progress.pagesDone >= 4) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForPagesDone(handle, 4);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 

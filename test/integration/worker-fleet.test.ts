@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { freePort } from '../../temporal/dev-server';
-import { progressQuery } from '../../src/workflows/progress';
 import { completedSync } from '../../src/workflows/sync-result';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
-import { startWorkerProcess, type WorkerProcess } from '../harness/worker-process';
+import { startWorkerProcess, waitForPagesDone, workerEnvFor, type WorkerProcess } from '../harness/worker-process';
 
 describe('several worker processes on one task queue', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
@@ -31,14 +30,9 @@ describe('several worker processes on one task queue', () => {
 
     const taskQueue = freshTaskQueue('fleet');
     const metricsPort = await freePort();
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-fleet-'));
     const workerEnv = {
-      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: env.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      QUALYS_API_URL: sim.url,
-      QUALYS_USERNAME: sim.username,
-      QUALYS_PASSWORD: sim.password,
-      QUALYS_CONNECTOR_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'qualys-fleet-')),
+      ...workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, dataDir }),
       // Short on purpose: a step still running after it is cut off, and must be retried by the other worker.
       QUALYS_WORKER_SHUTDOWN_GRACE: '100ms',
     };
@@ -49,11 +43,7 @@ describe('several worker processes on one task queue', () => {
     const workflowId = `fleet-${taskQueue}`;
     const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
     try {
-      for (;;) {
-        const progress = await handle.query(progressQuery).catch(() => undefined);
-        if (progress && progress.pagesDone >= 5) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitForPagesDone(handle, 5);
       // Prometheus metrics from the Temporal runtime, while the worker is busy.
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^temporal_/m);
@@ -83,6 +73,6 @@ describe('several worker processes on one task queue', () => {
     for (const line of lines) expect(JSON.parse(line)).toEqual(expect.objectContaining({ level: expect.any(String), message: expect.any(String) }));
     expect(workers[0].output()).toContain('worker stopped');
 
-    await expectNoSecretAnywhere(env, sim.password, workflowId, workerEnv.QUALYS_CONNECTOR_DATA_DIR, workers.map((w) => w.output()).join('\n'));
+    await expectNoSecretAnywhere(env, sim.password, workflowId, dataDir, workers.map((w) => w.output()).join('\n'));
   });
 });

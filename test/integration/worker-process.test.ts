@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { completedSync } from '../../src/workflows/sync-result';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
-import { startWorkerProcess } from '../harness/worker-process';
+import { startWorkerProcess, workerEnvFor } from '../harness/worker-process';
 
 describe('the production worker process', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
@@ -21,15 +21,9 @@ describe('the production worker process', () => {
 
   it('reads its settings from the environment, completes a run, and exits cleanly on SIGTERM without logging the password', async () => {
     const taskQueue = freshTaskQueue('process');
-    const worker = await startWorkerProcess({
-      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: env.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      QUALYS_API_URL: simulator.url,
-      QUALYS_USERNAME: simulator.username,
-      QUALYS_PASSWORD: simulator.password,
-      QUALYS_CONNECTOR_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'qualys-process-')),
-    });
+    const worker = await startWorkerProcess(
+      workerEnvFor({ taskQueue, namespace: env.namespace, simulator, dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-process-')) }),
+    );
     try {
       const result = completedSync(
         await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `process-${taskQueue}`, args: [{ connection: 'default' }] }),

@@ -3,6 +3,7 @@
  * requirement, faults, the real limits and latency, then sends what the endpoint handler rendered.
  * `/__sim/*` control endpoints expose stats, ground truth and fault switching (not counted as calls).
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -96,6 +97,8 @@ class Simulator {
   private readonly shutdown = new AbortController();
 
   constructor(options: SimulatorOptions) {
+    // Every in-flight call's latency timer listens on this signal; hundreds at once are normal.
+    setMaxListeners(0, this.shutdown.signal);
     this.estate = new Estate({ hosts: options.hosts, seed: options.seed, detectionsPerHost: options.detectionsPerHost });
     this.users = resolveUsers(options.users);
     this.limits = new ApiLimits({

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import type {
   CommitResult,
@@ -101,6 +101,26 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     }
   }
 
+  /** Asks the KnowledgeBase about the QIDs the cache does not know (batches of 500); returns those asked. */
+  async function lookUpUnknownQids(run: RunRef, qids: readonly string[]): Promise<string[]> {
+    const known = await deps.sink.readKnowledgeBase(run.connection, qids);
+    const unknown = qids.filter((q) => !known.has(q)).sort((a, b) => Number(a) - Number(b));
+    if (unknown.length === 0) return [];
+    await withQualys(run.connection, run, async (client, call) => {
+      for (let i = 0; i < unknown.length; i += KNOWLEDGE_BASE_BATCH) {
+        const batch = unknown.slice(i, i + KNOWLEDGE_BASE_BATCH);
+        const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
+        // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
+        const entries = batch.map((qid) => {
+          const entry = found.get(qid);
+          return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
+        });
+        await deps.sink.saveKnowledgeBase(run.connection, entries);
+      }
+    });
+    return unknown;
+  }
+
   return {
     /** The checks of `npm run doctor` that a run cannot do without; fails fast and non-retryably. */
     async validateCredentials(input: { connection: string; run?: RunRef }): Promise<ValidationResult> {
@@ -143,37 +163,45 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     async fetchDetections({ run, page, statuses }: PageRef & { statuses?: DetectionStatus[] }): Promise<DetectionsFetched> {
       const dir = pageDir(run, page);
       return withQualys(run.connection, run, async (client, call) => {
-        // Each part is staged on its own, so a retry after a failure fetches only what is missing.
-        const hosts = await staged(path.join(dir, 'hosts.json'), () => client.listHosts(page, call));
-        await staged(path.join(dir, 'host-assets.json'), () => client.searchHostAssets(page, call));
-        const detections = await staged(path.join(dir, 'detections.json'), () =>
-          client.listDetections(page, { statuses }, call),
-        );
+        // Three different Qualys APIs, each counting its own limits: one call to each at once stays
+        // within "one page, one call per API". Each part is staged on its own, so a retry after a
+        // failure fetches only what is missing.
+        const parts = [
+          staged(path.join(dir, 'hosts.json'), () => client.listHosts(page, call)),
+          staged(path.join(dir, 'host-assets.json'), () => client.searchHostAssets(page, call)),
+          staged(path.join(dir, 'detections.json'), () => client.listDetections(page, { statuses }, call)),
+        ] as const;
+        // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
+        await Promise.allSettled(parts);
+        const [hosts, , detections] = await Promise.all(parts);
+        const qids = [...new Set(detections.flatMap((h) => h.detections.map((d) => d.qid)))];
+        await writeJsonAtomic(path.join(dir, 'qids.json'), qids);
         return { hosts: hosts.length, detections: detections.reduce((n, h) => n + h.detections.length, 0) };
       });
+    },
+
+    /**
+     * Looks up every QID of the fetched pages that the cache does not know, in batches of 500: the
+     * fewest KnowledgeBase calls the run can make. (Pages staged on another machine are covered by
+     * mapPage, which looks up whatever is still missing.)
+     */
+    async lookupKnowledgeBase({ run }: { run: RunRef }): Promise<{ lookedUp: number }> {
+      const dir = runDir(run);
+      const pageDirs = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name));
+      const qids = new Set<string>();
+      for (const pageQids of await Promise.all(pageDirs.map((d) => readJsonIfExists<string[]>(path.join(d, 'qids.json'))))) {
+        for (const qid of pageQids ?? []) qids.add(qid);
+      }
+      const lookedUp = await lookUpUnknownQids(run, [...qids]);
+      return { lookedUp: lookedUp.length };
     },
 
     async mapPage({ run, page }: PageRef): Promise<PageMapped> {
       const dir = pageDir(run, page);
       const fetched = await translateFailures(() => readStagedFetch(dir));
       const qids = [...new Set(fetched.detections.flatMap((h) => h.detections.map((d) => d.qid)))];
+      const unknown = await lookUpUnknownQids(run, qids);
       const knowledgeBase = await deps.sink.readKnowledgeBase(run.connection, qids);
-      const unknown = qids.filter((q) => !knowledgeBase.has(q));
-      if (unknown.length > 0) {
-        await withQualys(run.connection, run, async (client, call) => {
-          for (let i = 0; i < unknown.length; i += KNOWLEDGE_BASE_BATCH) {
-            const batch = unknown.slice(i, i + KNOWLEDGE_BASE_BATCH);
-            const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
-            // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
-            const entries = batch.map((qid) => {
-              const entry = found.get(qid);
-              return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
-            });
-            await deps.sink.saveKnowledgeBase(run.connection, entries);
-            for (const entry of entries) knowledgeBase.set(entry.qid, entry);
-          }
-        });
-      }
 
       const seenAt = run.startedAt;
       const hostAssets = new Map(fetched.hostAssets.map((a) => [a.qwebHostId, a]));

@@ -1,8 +1,12 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { readdir, readlink, rm, symlink, rename, mkdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import type { CommitResult, RunRef } from '../activities/contracts';
 import type { Asset, Finding } from '../model/exposure';
 import type { ExposureSink, KnowledgeBaseEntry, RunReport, SinkState } from './sink';
+import { compareKeys, groupByKey, mergeSortedJsonLines, type Keyed } from './sorted-merge';
 import { readJsonIfExists, readJsonLinesIfExists, toJsonLines, writeFileAtomic, writeJsonAtomic } from './atomic-file';
 
 /**
@@ -26,7 +30,10 @@ export class JsonlSink implements ExposureSink {
   }
 
   async writePage(run: RunRef, pageKey: string, records: { assets: Asset[]; findings: Finding[] }): Promise<void> {
-    await writeJsonAtomic(path.join(this.pendingDir(run), `${pageKey}.json`), records);
+    // Each page is written sorted by key, so the commit can merge pages without loading them.
+    const base = path.join(this.pendingDir(run), pageKey);
+    await writeFileAtomic(`${base}.assets.jsonl`, toJsonLines([...records.assets].sort(compareKeys)));
+    await writeFileAtomic(`${base}.findings.jsonl`, toJsonLines([...records.findings].sort(compareKeys)));
   }
 
   async readState(connection: string): Promise<SinkState> {
@@ -62,19 +69,20 @@ export class JsonlSink implements ExposureSink {
       return this.commitResult(run.connection, reportFile);
     }
 
-    const previousAssets = await this.readCurrent<Asset>(run.connection, 'assets.jsonl');
-    const previousFindings = await this.readCurrent<Finding>(run.connection, 'findings.jsonl');
-    const { assets, findings } = await this.readPending(run);
-
-    // Assets keep the time this connector first saw them; findings that Qualys no longer reports are closed.
-    const firstSeen = new Map(previousAssets.map((a) => [a.key, a.firstSeenAt]));
-    const mergedAssets = new Map(previousAssets.map((a) => [a.key, a]));
-    for (const asset of assets) mergedAssets.set(asset.key, { ...asset, firstSeenAt: firstSeen.get(asset.key) ?? asset.firstSeenAt });
-    const mergedFindings = new Map<string, Finding>(previousFindings.map((f) => [f.key, { ...f, status: 'fixed' }]));
-    for (const finding of findings) mergedFindings.set(finding.key, finding);
-
-    await writeFileAtomic(path.join(generation, 'assets.jsonl'), toJsonLines(sortByKey([...mergedAssets.values()])));
-    await writeFileAtomic(path.join(generation, 'findings.jsonl'), toJsonLines(sortByKey([...mergedFindings.values()])));
+    // Streamed k-way merges of the previous state with the run's pages (all sorted by key): memory
+    // stays flat however large the estate. Assets keep the time this connector first saw them;
+    // findings that Qualys no longer reports are closed.
+    const pages = await this.pendingPages(run);
+    const previous = (file: string): string => path.join(dir, 'current', file);
+    await mergeInto<Asset>(path.join(generation, 'assets.jsonl'), [previous('assets.jsonl'), ...pages.map((p) => `${p}.assets.jsonl`)], (group) => {
+      const latest = group[group.length - 1];
+      if (latest.source === 0) return latest.record;
+      return group[0].source === 0 ? { ...latest.record, firstSeenAt: group[0].record.firstSeenAt } : latest.record;
+    });
+    await mergeInto<Finding>(path.join(generation, 'findings.jsonl'), [previous('findings.jsonl'), ...pages.map((p) => `${p}.findings.jsonl`)], (group) => {
+      const latest = group[group.length - 1];
+      return latest.source === 0 ? { ...latest.record, status: 'fixed' } : latest.record;
+    });
     await writeJsonAtomic(reportFile, report);
 
     // The visible switch: one rename of a symlink.
@@ -96,13 +104,12 @@ export class JsonlSink implements ExposureSink {
   }
 
   private async commitResult(connection: string, reportFile: string): Promise<CommitResult> {
-    const assets = await this.readCurrent<Asset>(connection, 'assets.jsonl');
-    const findings = await this.readCurrent<Finding>(connection, 'findings.jsonl');
+    const current = path.join(this.connectionDir(connection), 'current');
     return {
-      outputDir: path.join(this.connectionDir(connection), 'current'),
+      outputDir: current,
       reportFile,
-      assetsTotal: assets.length,
-      findingsTotal: findings.length,
+      assetsTotal: await countLines(path.join(current, 'assets.jsonl')),
+      findingsTotal: await countLines(path.join(current, 'findings.jsonl')),
     };
   }
 
@@ -118,18 +125,14 @@ export class JsonlSink implements ExposureSink {
     }
   }
 
-  private async readPending(run: RunRef): Promise<{ assets: Asset[]; findings: Finding[] }> {
+  /** The run's uploaded pages (path prefixes of their sorted files), in page order. */
+  private async pendingPages(run: RunRef): Promise<string[]> {
     const dir = this.pendingDir(run);
     await mkdir(dir, { recursive: true });
-    const assets: Asset[] = [];
-    const findings: Finding[] = [];
-    for (const file of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
-      const page = await readJsonIfExists<{ assets: Asset[]; findings: Finding[] }>(path.join(dir, file));
-      if (!page) continue;
-      assets.push(...page.assets);
-      findings.push(...page.findings);
-    }
-    return { assets, findings };
+    return (await readdir(dir))
+      .filter((f) => f.endsWith('.assets.jsonl'))
+      .sort()
+      .map((f) => path.join(dir, f.slice(0, -'.assets.jsonl'.length)));
   }
 
   /** Keeps the current generation and the one before it (for a quick look at what changed). */
@@ -158,10 +161,42 @@ export class JsonlSink implements ExposureSink {
   }
 }
 
-function sortByKey<T extends { key: string }>(records: T[]): T[] {
-  return records.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
 function sortByNumericKey<T>(records: T[], key: (r: T) => string): T[] {
   return records.sort((a, b) => Number(key(a)) - Number(key(b)));
+}
+
+/**
+ * Writes the key-sorted merge of `sources` to `target` (atomically), one record per key: `pick` chooses
+ * it from the records sharing that key, each tagged with the index of the file it came from.
+ */
+async function mergeInto<T extends Keyed>(
+  target: string,
+  sources: string[],
+  pick: (group: Array<{ record: T; source: number }>) => T,
+): Promise<void> {
+  await mkdir(path.dirname(target), { recursive: true });
+  const temp = `${target}.${process.pid}.tmp`;
+  const out = createWriteStream(temp, 'utf8');
+  const finished = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+  });
+  for await (const group of groupByKey(mergeSortedJsonLines<T>(sources))) {
+    if (!out.write(`${JSON.stringify(pick(group))}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await finished;
+  await rename(temp, target);
+}
+
+async function countLines(file: string): Promise<number> {
+  let count = 0;
+  try {
+    for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+      if (line.trim() !== '') count += 1;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return count;
 }

@@ -1,6 +1,14 @@
 import { defineQuery } from '@temporalio/workflow';
 
-export type SyncPhase = 'validating' | 'enumerating' | 'syncing pages' | 'committing' | 'done' | 'skipped';
+export type SyncPhase =
+  | 'validating'
+  | 'enumerating'
+  | 'fetching pages'
+  | 'knowledge base'
+  | 'uploading pages'
+  | 'committing'
+  | 'done'
+  | 'skipped';
 
 export interface RateLimitWaitProgress {
   /** When the run may call Qualys again (ISO 8601). */
@@ -12,6 +20,9 @@ export interface SyncProgress {
   connection: string;
   phase: SyncPhase;
   pagesTotal: number;
+  /** Pages fetched from Qualys and staged. */
+  pagesFetched: number;
+  /** Pages mapped and uploaded to the sink. */
   pagesDone: number;
   pageConcurrency: number;
   hosts: number;
@@ -38,7 +49,7 @@ export function renderCurrentDetails(p: SyncProgress): string {
     lines.push(`**Waiting for the Qualys rate limit until ${p.rateLimitWait.until}**${p.rateLimitWait.endpoint ? ` (${p.rateLimitWait.endpoint})` : ''}`);
   }
   lines.push(
-    `**Phase:** ${p.phase} · **Pages:** ${p.pagesDone} of ${p.pagesTotal}${p.pageConcurrency > 1 ? ` (${p.pageConcurrency} at a time)` : ''}`,
+    `**Phase:** ${p.phase} · **Pages:** ${p.pagesFetched} of ${p.pagesTotal} fetched, ${p.pagesDone} uploaded${p.pageConcurrency > 1 ? ` (${p.pageConcurrency} at a time)` : ''}`,
     `**Hosts:** ${p.hosts} · **Assets:** ${p.assets} · **Detections:** ${p.detections} · **Findings:** ${p.findings}`,
     `**Dropped detections:** ${p.droppedNoCve} QID without CVE · ${p.droppedUnknownQid} QID unknown`,
   );

@@ -9,7 +9,7 @@ import {
   type ActivityOptions,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import type { PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
+import type { PageMapped, PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
 import type { LockActivities } from '../activities/lock-activities';
 import type { SyncActivities } from '../activities/sync-activities';
 import { connectionLockId, reacquireConnectionLock, tryAcquireConnectionLock } from './connection-lock';
@@ -31,7 +31,7 @@ const RETRY: RetryPolicy = { initialInterval: '2s', maximumInterval: '2 minutes'
 
 // A Host List Detection page can take minutes on a real subscription; heartbeats tell a live step
 // from one whose worker died (the heartbeat timeout comes from the input).
-const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, mapPage, uploadPage, commitRun } =
+const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, lookupKnowledgeBase, mapPage, uploadPage, commitRun } =
   proxyActivities<SyncActivities>({ startToCloseTimeout: '30 minutes', retry: RETRY });
 
 const { describeLockHolder } = proxyActivities<LockActivities>({ startToCloseTimeout: '1 minute' });
@@ -40,16 +40,23 @@ const { describeLockHolder } = proxyActivities<LockActivities>({ startToCloseTim
 export interface SyncContinuation {
   run: RunRef;
   pages: PageRange[];
+  /** Which pass over the pages the next execution resumes, and at which page. */
+  pass: PagePass;
   nextPage: number;
+  pagesFetched: number;
   pageConcurrency: number;
   totals: RunTotals;
   timings: RunTimings;
 }
 
+/** Pages are fetched from Qualys first, then mapped and uploaded once the QID → CVE cache is complete. */
+type PagePass = 'fetch' | 'upload';
+
 
 /**
- * One connector run: validate credentials → enumerate assets → (per page) fetch detections → map →
- * upload → commit, so the run's results become visible at once. Pages run side by side up to what the
+ * One connector run: validate credentials → enumerate assets → fetch detections (per page) → look up
+ * the QIDs new to the cache (in as few KnowledgeBase calls as possible) → map and upload (per page) →
+ * commit, so the run's results become visible at once. Pages run side by side up to what the
  * subscription allows; long rate-limit waits are durable timers; a long run continues as new.
  */
 export async function qualysSync(rawInput: unknown, continuation?: SyncContinuation): Promise<SyncResult> {
@@ -77,11 +84,13 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   let rateLimitWait: RateLimitWaitProgress | undefined;
   let pages = continuation?.pages ?? [];
   let concurrency = continuation?.pageConcurrency ?? 1;
+  let pagesFetched = continuation?.pagesFetched ?? 0;
   // Progress is derived from the run's state when asked, never kept as a second copy.
   const progress = (): SyncProgress => ({
     connection: input.connection,
     phase,
     pagesTotal: pages.length,
+    pagesFetched,
     pagesDone: totals.pages,
     pageConcurrency: concurrency,
     hosts: totals.hosts,
@@ -135,25 +144,23 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     totals.hosts = enumerated.hostCount;
   }
 
-  enterPhase('syncing pages');
-  const syncPage = async (page: PageRange): Promise<void> => {
+  const hostsOf = (page: PageRange): string => `hosts ${page.idMin}–${page.idMax}`;
+  const fetchPage = async (page: PageRange): Promise<void> => {
+    await step(`fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
+      fetchDetections.executeWithOptions(o, [{ run, page, statuses: input.statuses }]),
+    );
+    pagesFetched += 1;
+    showProgress();
+  };
+  const uploadFetchedPage = async (page: PageRange): Promise<void> => {
     const ref = { run, page };
-    const hosts = `hosts ${page.idMin}–${page.idMax}`;
-    // A later step on a worker that cannot see the staged page sends the page back to fetch (twice at most).
+    // A step on a worker that cannot see the staged page sends the page back to fetch (twice at most).
     for (let attempt = 1; ; attempt++) {
       try {
-        await step(`fetch ${hosts} (page ${page.index + 1} of ${pages.length})`, (o) =>
-          fetchDetections.executeWithOptions(o, [{ ...ref, statuses: input.statuses }]),
-        );
-        const mapped = await step(`map ${hosts}`, (o) => mapPage.executeWithOptions(o, [ref]));
-        await step(`upload ${hosts}`, (o) => uploadPage.executeWithOptions(o, [ref]));
-        totals.pages += 1;
-        totals.assets += mapped.assets;
-        totals.detections += mapped.detections;
-        totals.findings += mapped.findings;
-        totals.droppedNoCve += mapped.droppedNoCve;
-        totals.droppedUnknownQid += mapped.droppedUnknownQid;
-        totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
+        if (attempt > 1) await fetchPage(page);
+        const mapped = await step(`map ${hostsOf(page)}`, (o) => mapPage.executeWithOptions(o, [ref]));
+        await step(`upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [ref]));
+        addPage(totals, mapped);
         showProgress();
         return;
       } catch (err) {
@@ -163,22 +170,49 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   };
 
   // Lanes take pages in order; when Temporal suggests continuing as new they stop taking new ones,
-  // finish what they hold, and the next execution starts at the first page not done.
+  // finish what they hold, and the next execution resumes at the first page not done.
+  let pass: PagePass = continuation?.pass ?? 'fetch';
   let nextPage = continuation?.nextPage ?? 0;
-  let stopTaking = false;
-  const lane = async (): Promise<void> => {
-    while (!stopTaking && nextPage < pages.length) {
-      await syncPage(pages[nextPage++]);
-      if (workflowInfo().continueAsNewSuggested) stopTaking = true;
-    }
+  const runPass = async (work: (page: PageRange) => Promise<void>): Promise<boolean> => {
+    let stopTaking = false;
+    const lane = async (): Promise<void> => {
+      while (!stopTaking && nextPage < pages.length) {
+        await work(pages[nextPage++]);
+        if (workflowInfo().continueAsNewSuggested) stopTaking = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, pages.length) }, lane));
+    return nextPage >= pages.length;
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, pages.length) }, lane));
-  timings.rateLimitTimerSeconds += gate.waitedSeconds;
-
-  if (nextPage < pages.length) {
+  const continueLater = async (): Promise<never> => {
+    timings.rateLimitTimerSeconds += gate.waitedSeconds;
     timings.continuedAsNew += 1;
-    await continueAsNew<typeof qualysSync>(rawInput, { run, pages, nextPage, pageConcurrency: concurrency, totals, timings });
+    return continueAsNew<typeof qualysSync>(rawInput, {
+      run,
+      pages,
+      pass,
+      nextPage,
+      pagesFetched,
+      pageConcurrency: concurrency,
+      totals,
+      timings,
+    });
+  };
+
+  if (pass === 'fetch') {
+    enterPhase('fetching pages');
+    if (!(await runPass(fetchPage))) await continueLater();
+    enterPhase('knowledge base');
+    const looked = await step('look up the QIDs new to the QID → CVE cache', (o) =>
+      lookupKnowledgeBase.executeWithOptions(o, [{ run }]),
+    );
+    totals.knowledgeBaseLookups += looked.lookedUp;
+    pass = 'upload';
+    nextPage = 0;
   }
+  enterPhase('uploading pages');
+  if (!(await runPass(uploadFetchedPage))) await continueLater();
+  timings.rateLimitTimerSeconds += gate.waitedSeconds;
 
   enterPhase('committing');
   const committed = await step(`commit the run of ${input.connection}`, (o) =>
@@ -199,4 +233,14 @@ function parseInput(rawInput: unknown): SyncInput {
     });
   }
   return parsed.data;
+}
+
+function addPage(totals: RunTotals, mapped: PageMapped): void {
+  totals.pages += 1;
+  totals.assets += mapped.assets;
+  totals.detections += mapped.detections;
+  totals.findings += mapped.findings;
+  totals.droppedNoCve += mapped.droppedNoCve;
+  totals.droppedUnknownQid += mapped.droppedUnknownQid;
+  totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
 }

@@ -55,12 +55,17 @@ export function workerEnvFor(options: {
   };
 }
 
-/** Waits until the run has uploaded at least `pages` pages (asking its `progress` query). */
-export async function waitForPagesDone(handle: WorkflowHandle, pages: number, timeoutMs = 60_000): Promise<void> {
+/** Waits until the run has fetched (or uploaded) at least `pages` pages, asking its `progress` query. */
+export async function waitForPages(
+  handle: WorkflowHandle,
+  counter: 'pagesFetched' | 'pagesDone',
+  pages: number,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const progress = await handle.query(progressQuery).catch(() => undefined);
-    if (progress && progress.pagesDone >= pages) return;
+    if (progress && progress[counter] >= pages) return;
     if (Date.now() > deadline) throw new Error(`the run did not reach ${pages} pages within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -8,7 +8,7 @@ import type { PageRef } from '../../src/activities/contracts';
 import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
-import { startWorkerProcess, waitForPagesDone, workerEnvFor } from '../harness/worker-process';
+import { startWorkerProcess, waitForPages, workerEnvFor } from '../harness/worker-process';
 
 describe('a worker process killed mid-run', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
@@ -36,8 +36,8 @@ describe('a worker process killed mid-run', () => {
     const workflowId = `crash-${taskQueue}`;
     const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
 
-    // Kill the worker the hard way once a few pages are uploaded (the run has 12).
-    await waitForPagesDone(handle, 4);
+    // Kill the worker the hard way once a few pages are fetched (the run has 12).
+    await waitForPages(handle, 'pagesFetched', 4);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 

@@ -44,11 +44,11 @@ describe('the Temporal CLI, as a user types it', () => {
         const queried = await temporalCli(['workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json']);
         if (queried.code === 0) {
           const progress = (JSON.parse(queried.stdout) as { queryResult: SyncProgress[] }).queryResult[0];
-          if (progress.phase === 'syncing pages' && progress.pagesDone < progress.pagesTotal) running = progress;
+          if (progress.phase === 'fetching pages' && progress.pagesFetched < progress.pagesTotal) running = progress;
         }
         if (!running) await new Promise((r) => setTimeout(r, 100));
       }
-      expect(running).toMatchObject({ connection, phase: 'syncing pages', pagesTotal: 6 });
+      expect(running).toMatchObject({ connection, phase: 'fetching pages', pagesTotal: 6 });
 
       // Listed by the connection search attribute (visibility catches up within moments).
       let listed = '';

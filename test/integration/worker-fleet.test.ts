@@ -6,7 +6,7 @@ import { freePort } from '../../temporal/dev-server';
 import { completedSync } from '../../src/workflows/sync-result';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
-import { startWorkerProcess, waitForPagesDone, workerEnvFor, type WorkerProcess } from '../harness/worker-process';
+import { startWorkerProcess, waitForPages, workerEnvFor, type WorkerProcess } from '../harness/worker-process';
 
 describe('several worker processes on one task queue', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
@@ -43,7 +43,7 @@ describe('several worker processes on one task queue', () => {
     const workflowId = `fleet-${taskQueue}`;
     const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
     try {
-      await waitForPagesDone(handle, 5);
+      await waitForPages(handle, 'pagesFetched', 5);
       // Prometheus metrics from the Temporal runtime, while the worker is busy.
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^temporal_/m);

@@ -22,7 +22,7 @@ describe('a worker process killed mid-run', () => {
   });
 
   it('is replaced by a new one; the run completes with a clean run\'s output and no uploaded page is fetched again', async () => {
-    const estate = { hosts: 120, seed: 9, latencyMs: 40 };
+    const estate = { hosts: 120, seed: 9, latencyMs: 150 };
     const cleanSim = await startSimulator(estate);
     const sim = await startSimulator(estate);
     simulators.push(cleanSim, sim);

@@ -15,7 +15,8 @@ describe('one run per connection at a time', () => {
   let simulator: RunningSimulator;
   beforeAll(async () => {
     env = await connectToTestServer();
-    simulator = await startSimulator({ hosts: 60, seed: 31, latencyMs: 120 });
+    // Slow enough that the first run is still going while the others try.
+    simulator = await startSimulator({ hosts: 120, seed: 31, latencyMs: 300 });
   });
   afterAll(async () => {
     await simulator?.close();
@@ -75,7 +76,7 @@ describe('one run per connection at a time', () => {
       expect(firstResult.totals.hosts).toBe(truth.hosts.length);
 
       // And once it is done, the connection is free again.
-      const after = completedSync(await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `${connection}-after`, args: [{ ...input, pageSize: 60 }] }));
+      const after = completedSync(await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `${connection}-after`, args: [{ ...input, pageSize: 120 }] }));
       expect(after.totals.hosts).toBe(truth.hosts.length);
     });
     await deps.close();

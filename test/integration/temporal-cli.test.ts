@@ -14,7 +14,7 @@ describe('the Temporal CLI, as a user types it', () => {
   let simulator: RunningSimulator;
   beforeAll(async () => {
     env = await connectToTestServer();
-    simulator = await startSimulator({ hosts: 60, seed: 17, latencyMs: 80 });
+    simulator = await startSimulator({ hosts: 120, seed: 17, latencyMs: 200 });
   });
   afterAll(async () => {
     await simulator?.close();
@@ -48,7 +48,7 @@ describe('the Temporal CLI, as a user types it', () => {
         }
         if (!running) await new Promise((r) => setTimeout(r, 100));
       }
-      expect(running).toMatchObject({ connection, phase: 'fetching pages', pagesTotal: 6 });
+      expect(running).toMatchObject({ connection, phase: 'fetching pages', pagesTotal: 12 });
 
       // Listed by the connection search attribute (visibility catches up within moments).
       let listed = '';
@@ -61,7 +61,7 @@ describe('the Temporal CLI, as a user types it', () => {
       const result = await temporalCli(['workflow', 'result', '--workflow-id', workflowId, '-o', 'json']);
       expect(result.code).toBe(0);
       const outcome = (JSON.parse(result.stdout) as { result: SyncResult }).result;
-      expect(outcome).toMatchObject({ outcome: 'completed', connection, totals: { hosts: 60, pages: 6 } });
+      expect(outcome).toMatchObject({ outcome: 'completed', connection, totals: { hosts: 120, pages: 12 } });
 
       const described = await temporalCli(['workflow', 'describe', '--workflow-id', workflowId]);
       expect(described.code).toBe(0);

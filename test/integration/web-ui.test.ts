@@ -39,7 +39,8 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
   let browser: Browser;
   beforeAll(async () => {
     env = await connectToTestServer();
-    simulator = await startSimulator({ hosts: 100, seed: 23, latencyMs: 150 });
+    // Slow enough (20 pages, 0.4 s per call) that the run is still going while the browser looks.
+    simulator = await startSimulator({ hosts: 200, seed: 23, latencyMs: 400 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -85,8 +86,8 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
         await page.getByText(/fetchDetections • fetch hosts/).first().waitFor({ timeout: 30_000 });
         await page.getByRole('tab', { name: /User Metadata/ }).click();
         // The UI renders summary and details (Markdown) in sandboxed frames: read every frame's text.
-        const shown = await waitForText(page, [`Qualys sync of connection ${connection} (full)`, /Phase: (fetching|uploading) pages/, /Pages: \d+ of 10 fetched/]);
-        expect(shown).toMatch(/Hosts: 100/);
+        const shown = await waitForText(page, [`Qualys sync of connection ${connection} (full)`, /Phase: (fetching|uploading) pages/, /Pages: \d+ of 20 fetched/]);
+        expect(shown).toMatch(/Hosts: 200/);
         const progress = await handle.query(progressQuery);
         expect(progress.phase).not.toBe('done');
         await page.screenshot({ path: screenshot, fullPage: true });

@@ -21,7 +21,7 @@ describe('several worker processes on one task queue', () => {
 
   it('share the pages of one run; SIGTERM to one mid-run loses nothing; metrics and JSON logs are served', async () => {
     // Premium-like limits (5 at once) so four pages run side by side and both workers get work.
-    const estate = { hosts: 160, seed: 37, latencyMs: 60, concurrencyLimit: 5 };
+    const estate = { hosts: 160, seed: 37, latencyMs: 150, concurrencyLimit: 5 };
     const cleanSim = await startSimulator(estate);
     const sim = await startSimulator(estate);
     simulators.push(cleanSim, sim);

@@ -161,6 +161,8 @@ class Simulator {
         status: outcome.reply.status,
         code: faultKey ?? outcome.reply.code,
         params: outcome.params,
+        servedMs: wait,
+        bytes,
       },
       faultKey ?? outcome.reply.errorKey,
     );

@@ -65,6 +65,10 @@ export interface RequestLogEntry {
   code?: string;
   /** Merged query + form parameters; for QPS the criteria (`"<field> <operator>"` → value) and preferences. */
   params: Record<string, string>;
+  /** The simulated server time of this call (latency settings), ms; benchmarks derive their bound from it. */
+  servedMs?: number;
+  /** Size of the response body. */
+  bytes?: number;
 }
 
 export interface SimulatorStats {

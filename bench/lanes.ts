@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+
+/** Runs `work` over `items` in order with at most `limit` in flight, as the workflow's lanes do. */
+export async function inLanes<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** Peak resident set size of a process (VmHWM), in MiB; Linux only. */
+export function peakRssMiB(pid: number | 'self' = 'self'): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Number(kb) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+import { performance } from 'node:perf_hooks';
+import type { PageMapped, RunTotals } from '../src/activities/contracts';
+import { createSyncActivities } from '../src/activities/sync-activities';
+import { ConnectionProfiles } from '../src/config/connections';
+import { createActivityDeps } from '../src/worker/activity-deps';
+import { pageConcurrency } from '../src/workflows/sync-input';
+import { inLanes, peakRssMiB } from './lanes';
+
+/**
+ * The baseline of the durability-overhead benchmark: the same activities (client, mapper, sink) in the
+ * same passes and with the same concurrency as `qualysSync`, called in a plain loop with no Temporal.
+ * Runs as its own process so its memory is measured like the worker's. Prints one JSON line.
+ */
+export interface PlainLoopResult {
+  wallMs: number;
+  /** ms after the start at which each page finished fetching / uploading. */
+  fetchedAt: number[];
+  uploadedAt: number[];
+  totals: RunTotals;
+  peakRssMiB?: number;
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as { apiUrl: string; username: string; password: string; dataDir: string; pageSize: number };
+  const connection = 'bench';
+  const deps = createActivityDeps({
+    dataDir: config.dataDir,
+    profiles: ConnectionProfiles.of({ name: connection, apiUrl: config.apiUrl, username: config.username, password: config.password }),
+  });
+  const steps = createSyncActivities(deps);
+  const started = performance.now();
+  const since = (): number => Math.round(performance.now() - started);
+  const run = { connection, runKey: `plain-${Date.now()}`, workflowId: 'plain-loop', startedAt: new Date().toISOString() };
+  const totals: RunTotals = { hosts: 0, assets: 0, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 0, knowledgeBaseLookups: 0 };
+  const fetchedAt: number[] = [];
+  const uploadedAt: number[] = [];
+
+  const validated = await steps.validateCredentials({ connection, run });
+  const concurrency = pageConcurrency(undefined, validated.concurrencyLimit);
+  await steps.refreshKnowledgeBase({ run });
+  const { hostCount, pages } = await steps.enumerateAssets({ run, pageSize: config.pageSize });
+  totals.hosts = hostCount;
+  await inLanes(pages, concurrency, async (page) => {
+    await steps.fetchDetections({ run, page });
+    fetchedAt.push(since());
+  });
+  totals.knowledgeBaseLookups += (await steps.lookupKnowledgeBase({ run })).lookedUp;
+  await inLanes(pages, concurrency, async (page) => {
+    const mapped: PageMapped = await steps.mapPage({ run, page });
+    await steps.uploadPage({ run, page });
+    totals.pages += 1;
+    totals.assets += mapped.assets;
+    totals.detections += mapped.detections;
+    totals.findings += mapped.findings;
+    totals.droppedNoCve += mapped.droppedNoCve;
+    totals.droppedUnknownQid += mapped.droppedUnknownQid;
+    uploadedAt.push(since());
+  });
+  await steps.commitRun({ run, totals, timings: { rateLimitTimerSeconds: 0, continuedAsNew: 0 } });
+  const result: PlainLoopResult = { wallMs: since(), fetchedAt, uploadedAt, totals, peakRssMiB: peakRssMiB() };
+  await deps.close();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

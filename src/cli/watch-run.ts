@@ -26,18 +26,10 @@ export async function watchRun(handle: WorkflowHandle, out: NodeJS.WritableStrea
 }
 
 export function describeProgress(p: SyncProgress): string {
-  const pages = p.pagesTotal > 0 ? `${bar(p.pagesDone, p.pagesTotal)} ${p.pagesDone}/${p.pagesTotal} pages` : '';
-  if (p.rateLimitWait) return `${p.phase.padEnd(13)}  ${pages}  waiting for the Qualys rate limit until ${p.rateLimitWait.until}`;
-  return [
-    `${p.phase.padEnd(13)}`,
-    pages,
-    `hosts ${p.hosts}`,
-    `assets ${p.assets}`,
-    `detections ${p.detections}`,
-    `findings ${p.findings}`,
-  ]
-    .filter(Boolean)
-    .join('  ');
+  const done = p.pagesFetched + p.pagesDone;
+  const pages = p.pagesTotal > 0 ? `${bar(done, 2 * p.pagesTotal)} fetched ${p.pagesFetched}/${p.pagesTotal}, uploaded ${p.pagesDone}/${p.pagesTotal}` : '';
+  if (p.rateLimitWait) return `${p.phase.padEnd(15)}  ${pages}  waiting for the Qualys rate limit until ${p.rateLimitWait.until}`;
+  return [`${p.phase.padEnd(15)}`, pages, `hosts ${p.hosts}`, `assets ${p.assets}`, `findings ${p.findings}`].filter(Boolean).join('  ');
 }
 
 function bar(done: number, total: number, width = 20): string {

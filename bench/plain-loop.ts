@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { PageMapped, RunTotals } from '../src/activities/contracts';
+import type { RunTotals } from '../src/activities/contracts';
 import { createSyncActivities } from '../src/activities/sync-activities';
 import { ConnectionProfiles } from '../src/config/connections';
 import { createActivityDeps } from '../src/worker/activity-deps';
+import { addPage, emptyTotals } from '../src/workflows/run-totals';
 import { pageConcurrency } from '../src/workflows/sync-input';
 import { inLanes, peakRssMiB } from './lanes';
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const since = (): number => Math.round(performance.now() - started);
   const run = { connection, runKey: `plain-${Date.now()}`, workflowId: 'plain-loop', startedAt: new Date().toISOString() };
-  const totals: RunTotals = { hosts: 0, assets: 0, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 0, knowledgeBaseLookups: 0 };
+  const totals: RunTotals = emptyTotals();
   const fetchedAt: number[] = [];
   const uploadedAt: number[] = [];
 
@@ -46,14 +47,9 @@ async function main(): Promise<void> {
   });
   totals.knowledgeBaseLookups += (await steps.lookupKnowledgeBase({ run })).lookedUp;
   await inLanes(pages, concurrency, async (page) => {
-    const mapped: PageMapped = await steps.mapPage({ run, page });
+    const mapped = await steps.mapPage({ run, page });
     await steps.uploadPage({ run, page });
-    totals.pages += 1;
-    totals.assets += mapped.assets;
-    totals.detections += mapped.detections;
-    totals.findings += mapped.findings;
-    totals.droppedNoCve += mapped.droppedNoCve;
-    totals.droppedUnknownQid += mapped.droppedUnknownQid;
+    addPage(totals, mapped);
     uploadedAt.push(since());
   });
   await steps.commitRun({ run, totals, timings: { rateLimitTimerSeconds: 0, continuedAsNew: 0 } });

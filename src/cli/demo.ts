@@ -135,7 +135,7 @@ async function main(): Promise<number> {
       taskQueue: TASK_QUEUE,
       workflowId,
       args: [{ connection: connectionName, pageSize: options.pageSize }],
-      staticSummary: `Qualys sync of connection ${connectionName}`,
+      staticSummary: `Qualys sync of connection ${connectionName} (full, started by the demo)`,
     });
     const runUrl = `${server.uiUrl}/namespaces/${server.namespace}/workflows/${workflowId}`;
     console.log(`\nConnector run ${workflowId}`);

@@ -9,13 +9,14 @@ import {
   type ActivityOptions,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import type { PageMapped, PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
+import type { PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
 import type { LockActivities } from '../activities/lock-activities';
 import type { SyncActivities } from '../activities/sync-activities';
 import { connectionLockId, reacquireConnectionLock, tryAcquireConnectionLock } from './connection-lock';
 import { NON_RETRYABLE_FAILURE_TYPES, STAGED_PAGE_MISSING_FAILURE } from '../activities/failure-types';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
 import { progressQuery, renderCurrentDetails, type RateLimitWaitProgress, type SyncPhase, type SyncProgress } from './progress';
+import { addPage, emptyTotals } from './run-totals';
 import type { SyncResult } from './sync-result';
 import { RateLimitGate, isFailureOfType } from './rate-limit-gate';
 import {
@@ -68,16 +69,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     workflowId: info.workflowId,
     startedAt: new Date(info.runStartTime.getTime()).toISOString(),
   };
-  const totals: RunTotals = continuation?.totals ?? {
-    hosts: 0,
-    assets: 0,
-    detections: 0,
-    findings: 0,
-    droppedNoCve: 0,
-    droppedUnknownQid: 0,
-    pages: 0,
-    knowledgeBaseLookups: 0,
-  };
+  const totals: RunTotals = continuation?.totals ?? emptyTotals();
   const timings: RunTimings = continuation?.timings ?? { rateLimitTimerSeconds: 0, continuedAsNew: 0 };
 
   let phase: SyncPhase = 'validating';
@@ -235,12 +227,3 @@ function parseInput(rawInput: unknown): SyncInput {
   return parsed.data;
 }
 
-function addPage(totals: RunTotals, mapped: PageMapped): void {
-  totals.pages += 1;
-  totals.assets += mapped.assets;
-  totals.detections += mapped.detections;
-  totals.findings += mapped.findings;
-  totals.droppedNoCve += mapped.droppedNoCve;
-  totals.droppedUnknownQid += mapped.droppedUnknownQid;
-  totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
-}

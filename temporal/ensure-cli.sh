@@ -45,8 +45,8 @@ if [[ -n "${TEMPORAL_CLI:-}" ]]; then
 fi
 
 # 2. PATH.
-# (Skipping the project's own temporal/bin/temporal wrapper, which calls this script.)
-wrapper="$project_dir/temporal/bin/temporal"
+# (Skipping the project's own temporal/shim/temporal wrapper, which calls this script.)
+wrapper="$project_dir/temporal/shim/temporal"
 while IFS= read -r on_path; do
   [[ -n "$on_path" && "$(readlink -f "$on_path")" != "$(readlink -f "$wrapper")" ]] || continue
   accept "temporal on the PATH" "$on_path"

@@ -158,7 +158,7 @@ async function main(): Promise<number> {
       console.log(`
 The stack stays up. In a second terminal, start another run with the Temporal CLI:
 
-  export PATH="$PWD/temporal/bin:$PATH"
+  export PATH="$PWD/temporal/shim:$PATH"
   temporal workflow start --type qualysSync --task-queue ${TASK_QUEUE} --input '{"connection":"${connectionName}"}'
 
 and watch it at ${server.uiUrl}/namespaces/${server.namespace}/workflows. Press Ctrl-C to stop everything.`);

@@ -3,29 +3,21 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { PageRef } from '../../src/activities/contracts';
 import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
-import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
+import { freshTaskQueue } from '../harness/temporal';
+import { useTestEnvironment } from '../harness/test-environment';
 import { startWorkerProcess, waitForPages, workerEnvFor } from '../harness/worker-process';
 
 describe('a worker process killed mid-run', () => {
-  let env: Awaited<ReturnType<typeof connectToTestServer>>;
-  const simulators: RunningSimulator[] = [];
-  beforeAll(async () => {
-    env = await connectToTestServer();
-  });
-  afterAll(async () => {
-    await Promise.all(simulators.map((s) => s.close()));
-    await env?.close();
-  });
+  const testEnvironment = useTestEnvironment();
 
   it('is replaced by a new one; the run completes with a clean run\'s output and no uploaded page is fetched again', async () => {
+    const env = testEnvironment.env();
     const estate = { hosts: 120, seed: 9, latencyMs: 150 };
-    const cleanSim = await startSimulator(estate);
-    const sim = await startSimulator(estate);
-    simulators.push(cleanSim, sim);
+    const cleanSim = await testEnvironment.simulator(estate);
+    const sim = await testEnvironment.simulator(estate);
     const input = { connection: 'default', pageSize: 10, heartbeatTimeoutSeconds: 2 };
     const clean = await runSync(env, cleanSim, { connection: 'default', input });
 

@@ -4,12 +4,12 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { startSimulator, type RunningSimulator } from '../../simulator';
+import type { RunningSimulator } from '../../simulator';
 import type { ExposureSink } from '../../src/sinks/sink';
 import { modelSchemaPath } from '../../src/model/json-schema';
 import { normaliseMac } from '../../src/model/map-qualys';
 import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
-import { connectToTestServer } from '../harness/temporal';
+import { useTestEnvironment } from '../harness/test-environment';
 import { expectNoSecretAnywhere, expectedFrom, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 
 /** Calls per endpoint as the simulator counted them, without the endpoints never called. */
@@ -18,23 +18,11 @@ function simulatorCalls(simulator: RunningSimulator): Record<string, number> {
 }
 
 describe('qualysSync: the durable connector run (real dev server, real worker, the simulator)', () => {
-  let env: Awaited<ReturnType<typeof connectToTestServer>>;
-  const simulators: RunningSimulator[] = [];
-  const simulator = async (options: Parameters<typeof startSimulator>[0]): Promise<RunningSimulator> => {
-    const sim = await startSimulator(options);
-    simulators.push(sim);
-    return sim;
-  };
-
-  beforeAll(async () => {
-    env = await connectToTestServer();
-  });
-  afterAll(async () => {
-    await Promise.all(simulators.map((s) => s.close()));
-    await env?.close();
-  });
+  const testEnvironment = useTestEnvironment();
+  const simulator = testEnvironment.simulator;
 
   it('happy path: the output equals the ground truth, and the report matches what Qualys served', async () => {
+    const env = testEnvironment.env();
     const sim = await simulator({ hosts: 120, seed: 7 });
     const run = await runSync(env, sim, { connection: 'e2e', input: { pageSize: 50 } });
     const truth = sim.truth();
@@ -113,6 +101,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
   });
 
   it('sink outage: the uploads fail for a while, then the run completes without one extra Qualys call', async () => {
+    const env = testEnvironment.env();
     const clean = await simulator({ hosts: 60, seed: 11 });
     const cleanRun = await runSync(env, clean, { input: { pageSize: 20 } });
 
@@ -149,6 +138,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
   });
 
   it('limits: 1960 bursts and a long 1965 are waited out, the wait shows while it lasts, and calls never exceed the limit', async () => {
+    const env = testEnvironment.env();
     const sim = await simulator({ hosts: 80, seed: 5, concurrencyLimit: 3, latencyMs: 20 });
     const truth = sim.truth();
     sim.setFaults([
@@ -194,6 +184,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
   });
 
   it('idempotence: a second run gives the same current state, no duplicate keys, and asks the KnowledgeBase only what it learned', async () => {
+    const env = testEnvironment.env();
     const sim = await simulator({ hosts: 50, seed: 21 });
     const first = await runSync(env, sim, { input: { pageSize: 25 } });
     sim.resetStats();
@@ -225,6 +216,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     };
 
     it('a bad password names the three causes', async () => {
+      const env = testEnvironment.env();
       const sim = await simulator({ hosts: 10, users: [{ username: 'api_user', password: 'the-real-Passw0rd' }] });
       const started = Date.now();
       const workflowId = `badpw-${Date.now()}`;
@@ -245,6 +237,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     });
 
     it('a user without KnowledgeBase access is told to fix that', async () => {
+      const env = testEnvironment.env();
       const sim = await simulator({ hosts: 10, users: [{ username: 'no_kb', password: 'nokb-Passw0rd!', knowledgeBase: false }] });
       const failure = await failureOf(runSync(env, sim, { connection: 'nokb' }));
       expect(failure.type).toBe('QualysPermissionDenied');
@@ -255,6 +248,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     });
 
     it('an unknown connection profile names the profiles the worker has', async () => {
+      const env = testEnvironment.env();
       const sim = await simulator({ hosts: 5 });
       const failure = await failureOf(runSync(env, sim, { connection: 'nosuch', profileName: 'prod' }));
       expect(failure.type).toBe('ConfigError');

@@ -1,30 +1,22 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSimulator, type RunningSimulator } from '../../simulator';
 import { freePort } from '../../temporal/dev-server';
 import { completedSync } from '../../src/workflows/sync-result';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
-import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
+import { freshTaskQueue } from '../harness/temporal';
+import { useTestEnvironment } from '../harness/test-environment';
 import { startWorkerProcess, waitForPages, workerEnvFor, type WorkerProcess } from '../harness/worker-process';
 
 describe('several worker processes on one task queue', () => {
-  let env: Awaited<ReturnType<typeof connectToTestServer>>;
-  const simulators: RunningSimulator[] = [];
-  beforeAll(async () => {
-    env = await connectToTestServer();
-  });
-  afterAll(async () => {
-    await Promise.all(simulators.map((s) => s.close()));
-    await env?.close();
-  });
+  const testEnvironment = useTestEnvironment();
 
   it('share the pages of one run; SIGTERM to one mid-run loses nothing; metrics and JSON logs are served', async () => {
     // Premium-like limits (5 at once) so four pages run side by side and both workers get work.
+    const env = testEnvironment.env();
     const estate = { hosts: 160, seed: 37, latencyMs: 150, concurrencyLimit: 5 };
-    const cleanSim = await startSimulator(estate);
-    const sim = await startSimulator(estate);
-    simulators.push(cleanSim, sim);
+    const cleanSim = await testEnvironment.simulator(estate);
+    const sim = await testEnvironment.simulator(estate);
     const input = { connection: 'default', pageSize: 10, heartbeatTimeoutSeconds: 5 };
     const clean = await runSync(env, cleanSim, { connection: 'default', input });
 

@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { RunTotals } from '../src/activities/contracts';
 import { createSyncActivities } from '../src/activities/sync-activities';
 import { ConnectionProfiles } from '../src/config/connections';
-import { createActivityDeps } from '../src/worker/activity-deps';
+import { openActivityDeps } from '../src/worker/activity-deps';
 import { addPage, emptyTotals } from '../src/workflows/run-totals';
-import { pageConcurrency } from '../src/workflows/sync-input';
+import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, pageConcurrency } from '../src/workflows/sync-input';
 import { inLanes, peakRssMiB } from './lanes';
 
 /**
@@ -22,10 +22,10 @@ export interface PlainLoopResult {
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '{}') as { apiUrl: string; username: string; password: string; dataDir: string; pageSize: number };
+  const config = JSON.parse(process.argv[2] ?? '{}') as { apiUrl: string; username: string; password: string; databaseUrl: string; pageSize: number };
   const connection = 'bench';
-  const deps = createActivityDeps({
-    dataDir: config.dataDir,
+  const deps = await openActivityDeps({
+    databaseUrl: config.databaseUrl,
     profiles: ConnectionProfiles.of({ name: connection, apiUrl: config.apiUrl, username: config.username, password: config.password }),
   });
   const steps = createSyncActivities(deps);
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   const validated = await steps.validateCredentials({ connection, run });
   const concurrency = pageConcurrency(undefined, validated.concurrencyLimit);
   await steps.refreshKnowledgeBase({ run });
-  const { hostCount, pages } = await steps.enumerateAssets({ run, pageSize: config.pageSize });
+  const policy = { allowShrink: false, maxShrinkShare: DEFAULT_MAX_SHRINK_SHARE, removedAssetRetentionDays: DEFAULT_REMOVED_ASSET_RETENTION_DAYS };
+  const { hostCount, pages } = await steps.enumerateAssets({ run, pageSize: config.pageSize, shrinkGuard: policy });
   totals.hosts = hostCount;
   await inLanes(pages, concurrency, async (page) => {
     await steps.fetchDetections({ run, page });
@@ -47,12 +48,11 @@ async function main(): Promise<void> {
   });
   totals.knowledgeBaseLookups += (await steps.lookupKnowledgeBase({ run })).lookedUp;
   await inLanes(pages, concurrency, async (page) => {
-    const mapped = await steps.mapPage({ run, page });
-    await steps.uploadPage({ run, page });
+    const mapped = await steps.uploadPage({ run, page });
     addPage(totals, mapped);
     uploadedAt.push(since());
   });
-  await steps.commitRun({ run, totals, timings: { rateLimitTimerSeconds: 0, continuedAsNew: 0 } });
+  await steps.commitRun({ run, totals, timings: { rateLimitTimerSeconds: 0, continuedAsNew: 0 }, policy });
   const result: PlainLoopResult = { wallMs: since(), fetchedAt, uploadedAt, totals, peakRssMiB: peakRssMiB() };
   await deps.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -9,7 +9,10 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { generateEstate, startSimulator, type SimulatorOptions, type SimulatorStats } from '../simulator';
 import { projectRoot } from '../src/config/project-paths';
-import type { RunReport } from '../src/sinks/sink';
+import type { RunReport } from '../src/store/types';
+import { createFreshDatabase } from '../src/store/create-database';
+import { ensureEmbeddedPostgres, type EmbeddedPostgres } from '../src/store/embedded-server';
+import { Pool } from 'pg';
 import { pageConcurrency } from '../src/workflows/sync-input';
 import { completedSync } from '../src/workflows/sync-result';
 import { startDevServer, type RunningDevServer } from '../temporal/dev-server';
@@ -120,11 +123,13 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await server.stop();
+    await postgres?.stop();
   }
 }
 
 async function temporalRun(server: RunningDevServer, client: Client, options: SimulatorOptions, pageSize: number): Promise<RunMeasure> {
   const sim = await startSimulator(options);
+  const databaseUrl = await createFreshDatabase((await benchPostgres()).url, 'bench');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-bench-'));
   const taskQueue = `bench-${randomUUID()}`;
   const worker = spawn(process.execPath, [path.join(projectRoot(), 'lib', 'src', 'worker', 'main.js')], {
@@ -136,6 +141,7 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
       QUALYS_USERNAME: sim.username,
       QUALYS_PASSWORD: sim.password,
       QUALYS_CONNECTOR_DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
       QUALYS_WORKER_LOG_LEVEL: 'INFO', // the bench waits for its "worker polling" line
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -159,7 +165,7 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
     return {
       wallMs,
       ...history,
-      report: JSON.parse(readFileSync(result.reportFile, 'utf8')) as RunReport,
+      report: await readReport(databaseUrl, result.runKey),
       peakRssMiB: peak,
       stats: sim.stats(),
     };
@@ -168,6 +174,29 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
     await exited;
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+let postgres: EmbeddedPostgres | undefined;
+
+/** One embedded PostgreSQL for the whole bench (a fresh database per run), stopped at the end. */
+async function benchPostgres(): Promise<EmbeddedPostgres> {
+  if (!postgres) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-bench-pg-'));
+    chmodSync(dir, 0o755); // the server runs as the postgres OS user when the bench runs as root
+    postgres = await ensureEmbeddedPostgres(dir);
+  }
+  return postgres;
+}
+
+async function readReport(databaseUrl: string, runKey: string): Promise<RunReport> {
+  const pool = new Pool({ connectionString: databaseUrl });
+  try {
+    const { rows } = await pool.query<{ report: RunReport }>('SELECT report FROM runs WHERE run_key = $1', [runKey]);
+    if (!rows[0]) throw new Error(`no report for run ${runKey}`);
+    return rows[0].report;
+  } finally {
+    await pool.end();
   }
 }
 
@@ -213,9 +242,9 @@ async function historyOf(
 
 async function plainRun(options: SimulatorOptions, pageSize: number): Promise<PlainLoopResult & { stats: SimulatorStats }> {
   const sim = await startSimulator(options);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-bench-plain-'));
+  const databaseUrl = await createFreshDatabase((await benchPostgres()).url, 'bench');
   try {
-    const config = JSON.stringify({ apiUrl: sim.url, username: sim.username, password: sim.password, dataDir, pageSize });
+    const config = JSON.stringify({ apiUrl: sim.url, username: sim.username, password: sim.password, databaseUrl, pageSize });
     const child = spawn(process.execPath, [path.join(projectRoot(), 'lib', 'bench', 'plain-loop.js'), config], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -224,7 +253,6 @@ async function plainRun(options: SimulatorOptions, pageSize: number): Promise<Pl
     return { ...(JSON.parse(out.trim().split('\n').pop() ?? '{}') as PlainLoopResult), stats: sim.stats() };
   } finally {
     await sim.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -13,6 +13,14 @@ const NativeDate = Date;
 const floor = Math.floor;
 export const DAY_MS = 86_400_000;
 
+/**
+ * The "estate now" of a generation: each `advance` moves it one day on, so that scans of a later
+ * generation come after every time generated before, and the truth stays independent of the wall clock.
+ */
+export function estateNowMs(generation: number): number {
+  return ESTATE_NOW_MS + generation * DAY_MS;
+}
+
 /** Formats epoch milliseconds as a Qualys datetime, truncated to whole seconds. */
 export function formatQualysDateTime(epochMs: number): string {
   return new NativeDate(floor(epochMs / SECOND_MS) * SECOND_MS).toISOString().replace('.000Z', 'Z');

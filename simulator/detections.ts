@@ -3,8 +3,7 @@
  * statuses New/Active/Re-Opened/Fixed with consistent first/last found and fixed times.
  */
 import { DAY_MS } from './dates';
-import type { EstateHost } from './hosts';
-import type { KnowledgeBase } from './knowledge-base';
+import type { KnowledgeBase, KnowledgeBaseEntry } from './knowledge-base';
 import { Random } from './random';
 import type { DetectionStatus } from './types';
 
@@ -33,11 +32,17 @@ export interface EstateDetection {
 /** Module-local aliases: global lookups are slow inside jest's VM contexts (see random.ts). */
 const { floor, min, max, log, round } = Math;
 
-/** At most this many detections per host; also the stride of UNIQUE_VULN_IDs between hosts. */
+/** At most this many generated detections per host; detections found later fill up to the stride. */
 export const MAX_DETECTIONS_PER_HOST = 500;
 const UNIQUE_VULN_ID_BASE = 1_000_000_000;
-const UNIQUE_VULN_ID_STRIDE = 512;
+/** UNIQUE_VULN_IDs reserved per host index: a host never has more detections than this. */
+export const UNIQUE_VULN_ID_STRIDE = 512;
 const DETECTION_STREAM = 0xde7;
+
+/** The k-th UNIQUE_VULN_ID of host `index`: unique across the estate and every generation. */
+export function uniqueVulnIdFor(index: number, k: number): number {
+  return UNIQUE_VULN_ID_BASE + index * UNIQUE_VULN_ID_STRIDE + k;
+}
 
 const REMOTE_PORTS: ReadonlyArray<readonly [number, 'tcp' | 'udp']> = [
   [22, 'tcp'], [443, 'tcp'], [3389, 'tcp'], [445, 'tcp'], [25, 'tcp'], [161, 'udp'], [123, 'udp'], [8443, 'tcp'],
@@ -72,15 +77,25 @@ export function qdsSeverity(qds: number): 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL'
   return 'LOW';
 }
 
+function detectionType(r: Random, entry: KnowledgeBaseEntry): 'Confirmed' | 'Potential' {
+  if (entry.vulnType === 'Vulnerability') return 'Confirmed';
+  if (entry.vulnType === 'Potential Vulnerability') return 'Potential';
+  return r.chance(0.5) ? 'Confirmed' : 'Potential';
+}
+
+/**
+ * The detections of host `index` as of its scan at `scanMs` (the host's generated last scan). Pure.
+ * Undefined `scanMs`: never scanned, so nothing detected.
+ */
 export function generateDetections(
   seed: number,
-  host: EstateHost,
+  index: number,
+  scanMs: number | undefined,
   kb: KnowledgeBase,
   meanPerHost: number,
 ): EstateDetection[] {
-  const scanMs = host.lastVmScanMs;
-  if (scanMs === undefined) return []; // never scanned ⇒ nothing detected
-  const r = new Random(seed, DETECTION_STREAM, host.index);
+  if (scanMs === undefined) return [];
+  const r = new Random(seed, DETECTION_STREAM, index);
   const count = detectionCount(r, meanPerHost);
   const popular = kb.popularQids;
   const seen = new Set<string>();
@@ -95,10 +110,7 @@ export function generateDetections(
     if (seen.has(key)) continue;
     seen.add(key);
 
-    const type: 'Confirmed' | 'Potential' =
-      entry.vulnType === 'Vulnerability' ? 'Confirmed'
-      : entry.vulnType === 'Potential Vulnerability' ? 'Potential'
-      : r.chance(0.5) ? 'Confirmed' : 'Potential';
+    const type = detectionType(r, entry);
     const status = r.weighted<DetectionStatus>([['New', 15], ['Active', 55], ['Re-Opened', 5], ['Fixed', 25]]);
     const ageMs = r.int(7, 400) * DAY_MS + r.int(0, 86_399) * 1000;
     const detection: EstateDetection = {
@@ -147,11 +159,41 @@ export function generateDetections(
     }
     found.push(detection);
   }
-  found.sort((a, b) => a.qid - b.qid || (a.port ?? -1) - (b.port ?? -1));
+  found.sort(compareDetections);
   found.forEach((d, k) => {
-    d.uniqueVulnId = UNIQUE_VULN_ID_BASE + host.index * UNIQUE_VULN_ID_STRIDE + k;
+    d.uniqueVulnId = uniqueVulnIdFor(index, k);
   });
   return found;
+}
+
+/** A detection first found by a later generation's scan of host `index`: status New, seen once. */
+export function newlyFoundDetection(r: Random, index: number, k: number, entry: KnowledgeBaseEntry, scanMs: number): EstateDetection {
+  const port = portFor(r, entry.category, entry.remoteDiscovery);
+  const detection: EstateDetection = {
+    uniqueVulnId: uniqueVulnIdFor(index, k),
+    qid: entry.qid,
+    type: detectionType(r, entry),
+    severity: entry.severity,
+    ssl: port !== undefined && TLS_PORTS.has(port[0]) && r.chance(0.8),
+    status: 'New',
+    firstFoundMs: scanMs,
+    lastFoundMs: scanMs,
+    timesFound: 1,
+    lastTestMs: scanMs,
+    lastUpdateMs: scanMs,
+    lastProcessedMs: scanMs + r.int(60, 1800) * 1000,
+  };
+  if (port !== undefined) {
+    detection.port = port[0];
+    detection.protocol = port[1];
+  }
+  if (r.chance(0.75)) detection.qds = qdsFor(r, entry.severity);
+  return detection;
+}
+
+/** The order detections are served in: by QID, then port. */
+export function compareDetections(a: EstateDetection, b: EstateDetection): number {
+  return a.qid - b.qid || (a.port ?? -1) - (b.port ?? -1);
 }
 
 /** The RESULTS text of a detection (served only with show_results=1): has characters that need CDATA. */

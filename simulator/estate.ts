@@ -2,9 +2,11 @@
  * The simulated estate: hosts, their detections and the KnowledgeBase, all derived lazily from
  * (seed, size). Nothing per host is stored, so 100 000 hosts cost almost no memory; the ground truth
  * is computed from the same functions that render the responses, so it is exactly what is served.
+ * Later generations (see generations.ts) only add small deltas on top (estate-changes.ts).
  */
 import { formatQualysDateTime } from './dates';
 import { type EstateDetection, generateDetections } from './detections';
+import { EstateChanges } from './estate-changes';
 import { HostIdSpace } from './host-ids';
 import { type EstateHost, generateHost, hasHostAssetAt, lastVmScanText, trackingMethodAt, type TrackingMethod } from './hosts';
 import { KnowledgeBase } from './knowledge-base';
@@ -24,30 +26,70 @@ export const DEFAULT_SEED = 1;
 export const DEFAULT_DETECTIONS_PER_HOST = 8;
 
 export class Estate {
-  readonly size: number;
   readonly seed: number;
   readonly detectionsPerHost: number;
-  readonly ids: HostIdSpace;
   readonly knowledgeBase: KnowledgeBase;
+  /** What the generations after 0 changed; `advanceEstate` writes it. */
+  readonly changes = new EstateChanges();
+  private space: HostIdSpace;
 
   constructor(options: EstateOptions = {}) {
-    this.size = Math.max(0, Math.floor(options.hosts ?? DEFAULT_ESTATE_HOSTS));
+    const size = Math.max(0, Math.floor(options.hosts ?? DEFAULT_ESTATE_HOSTS));
     this.seed = Math.floor(options.seed ?? DEFAULT_SEED);
     this.detectionsPerHost = Math.max(0, options.detectionsPerHost ?? DEFAULT_DETECTIONS_PER_HOST);
-    this.ids = new HostIdSpace(this.seed, this.size);
+    this.space = new HostIdSpace(this.seed, size);
     this.knowledgeBase = new KnowledgeBase(this.seed);
   }
 
+  /** Host and asset IDs of every index allocated so far (removed hosts' indexes included). */
+  get ids(): HostIdSpace {
+    return this.space;
+  }
+
+  /** Host indexes allocated so far: the generated hosts plus those added later; IDs ascend with them. */
+  get indexCount(): number {
+    return this.space.size;
+  }
+
+  /** Number of hosts in the current generation. */
+  get size(): number {
+    return this.space.size - this.changes.absentCount;
+  }
+
+  get generation(): number {
+    return this.changes.generation;
+  }
+
+  /** A fresh index past every one used so far, so its host ID was never used before. */
+  allocateIndex(): number {
+    const index = this.space.size;
+    // The ID space is a pure function of (seed, index); only its upper bound grows.
+    this.space = new HostIdSpace(this.seed, index + 1);
+    return index;
+  }
+
+  /** Whether host `index` exists in the current generation. */
+  isPresent(index: number): boolean {
+    return index >= 0 && index < this.space.size && !this.changes.isAbsent(index);
+  }
+
   hostId(index: number): number {
-    return this.ids.hostId(index);
+    return this.space.hostId(index);
   }
 
   host(index: number): EstateHost {
-    return generateHost(this.seed, index, this.ids.hostId(index), this.ids.assetId(index));
+    return this.changes.applyToHost(generateHost(this.seed, index, this.space.hostId(index), this.space.assetId(index)));
   }
 
   detections(host: EstateHost): EstateDetection[] {
-    return generateDetections(this.seed, host, this.knowledgeBase, this.detectionsPerHost);
+    const generated = generateDetections(
+      this.seed,
+      host.index,
+      this.changes.generatedScanMs(host),
+      this.knowledgeBase,
+      this.detectionsPerHost,
+    );
+    return this.changes.applyToDetections(host.index, generated);
   }
 
   /** Cheap checks used to skip hosts without generating them. */
@@ -59,9 +101,14 @@ export class Estate {
     return trackingMethodAt(this.seed, index);
   }
 
-  /** Every host in ID order, generated one at a time. */
+  /** Indexes of the current generation's hosts, ascending (so host IDs ascend too). */
+  *presentIndexes(): Generator<number> {
+    for (let index = 0; index < this.space.size; index++) if (this.isPresent(index)) yield index;
+  }
+
+  /** Every host of the current generation in ID order, generated one at a time. */
   *hosts(): Generator<EstateHost> {
-    for (let index = 0; index < this.size; index++) yield this.host(index);
+    for (const index of this.presentIndexes()) yield this.host(index);
   }
 
   truthHost(index: number): TruthHost {
@@ -75,7 +122,7 @@ export class Estate {
     for (const entry of this.knowledgeBase.entries) {
       knowledgeBase[String(entry.qid)] = { cves: [...entry.cves], severity: entry.severity, title: entry.title };
     }
-    return { hosts, knowledgeBase };
+    return { generation: this.generation, hosts, knowledgeBase };
   }
 }
 
@@ -105,6 +152,7 @@ function toTruthDetection(d: EstateDetection): TruthDetection {
 }
 
 function toTruthHost(host: EstateHost, estate: Estate): TruthHost {
+  const processedAt = estate.changes.processedAtMs(host.index);
   return withoutUndefined<TruthHost>({
     id: String(host.id),
     assetId: host.assetId === undefined ? undefined : String(host.assetId),
@@ -118,6 +166,7 @@ function toTruthHost(host: EstateHost, estate: Estate): TruthHost {
     assetCriticalityScore: host.assetCriticalityScore,
     truriskScore: host.truriskScore,
     lastVmScan: lastVmScanText(host),
+    lastProcessedAt: processedAt === undefined ? undefined : formatQualysDateTime(processedAt),
     interfaces: host.interfaces.map((i) =>
       withoutUndefined({ name: i.name, mac: i.mac, address: i.address, gateway: i.gateway }),
     ),

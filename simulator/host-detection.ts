@@ -185,7 +185,7 @@ export function handleHostDetection(ctx: ApiV2Context): ApiReply {
   for (const name of ['echo_request', 'show_igs', 'include_ignored', 'include_disabled', 'show_tags']) booleanFlag(params, name);
 
   const page = takePage<HostWithDetections>(
-    selectedHostIndexes(estate.ids, selection),
+    selectedHostIndexes(estate, selection),
     (index) => {
       const host = estate.host(index);
       if (!hostPasses(host, filter)) return undefined;

@@ -125,7 +125,7 @@ export function handleHostList(ctx: ApiV2Context): ApiReply {
   });
   xml.start('HOST_LIST_OUTPUT').start('RESPONSE');
   xml.text('DATETIME', formatQualysDateTime(Date.now()));
-  const indexes = selectedHostIndexes(estate.ids, selection);
+  const indexes = selectedHostIndexes(estate, selection);
   const hostId = (index: number): number => estate.hostId(index);
   let nextIdMin: number | undefined;
   if (details === 'None') {

@@ -6,10 +6,13 @@
  */
 export { startSimulator } from './server';
 export { Estate, generateEstate, type EstateOptions } from './estate';
+export { advanceEstate, DEFAULT_ADVANCE_OPTIONS } from './generations';
 export { DEMO_PASSWORD, DEMO_USERNAME } from './auth';
 export type { FaultPlan } from './faults';
 export { ENDPOINTS, API_V2_ENDPOINTS } from './types';
 export type {
+  AdvanceOptions,
+  AdvanceSummary,
   DetectionStatus,
   Endpoint,
   GroundTruth,

@@ -133,6 +133,11 @@ function cveId(r: Random, latestYear: number): string {
 /** Titles of checks that are configuration findings and never carry a CVE, as in the real KB. */
 const NO_CVE_TITLES = /Self-Signed|TLS Version 1\.0|CBC Mode|weak RC4|SMB Signing|Trace\/Track|End of Life/;
 
+/** Whether Qualys could map the QID to a CVE: information gathered and configuration checks never are. */
+export function mayCarryCve(entry: Pick<KnowledgeBaseEntry, 'vulnType' | 'title'>): boolean {
+  return entry.vulnType !== 'Information Gathered' && !NO_CVE_TITLES.test(entry.title);
+}
+
 function cvssScore(r: Random, severity: number): number {
   // Loosely tie the score to the QID severity; one decimal, as Qualys prints them.
   const base = Math.min(10, Math.max(0.1, severity * 2 - 1 + r.next() * 2.2));
@@ -224,5 +229,16 @@ export class KnowledgeBase {
 
   get(qid: number): KnowledgeBaseEntry | undefined {
     return this.byQid.get(qid);
+  }
+
+  /**
+   * A later generation maps a QID to one more CVE. Qualys then moves LAST_SERVICE_MODIFICATION to
+   * when it did so, so that `last_modified_after` finds the entry: `modifiedMs` is that time.
+   */
+  addCve(qid: number, cve: string, modifiedMs: number): void {
+    const entry = this.byQid.get(qid);
+    if (entry === undefined) throw new Error(`QID ${qid} is not in the KnowledgeBase`);
+    if (!entry.cves.includes(cve)) entry.cves.push(cve);
+    entry.lastServiceModification = formatQualysDateTime(modifiedMs);
   }
 }

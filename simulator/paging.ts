@@ -3,7 +3,7 @@
  * order filtered by `ids`/`id_min`/`id_max`, cut at `truncation_limit`, with the next page's
  * `id_min` for the `WARNING` (CODE 1980) URL.
  */
-import type { HostIdSpace } from './host-ids';
+import type { Estate } from './estate';
 import type { IdInterval, Params } from './params';
 import { XmlWriter } from './xml';
 
@@ -13,8 +13,12 @@ export interface HostSelection {
   idMax?: number;
 }
 
-/** Indexes of the selected hosts, ascending, found by lower-bound lookups (nothing materialised). */
-export function* selectedHostIndexes(space: HostIdSpace, selection: HostSelection): Generator<number> {
+/**
+ * Indexes of the selected hosts of the current generation, ascending, found by lower-bound lookups
+ * (nothing materialised).
+ */
+export function* selectedHostIndexes(estate: Pick<Estate, 'ids' | 'isPresent'>, selection: HostSelection): Generator<number> {
+  const space = estate.ids;
   const low = selection.idMin ?? 0;
   const high = selection.idMax ?? Number.MAX_SAFE_INTEGER;
   const ranges = selection.ids ?? [{ from: low, to: high }];
@@ -23,7 +27,7 @@ export function* selectedHostIndexes(space: HostIdSpace, selection: HostSelectio
     const to = Math.min(range.to, high);
     if (from > to) continue;
     for (let index = space.lowerBoundHostId(from); index < space.size && space.hostId(index) <= to; index++) {
-      yield index;
+      if (estate.isPresent(index)) yield index;
     }
   }
 }

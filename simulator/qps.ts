@@ -197,15 +197,17 @@ function numericCriterion(
 }
 
 function selectionFor(estate: Estate, criteria: QpsCriterion[]): Selection {
-  let intervals: IdInterval[] = estate.size > 0 ? [{ from: 0, to: estate.size - 1 }] : [];
+  // Intervals of host indexes (removed hosts' included; matchingIndexes skips them).
+  const count = estate.indexCount;
+  let intervals: IdInterval[] = count > 0 ? [{ from: 0, to: count - 1 }] : [];
   let trackingMethods: Set<string> | undefined;
   for (const criterion of criteria) {
     switch (criterion.field) {
       case 'qwebHostId':
-        intervals = intersect(intervals, numericCriterion(criterion, estate.size, (id) => estate.ids.lowerBoundHostId(id), (id) => estate.ids.indexOfHostId(id)));
+        intervals = intersect(intervals, numericCriterion(criterion, count, (id) => estate.ids.lowerBoundHostId(id), (id) => estate.ids.indexOfHostId(id)));
         break;
       case 'id':
-        intervals = intersect(intervals, numericCriterion(criterion, estate.size, (id) => estate.ids.lowerBoundAssetId(id), (id) => estate.ids.indexOfAssetId(id)));
+        intervals = intersect(intervals, numericCriterion(criterion, count, (id) => estate.ids.lowerBoundAssetId(id), (id) => estate.ids.indexOfAssetId(id)));
         break;
       case 'trackingMethod': {
         if (criterion.operator !== 'EQUALS' && criterion.operator !== 'IN') {
@@ -226,7 +228,7 @@ function selectionFor(estate: Estate, criteria: QpsCriterion[]): Selection {
 function* matchingIndexes(estate: Estate, selection: Selection): Generator<number> {
   for (const interval of selection.intervals) {
     for (let index = interval.from; index <= interval.to; index++) {
-      if (!estate.hasHostAsset(index)) continue;
+      if (!estate.isPresent(index) || !estate.hasHostAsset(index)) continue;
       if (selection.trackingMethods && !selection.trackingMethods.has(QPS_TRACKING[estate.trackingMethod(index)])) continue;
       yield index;
     }

@@ -1,7 +1,7 @@
 /**
  * The simulator's HTTP server: routes Qualys API paths, applies auth, the `X-Requested-With`
  * requirement, faults, the real limits and latency, then sends what the endpoint handler rendered.
- * `/__sim/*` control endpoints expose stats, ground truth and fault switching (not counted as calls).
+ * `/__sim/*` control endpoints expose stats, ground truth, fault switching and `advance` (not counted as calls).
  */
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { authenticate, resolveUsers, type ResolvedUser } from './auth';
 import type { ApiV2Context } from './context';
 import { Estate } from './estate';
+import { advanceEstate, parseAdvanceOptions } from './generations';
 import { type BodyFault, FaultInjector, type ImmediateFault, malformBody, parseFaultPlan, truncateBody } from './faults';
 import { handleHostDetection, HOST_DETECTION_PATH } from './host-detection';
 import { handleHostList, HOST_LIST_PATH } from './host-list';
@@ -319,6 +320,13 @@ class Simulator {
       case 'DELETE /__sim/faults':
         this.faults.clear();
         return json(200, []);
+      case 'POST /__sim/advance':
+        try {
+          const options = parseAdvanceOptions(JSON.parse(body === '' ? '{}' : body));
+          return json(200, advanceEstate(this.estate, options));
+        } catch (error) {
+          return json(400, { error: error instanceof Error ? error.message : String(error) });
+        }
       case 'POST /__sim/reset-stats':
         this.stats.reset();
         return json(200, { ok: true });
@@ -360,6 +368,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     setFaults: (plan) => simulator.faults.set(Array.isArray(plan) ? plan.map(parseFaultPlan) : parseFaultPlan(plan)),
     clearFaults: () => simulator.faults.clear(),
     truth: () => simulator.estate.truth(),
+    advance: (options) => advanceEstate(simulator.estate, options),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         simulator.stop();

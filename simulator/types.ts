@@ -123,6 +123,11 @@ export interface TruthHost {
   assetCriticalityScore?: number;
   truriskScore?: number;
   lastVmScan?: string;
+  /**
+   * Wall-clock time (not estate time) of the `advance` call that last added or changed the host;
+   * absent for hosts unchanged since generation 0. The one truth field that depends on the clock.
+   */
+  lastProcessedAt?: string;
   /** From the QPS HostAsset record; empty when the host has no HostAsset. */
   interfaces: TruthInterface[];
   /** Every detection the simulator holds for the host, including Fixed ones (HLD omits Fixed by default). */
@@ -136,8 +141,39 @@ export interface TruthKnowledgeBaseEntry {
 }
 
 export interface GroundTruth {
+  /** 0 as generated; each `advance` adds one. */
+  generation: number;
   hosts: TruthHost[];
   knowledgeBase: Record<string, TruthKnowledgeBaseEntry>;
+}
+
+/**
+ * How far one `advance` moves the estate. Shares are of the hosts present before the call; a share
+ * above 0 changes at least one host (when there is one).
+ */
+export interface AdvanceOptions {
+  /** New hosts (never-used IDs), as a share of the hosts before; default 0.01, but 0 when `removedShare` ≥ 1. */
+  addedShare?: number;
+  /** Hosts removed, 0–1; default 0.01. 1 removes every host (an emptied estate). */
+  removedShare?: number;
+  /** Remaining hosts whose detections change (fixed, found, reopened), 0–1; default 0.03. */
+  changedShare?: number;
+  /** KnowledgeBase QIDs in use by open detections that gain a CVE; default 2 (one had no CVE, one had some). */
+  qidsGainingCve?: number;
+}
+
+/** What one `advance` changed. Host IDs and QIDs ascending. */
+export interface AdvanceSummary {
+  generation: number;
+  added: string[];
+  removed: string[];
+  /** Existing hosts whose detections changed. */
+  changed: string[];
+  /** Detections that became Fixed, were newly found (New) and were reopened (Re-Opened). */
+  fixed: number;
+  found: number;
+  reopened: number;
+  qidsGainingCve: string[];
 }
 
 export interface RunningSimulator {
@@ -151,5 +187,7 @@ export interface RunningSimulator {
   setFaults(plan: FaultPlan | FaultPlan[]): void;
   clearFaults(): void;
   truth(): GroundTruth;
+  /** Moves the estate one generation on (see {@link AdvanceOptions}); same seed and options ⇒ same estate. */
+  advance(options?: AdvanceOptions): AdvanceSummary;
   close(): Promise<void>;
 }

@@ -1,9 +1,6 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { QualysCallEvent } from '../qualys/client';
-import { readJsonLinesIfExists } from '../sinks/atomic-file';
 
-/** One line of a run's call log: every Qualys call an activity attempt made, and every wait it asked for. */
+/** One entry of a run's call log: every Qualys call an activity attempt made, and every wait it asked for. */
 export type CallLogEntry =
   | { type: 'call'; endpoint: string; httpStatus?: number; qualysCode?: string; ok: boolean; ms: number }
   | { type: 'wait'; seconds: number; reason: 'rate-limit' | 'concurrency-limit' };
@@ -18,56 +15,42 @@ export interface ApiCallSummary {
 }
 
 /**
- * An append-only file per run beside the staged pages. Failed attempts never return a result to the
- * workflow, so this is how the run report can count every call and every 409 honestly.
+ * Collects the calls of one activity attempt; the attempt writes them to the store when it ends, won or
+ * lost. Failed attempts never return a result to the workflow, so this is how the run report can count
+ * every call and every 409 honestly.
  */
-export class CallLog {
-  constructor(private readonly file: string) {}
+export function callRecorder(): { onCall: (event: QualysCallEvent) => void; wait: (entry: CallLogEntry) => void; entries: CallLogEntry[] } {
+  const entries: CallLogEntry[] = [];
+  return {
+    entries,
+    onCall: (event) => {
+      entries.push({
+        type: 'call',
+        endpoint: event.endpoint,
+        httpStatus: event.httpStatus,
+        qualysCode: event.qualysCode,
+        ok: event.ok,
+        ms: Math.round(event.durationMs),
+      });
+    },
+    wait: (entry) => {
+      entries.push(entry);
+    },
+  };
+}
 
-  static forRun(runDir: string): CallLog {
-    return new CallLog(path.join(runDir, 'calls.jsonl'));
-  }
-
-  /** Each entry is one short line written with O_APPEND, so concurrent activities do not interleave. */
-  async append(entry: CallLogEntry): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true });
-    await appendFile(this.file, `${JSON.stringify(entry)}\n`);
-  }
-
-  recorder(): { onCall: (event: QualysCallEvent) => void; flush: () => Promise<void> } {
-    const pending: Array<Promise<void>> = [];
-    return {
-      onCall: (event) => {
-        pending.push(
-          this.append({
-            type: 'call',
-            endpoint: event.endpoint,
-            httpStatus: event.httpStatus,
-            qualysCode: event.qualysCode,
-            ok: event.ok,
-            ms: Math.round(event.durationMs),
-          }),
-        );
-      },
-      flush: async () => {
-        await Promise.all(pending);
-      },
-    };
-  }
-
-  async summarise(): Promise<ApiCallSummary> {
-    const summary: ApiCallSummary = { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0 };
-    for (const entry of await readJsonLinesIfExists<CallLogEntry>(this.file)) {
-      if (entry.type === 'wait') {
-        summary.retryDelaySeconds += entry.seconds;
-        continue;
-      }
-      summary.callsByEndpoint[entry.endpoint] = (summary.callsByEndpoint[entry.endpoint] ?? 0) + 1;
-      if (!entry.ok) {
-        const key = entry.qualysCode ?? String(entry.httpStatus ?? 'network');
-        summary.failuresByCode[key] = (summary.failuresByCode[key] ?? 0) + 1;
-      }
+export function summariseCalls(entries: readonly CallLogEntry[]): ApiCallSummary {
+  const summary: ApiCallSummary = { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0 };
+  for (const entry of entries) {
+    if (entry.type === 'wait') {
+      summary.retryDelaySeconds += entry.seconds;
+      continue;
     }
-    return summary;
+    summary.callsByEndpoint[entry.endpoint] = (summary.callsByEndpoint[entry.endpoint] ?? 0) + 1;
+    if (!entry.ok) {
+      const key = entry.qualysCode ?? String(entry.httpStatus ?? 'network');
+      summary.failuresByCode[key] = (summary.failuresByCode[key] ?? 0) + 1;
+    }
   }
+  return summary;
 }

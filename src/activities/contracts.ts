@@ -1,5 +1,7 @@
 // What activities take and return. Only small references and counts cross into workflow history:
-// page data is staged on disk and read back by the next step.
+// page data is staged in the store and read back by the next step, on whichever worker it runs.
+
+import type { StateChanges, StateCounts } from '../store/types';
 
 /** A page is a contiguous range of Qualys host IDs (inclusive). */
 export interface PageRange {
@@ -43,11 +45,6 @@ export interface EnumerationResult {
   pages: PageRange[];
 }
 
-export interface AssetsFetched {
-  hosts: number;
-  hostAssets: number;
-}
-
 export interface DetectionsFetched {
   hosts: number;
   detections: number;
@@ -62,11 +59,6 @@ export interface PageMapped {
   /** Detections whose QID the KnowledgeBase does not know. */
   droppedUnknownQid: number;
   knowledgeBaseLookups: number;
-}
-
-export interface PageUploaded {
-  assets: number;
-  findings: number;
 }
 
 export interface RunTotals {
@@ -89,8 +81,9 @@ export interface RunTimings {
 }
 
 export interface CommitResult {
-  outputDir: string;
-  reportFile: string;
-  assetsTotal: number;
-  findingsTotal: number;
+  runKey: string;
+  /** What the commit changed in the connection's current state. */
+  changes: StateChanges;
+  /** The current state after the commit, by lifecycle status. */
+  state: StateCounts;
 }

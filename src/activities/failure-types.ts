@@ -3,8 +3,14 @@
 /** A Qualys rate limit (1965) too long for an activity retry: the workflow waits on a durable timer. */
 export const RATE_LIMIT_WAIT_FAILURE = 'QualysRateLimitWait';
 
-/** A staged page is not visible to the worker running the next step: the workflow fetches it again. */
+/** A page an earlier step staged is gone from the store (its run was abandoned): the run cannot go on. */
 export const STAGED_PAGE_MISSING_FAILURE = 'StagedPageMissing';
+
+/** The run's host count collapsed against the last committed run: not committed unless allowShrink. */
+export const SHRINK_GUARD_FAILURE = 'EstateShrankTooMuch';
+
+/** A commit found pages of the run's page list not uploaded: nothing was committed. */
+export const RUN_INCOMPLETE_FAILURE = 'RunIncomplete';
 
 export interface RateLimitWait {
   waitSeconds: number;
@@ -24,4 +30,6 @@ export const NON_RETRYABLE_FAILURE_TYPES = [
   'QualysConfigError',
   RATE_LIMIT_WAIT_FAILURE,
   STAGED_PAGE_MISSING_FAILURE,
+  SHRINK_GUARD_FAILURE,
+  RUN_INCOMPLETE_FAILURE,
 ];

@@ -2,7 +2,14 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import { ConfigError } from '../config/errors';
 import { isQualysError, type QualysErrorKind } from '../qualys/errors';
 import type { CallLogEntry } from './call-log';
-import { RATE_LIMIT_WAIT_FAILURE, STAGED_PAGE_MISSING_FAILURE, type RateLimitWait } from './failure-types';
+import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError } from '../store/errors';
+import {
+  RATE_LIMIT_WAIT_FAILURE,
+  RUN_INCOMPLETE_FAILURE,
+  SHRINK_GUARD_FAILURE,
+  STAGED_PAGE_MISSING_FAILURE,
+  type RateLimitWait,
+} from './failure-types';
 
 /** Temporal failure type for each Qualys error kind (what `nonRetryableErrorTypes` and the Web UI show). */
 const FAILURE_TYPE: Readonly<Record<QualysErrorKind, string>> = {
@@ -30,12 +37,7 @@ export const DEFAULT_LIMIT_HANDLING: LimitHandling = { inlineRateLimitWaitMaxSec
 export interface FailureContext {
   limits: LimitHandling;
   attempt: number;
-  recordWait?: (entry: CallLogEntry) => Promise<void>;
-}
-
-/** Raised when a later step runs on a worker that cannot see the page an earlier step staged. */
-export class StagedPageMissingError extends Error {
-  override readonly name = 'StagedPageMissingError';
+  recordWait?: (entry: CallLogEntry) => void;
 }
 
 /**
@@ -56,8 +58,14 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
   if (err instanceof ConfigError) {
     return ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
   }
-  if (err instanceof StagedPageMissingError) {
-    return ApplicationFailure.create({ type: STAGED_PAGE_MISSING_FAILURE, message: err.message, nonRetryable: true });
+  // The store's refusals: retrying cannot change them (a store that is down is a plain, retried error).
+  const storeFailure = [
+    [StagedPageMissingError, STAGED_PAGE_MISSING_FAILURE],
+    [ShrinkGuardError, SHRINK_GUARD_FAILURE],
+    [RunIncompleteError, RUN_INCOMPLETE_FAILURE],
+  ] as const;
+  for (const [errorClass, type] of storeFailure) {
+    if (err instanceof errorClass) return ApplicationFailure.create({ type, message: err.message, nonRetryable: true });
   }
   if (!isQualysError(err)) return err;
 
@@ -78,7 +86,7 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
         category: ApplicationFailureCategory.BENIGN,
       });
     }
-    await context?.recordWait?.({ type: 'wait', seconds: waitSeconds, reason: 'rate-limit' });
+    context?.recordWait?.({ type: 'wait', seconds: waitSeconds, reason: 'rate-limit' });
     return ApplicationFailure.create({
       type: FAILURE_TYPE[err.kind],
       message,
@@ -89,7 +97,7 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
   }
   if (err.kind === 'concurrency-limit') {
     const delay = Math.min(120, limits.concurrencyRetrySeconds * (context?.attempt ?? 1));
-    await context?.recordWait?.({ type: 'wait', seconds: delay, reason: 'concurrency-limit' });
+    context?.recordWait?.({ type: 'wait', seconds: delay, reason: 'concurrency-limit' });
     return ApplicationFailure.create({
       type: FAILURE_TYPE[err.kind],
       message,

@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { readdir, rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import type {
   CommitResult,
@@ -9,21 +7,22 @@ import type {
   PageMapped,
   PageRange,
   PageRef,
-  PageUploaded,
   RunRef,
   RunTimings,
   RunTotals,
   ValidationResult,
 } from './contracts';
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
-import type { ExposureSink, KnowledgeBaseEntry } from '../sinks/sink';
 import { MODEL_VERSION, type Asset, type Finding } from '../model/exposure';
 import { mapAsset, mapFindings, type DetectionRecord, type HostAssetRecord, type HostRecord } from '../model/map-qualys';
 import type { QualysCallOptions, DetectionStatus } from '../qualys/client';
 import { accessProbes } from '../qualys/diagnostics';
-import { readJsonIfExists, writeJsonAtomic } from '../sinks/atomic-file';
-import { CallLog } from './call-log';
-import { DEFAULT_LIMIT_HANDLING, StagedPageMissingError, translateFailures, type LimitHandling } from './failures';
+import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
+import type { ExposureStore, StagedPart } from '../store/exposure-store';
+import { shrinkProblem } from '../store/shrink-guard';
+import type { CommitPolicy, KnowledgeBaseEntry } from '../store/types';
+import { callRecorder, summariseCalls } from './call-log';
+import { DEFAULT_LIMIT_HANDLING, translateFailures, type LimitHandling } from './failures';
 
 export interface IdRange {
   idMin: number;
@@ -50,9 +49,8 @@ export interface QualysApi {
 
 export interface SyncActivityDeps {
   profiles: ConnectionProfiles;
-  sink: ExposureSink;
-  /** Where fetched pages wait for the next step, so a retry never asks Qualys again. */
-  stagingDir: string;
+  /** The exposure store: staging, current state, KnowledgeBase cache, reports (shared by every worker). */
+  store: ExposureStore;
   qualys(profile: ConnectionProfile): QualysApi;
   /** How Qualys' 409s are waited out; tests shorten the waits. */
   limits?: Partial<LimitHandling>;
@@ -71,8 +69,7 @@ interface StagedFetch {
 export function createSyncActivities(deps: SyncActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const limits: LimitHandling = { ...DEFAULT_LIMIT_HANDLING, ...deps.limits };
-  const runDir = (run: RunRef): string => path.join(deps.stagingDir, run.connection, run.runKey);
-  const pageDir = (run: RunRef, page: PageRange): string => path.join(runDir(run), pageKey(page));
+  const { store } = deps;
 
   /**
    * Runs one step against Qualys: every call is logged for the run report, heartbeats keep the
@@ -83,27 +80,33 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     run: RunRef | undefined,
     body: (client: QualysApi, call: QualysCallOptions) => Promise<T>,
   ): Promise<T> {
-    const log = run ? CallLog.forRun(runDir(run)) : undefined;
-    const recorder = log?.recorder();
+    const recorder = callRecorder();
     const context = activityContext();
-    const stopHeartbeats = startHeartbeats(context);
     try {
-      return await translateFailures(
-        async () => {
-          const client = deps.qualys(deps.profiles.get(connection));
-          return await body(client, { signal: context?.cancellationSignal, onCall: recorder?.onCall });
-        },
-        { limits, attempt: context?.info.attempt ?? 1, recordWait: (entry) => log?.append(entry) ?? Promise.resolve() },
+      return await withHeartbeats(context, () =>
+        translateFailures(
+          async () => {
+            const client = deps.qualys(deps.profiles.get(connection));
+            return await body(client, { signal: context?.cancellationSignal, onCall: recorder.onCall });
+          },
+          { limits, attempt: context?.info.attempt ?? 1, recordWait: recorder.wait },
+        ),
       );
     } finally {
-      stopHeartbeats();
-      await recorder?.flush();
+      // Won or lost, the attempt's calls count against the subscription: the report must see them.
+      // (A store that is down loses this attempt's entries; the attempt's own failure says why.)
+      if (run) await store.appendCalls(run, recorder.entries).catch(() => undefined);
     }
+  }
+
+  /** A store step: typed failures, and heartbeats while it runs (a commit can take minutes). */
+  function storeStep<T>(body: () => Promise<T>): Promise<T> {
+    return withHeartbeats(activityContext(), () => translateFailures(body));
   }
 
   /** Asks the KnowledgeBase about the QIDs the cache does not know (batches of 500); returns those asked. */
   async function lookUpUnknownQids(run: RunRef, qids: readonly string[]): Promise<string[]> {
-    const known = await deps.sink.readKnowledgeBase(run.connection, qids);
+    const known = await store.readKnowledgeBase(run.connection, qids);
     const unknown = qids.filter((q) => !known.has(q)).sort((a, b) => Number(a) - Number(b));
     if (unknown.length === 0) return [];
     await withQualys(run.connection, run, async (client, call) => {
@@ -115,10 +118,33 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           const entry = found.get(qid);
           return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
         });
-        await deps.sink.saveKnowledgeBase(run.connection, entries);
+        await store.saveKnowledgeBase(run.connection, entries);
       }
     });
     return unknown;
+  }
+
+  /** One part of a page's Qualys answer: from staging when an earlier attempt fetched it, else from Qualys. */
+  async function staged<T>(run: RunRef, page: PageRange, part: StagedPart, fetch: () => Promise<T>): Promise<T> {
+    const existing = await store.readStagedPart<T>(run, page, part);
+    if (existing !== undefined) return existing;
+    const value = await fetch();
+    await store.stagePart(run, page, part, value);
+    return value;
+  }
+
+  async function readStagedFetch(run: RunRef, page: PageRange): Promise<StagedFetch> {
+    const [hosts, hostAssets, detections] = await Promise.all([
+      store.readStagedPart<StagedFetch['hosts']>(run, page, 'hosts'),
+      store.readStagedPart<StagedFetch['hostAssets']>(run, page, 'hostAssets'),
+      store.readStagedPart<StagedFetch['detections']>(run, page, 'detections'),
+    ]);
+    if (!hosts || !hostAssets || !detections) {
+      throw new StagedPageMissingError(
+        `Page ${page.index + 1} (hosts ${page.idMin}–${page.idMax}) of run ${run.runKey} is not staged in the store: its run was abandoned or its staging cleared. Start a new run.`,
+      );
+    }
+    return { hosts, hostAssets, detections };
   }
 
   return {
@@ -143,129 +169,131 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
     /** Learns which cached QIDs Qualys changed since the last committed run (one call). */
     async refreshKnowledgeBase(input: { run: RunRef }): Promise<KnowledgeBaseRefreshed> {
-      const { watermark } = await deps.sink.readState(input.run.connection);
+      const { watermark } = await translateFailures(() => store.readState(input.run.connection));
       if (!watermark) return { refreshed: 0 };
       const since = `${watermark.slice(0, 19)}Z`;
       return withQualys(input.run.connection, input.run, async (client, call) => {
         const changed = await client.knowledgeBaseModifiedSince(since, call);
-        if (changed.length > 0) await deps.sink.saveKnowledgeBase(input.run.connection, changed.map(toCacheEntry));
+        if (changed.length > 0) await store.saveKnowledgeBase(input.run.connection, changed.map(toCacheEntry));
         return { refreshed: changed.length, since };
       });
     },
 
-    async enumerateAssets(input: { run: RunRef; pageSize: number }): Promise<EnumerationResult> {
-      return withQualys(input.run.connection, input.run, async (client, call) => {
-        const ids = await client.listHostIds({}, call);
-        return { hostCount: ids.length, pages: cutIntoPages(ids, input.pageSize) };
+    /**
+     * Lists the host IDs, cuts them into pages and records the page list in the store. A host count
+     * that collapsed against the last committed run stops the run here, before a single page is fetched.
+     */
+    async enumerateAssets(input: {
+      run: RunRef;
+      pageSize: number;
+      shrinkGuard: Pick<CommitPolicy, 'allowShrink' | 'maxShrinkShare'>;
+    }): Promise<EnumerationResult> {
+      const { run } = input;
+      const ids = await withQualys(run.connection, run, (client, call) => client.listHostIds({}, call));
+      return translateFailures(async () => {
+        const previous = await store.readState(run.connection);
+        const problem = shrinkProblem(previous.hostCount, ids.length, input.shrinkGuard);
+        if (problem) throw new ShrinkGuardError(problem);
+        const pages = cutIntoPages(ids, input.pageSize);
+        await store.beginRun(run, pages, ids.length);
+        return { hostCount: ids.length, pages };
       });
     },
 
     async fetchDetections({ run, page, statuses }: PageRef & { statuses?: DetectionStatus[] }): Promise<DetectionsFetched> {
-      const dir = pageDir(run, page);
       return withQualys(run.connection, run, async (client, call) => {
         // Three different Qualys APIs, each counting its own limits: one call to each at once stays
         // within "one page, one call per API". Each part is staged on its own, so a retry after a
         // failure fetches only what is missing.
         const parts = [
-          staged(path.join(dir, 'hosts.json'), () => client.listHosts(page, call)),
-          staged(path.join(dir, 'host-assets.json'), () => client.searchHostAssets(page, call)),
-          staged(path.join(dir, 'detections.json'), () => client.listDetections(page, { statuses }, call)),
+          staged(run, page, 'hosts', () => client.listHosts(page, call)),
+          staged(run, page, 'hostAssets', () => client.searchHostAssets(page, call)),
+          staged(run, page, 'detections', () => client.listDetections(page, { statuses }, call)),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);
         const [hosts, , detections] = await Promise.all(parts);
         const qids = [...new Set(detections.flatMap((h) => h.detections.map((d) => d.qid)))];
-        await writeJsonAtomic(path.join(dir, 'qids.json'), qids);
+        await store.stagePart(run, page, 'qids', qids);
         return { hosts: hosts.length, detections: detections.reduce((n, h) => n + h.detections.length, 0) };
       });
     },
 
     /**
-     * Looks up every QID of the fetched pages that the cache does not know, in batches of 500: the
-     * fewest KnowledgeBase calls the run can make. (Pages staged on another machine are covered by
-     * mapPage, which looks up whatever is still missing.)
+     * Looks up every QID of the run's fetched pages that the cache does not know, in batches of 500:
+     * the fewest KnowledgeBase calls the run can make.
      */
     async lookupKnowledgeBase({ run }: { run: RunRef }): Promise<{ lookedUp: number }> {
-      const dir = runDir(run);
-      const pageDirs = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name));
-      const qids = new Set<string>();
-      for (const pageQids of await Promise.all(pageDirs.map((d) => readJsonIfExists<string[]>(path.join(d, 'qids.json'))))) {
-        for (const qid of pageQids ?? []) qids.add(qid);
-      }
-      const lookedUp = await lookUpUnknownQids(run, [...qids]);
+      const qids = await translateFailures(() => store.stagedQids(run));
+      const lookedUp = await lookUpUnknownQids(run, qids);
       return { lookedUp: lookedUp.length };
     },
 
-    async mapPage({ run, page }: PageRef): Promise<PageMapped> {
-      const dir = pageDir(run, page);
-      const fetched = await translateFailures(() => readStagedFetch(dir));
+    /**
+     * Maps a staged page to assets and findings and uploads them to the store, where they wait for the
+     * run's commit. Spends no Qualys call (but for a QID the cache still lacks), so a retry after a
+     * store outage costs nothing of the subscription's budget.
+     */
+    async uploadPage({ run, page }: PageRef): Promise<PageMapped> {
+      const fetched = await storeStep(() => readStagedFetch(run, page));
       const qids = [...new Set(fetched.detections.flatMap((h) => h.detections.map((d) => d.qid)))];
       const unknown = await lookUpUnknownQids(run, qids);
-      const knowledgeBase = await deps.sink.readKnowledgeBase(run.connection, qids);
-
-      const seenAt = run.startedAt;
-      const hostAssets = new Map(fetched.hostAssets.map((a) => [a.qwebHostId, a]));
-      const hosts = new Map(fetched.hosts.map((h) => [h.id, h]));
-      // A host seen only by Host List Detection (scoped differently) is still an asset.
-      for (const h of fetched.detections) if (!hosts.has(h.id)) hosts.set(h.id, h);
-      const assets: Asset[] = [...hosts.values()].map((h) => mapAsset(run.connection, h, hostAssets.get(h.id), seenAt));
-      const findings: Finding[] = [];
-      let droppedNoCve = 0;
-      let droppedUnknownQid = 0;
-      let detections = 0;
-      for (const host of fetched.detections) {
-        const mapped = mapFindings(run.connection, host.id, host.detections, knowledgeBase, seenAt);
-        findings.push(...mapped.findings);
-        detections += host.detections.length;
-        droppedNoCve += mapped.droppedNoCve;
-        droppedUnknownQid += mapped.droppedUnknownQid;
-      }
-      await writeJsonAtomic(path.join(dir, 'mapped.json'), { assets, findings });
-      return {
-        assets: assets.length,
-        findings: findings.length,
-        detections,
-        droppedNoCve,
-        droppedUnknownQid,
-        knowledgeBaseLookups: unknown.length,
-      };
-    },
-
-    async uploadPage({ run, page }: PageRef): Promise<PageUploaded> {
-      return translateFailures(async () => {
-        const mapped = await readJsonIfExists<{ assets: Asset[]; findings: Finding[] }>(path.join(pageDir(run, page), 'mapped.json'));
-        if (!mapped) {
-          throw new StagedPageMissingError(
-            `page ${pageKey(page)} is not staged on this worker (${deps.stagingDir}); the workflow will fetch it again`,
-          );
+      return storeStep(async () => {
+        const knowledgeBase = await store.readKnowledgeBase(run.connection, qids);
+        const seenAt = run.startedAt;
+        const hostAssets = new Map(fetched.hostAssets.map((a) => [a.qwebHostId, a]));
+        const hosts = new Map(fetched.hosts.map((h) => [h.id, h]));
+        // A host seen only by Host List Detection (scoped differently) is still an asset.
+        for (const h of fetched.detections) if (!hosts.has(h.id)) hosts.set(h.id, h);
+        const assets: Asset[] = [...hosts.values()].map((h) => mapAsset(run.connection, h, hostAssets.get(h.id), seenAt));
+        const findings: Finding[] = [];
+        let droppedNoCve = 0;
+        let droppedUnknownQid = 0;
+        let detections = 0;
+        for (const host of fetched.detections) {
+          const mapped = mapFindings(run.connection, host.id, host.detections, knowledgeBase, seenAt);
+          findings.push(...mapped.findings);
+          detections += host.detections.length;
+          droppedNoCve += mapped.droppedNoCve;
+          droppedUnknownQid += mapped.droppedUnknownQid;
         }
-        await deps.sink.writePage(run, pageKey(page), mapped);
-        return { assets: mapped.assets.length, findings: mapped.findings.length };
+        await store.uploadPage(run, page, { assets, findings });
+        return {
+          assets: assets.length,
+          findings: findings.length,
+          detections,
+          droppedNoCve,
+          droppedUnknownQid,
+          knowledgeBaseLookups: unknown.length,
+        };
       });
     },
 
-    async commitRun(input: { run: RunRef; totals: RunTotals; timings: RunTimings }): Promise<CommitResult> {
-      return translateFailures(async () => {
+    /** Commits the run in one store transaction (see src/store/commit.ts); a retry returns the same result. */
+    async commitRun(input: { run: RunRef; totals: RunTotals; timings: RunTimings; policy: CommitPolicy }): Promise<CommitResult> {
+      return storeStep(async () => {
         const { run, totals, timings } = input;
-        const calls = await CallLog.forRun(runDir(run)).summarise();
+        const calls = summariseCalls(await store.readCalls(run));
         const committedAt = now().toISOString();
-        const result = await deps.sink.commitRun(run, {
-          modelVersion: MODEL_VERSION,
-          connection: run.connection,
-          workflowId: run.workflowId,
-          runKey: run.runKey,
-          startedAt: run.startedAt,
-          committedAt,
-          durationSeconds: Math.round((Date.parse(committedAt) - Date.parse(run.startedAt)) / 1000),
-          totals,
-          dropped: { qidWithoutCve: totals.droppedNoCve, qidNotInKnowledgeBase: totals.droppedUnknownQid },
-          apiCalls: { ...calls, total: Object.values(calls.callsByEndpoint).reduce((a, b) => a + b, 0) },
-          waiting: { rateLimitTimerSeconds: timings.rateLimitTimerSeconds, retryDelaySeconds: calls.retryDelaySeconds },
-          continuedAsNew: timings.continuedAsNew,
-          watermark: run.startedAt,
-        });
-        await rm(runDir(run), { recursive: true, force: true });
-        return result;
+        return store.commitRun(
+          run,
+          {
+            modelVersion: MODEL_VERSION,
+            connection: run.connection,
+            workflowId: run.workflowId,
+            runKey: run.runKey,
+            startedAt: run.startedAt,
+            committedAt,
+            durationSeconds: Math.round((Date.parse(committedAt) - Date.parse(run.startedAt)) / 1000),
+            totals,
+            dropped: { qidWithoutCve: totals.droppedNoCve, qidNotInKnowledgeBase: totals.droppedUnknownQid },
+            apiCalls: { ...calls, total: Object.values(calls.callsByEndpoint).reduce((a, b) => a + b, 0) },
+            waiting: { rateLimitTimerSeconds: timings.rateLimitTimerSeconds, retryDelaySeconds: calls.retryDelaySeconds },
+            continuedAsNew: timings.continuedAsNew,
+            watermark: run.startedAt,
+          },
+          input.policy,
+        );
       });
     },
   };
@@ -283,10 +311,6 @@ export function cutIntoPages(sortedIds: readonly number[], pageSize: number): Pa
   return pages;
 }
 
-function pageKey(page: PageRange): string {
-  return `page-${String(page.index).padStart(5, '0')}-${page.idMin}-${page.idMax}`;
-}
-
 function toCacheEntry(vuln: KnowledgeBaseEntry): KnowledgeBaseEntry {
   return { qid: vuln.qid, cves: vuln.cves, severity: vuln.severity, title: vuln.title, lastServiceModified: vuln.lastServiceModified };
 }
@@ -300,31 +324,18 @@ function activityContext(): Context | undefined {
   }
 }
 
-/** Heartbeats at a third of the heartbeat timeout while a long Qualys call runs. */
-function startHeartbeats(context: Context | undefined): () => void {
+/**
+ * Heartbeats at a third of the heartbeat timeout while `body` runs, so a long step is told apart from
+ * one whose worker died (and is not retried while it still runs).
+ */
+async function withHeartbeats<T>(context: Context | undefined, body: () => Promise<T>): Promise<T> {
   const timeoutMs = context?.info.heartbeatTimeoutMs;
-  if (!context || !timeoutMs) return () => undefined;
+  if (!context || !timeoutMs) return body();
   context.heartbeat();
   const timer = setInterval(() => context.heartbeat(), Math.max(500, timeoutMs / 3));
-  return () => clearInterval(timer);
-}
-
-async function staged<T>(file: string, fetch: () => Promise<T>): Promise<T> {
-  const existing = await readJsonIfExists<T>(file);
-  if (existing !== undefined) return existing;
-  const value = await fetch();
-  await writeJsonAtomic(file, value);
-  return value;
-}
-
-async function readStagedFetch(dir: string): Promise<StagedFetch> {
-  const [hosts, hostAssets, detections] = await Promise.all([
-    readJsonIfExists<StagedFetch['hosts']>(path.join(dir, 'hosts.json')),
-    readJsonIfExists<StagedFetch['hostAssets']>(path.join(dir, 'host-assets.json')),
-    readJsonIfExists<StagedFetch['detections']>(path.join(dir, 'detections.json')),
-  ]);
-  if (!hosts || !hostAssets || !detections) {
-    throw new StagedPageMissingError(`the fetched page is not staged in ${dir} on this worker; the workflow will fetch it again`);
+  try {
+    return await body();
+  } finally {
+    clearInterval(timer);
   }
-  return { hosts, hostAssets, detections };
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -7,19 +6,19 @@ import { startSimulator, type RunningSimulator } from '../../simulator';
 import { ensureTemporalCli, startDevServer, type RunningDevServer } from '../../temporal/dev-server';
 import { ConnectionProfiles } from '../config/connections';
 import { defaultDataDir } from '../config/project-paths';
-import { createActivityDeps } from '../worker/activity-deps';
+import { openActivityDeps } from '../worker/activity-deps';
 import { createConnectorWorker } from '../worker/create-worker';
 import { TASK_QUEUE } from '../worker/temporal-settings';
 import { formatReport, watchRun } from './watch-run';
 import { completedSync } from '../workflows/sync-result';
-import type { RunReport } from '../sinks/sink';
 
 const USAGE = `npm run demo -- [options]
 
 The main job on the embedded default: starts a Temporal dev server (SQLite under ./data, Web UI on),
+the exposure store (the embedded PostgreSQL under ./data/postgres, unless DATABASE_URL names one),
 the Qualys simulator (unless QUALYS_API_URL/QUALYS_USERNAME/QUALYS_PASSWORD name a real subscription),
-a worker, and one connector run; shows its progress and ends with a summary and the Web UI link.
-The stack then stays up for more runs until Ctrl-C.
+a worker, and one connector run; shows its progress and ends with a summary, the Web UI link and how
+to query the result. The stack then stays up for more runs until Ctrl-C.
 
 Options:
   --once              exit after the run, with status 0 if it completed and 1 if it failed (for scripts/CI)
@@ -109,8 +108,12 @@ async function main(): Promise<number> {
       done(`${simulator.url}, ${options.hosts} hosts (connection "demo")`);
     }
 
+    step('Exposure store (PostgreSQL)');
+    const deps = await openActivityDeps({ profiles, dataDir });
+    stack.push(() => deps.close());
+    done(deps.storeLocation);
+
     step(`Worker on task queue "${TASK_QUEUE}"`);
-    const deps = createActivityDeps({ profiles, dataDir });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const worker = await createConnectorWorker({
       connection: nativeConnection,
@@ -123,7 +126,6 @@ async function main(): Promise<number> {
       worker.shutdown();
       await workerRun;
       await nativeConnection.close();
-      await deps.close();
     });
     done('polling');
 
@@ -145,9 +147,14 @@ async function main(): Promise<number> {
     try {
       const result = completedSync(await watchRun(handle));
       console.log('\nRun completed');
-      console.log(formatReport(JSON.parse(await readFile(result.reportFile, 'utf8')) as RunReport));
-      console.log(`  output:     ${path.relative(process.cwd(), result.outputDir)}/ (assets.jsonl, findings.jsonl)`);
-      console.log(`  report:     ${path.relative(process.cwd(), result.reportFile)}`);
+      const report = await deps.store.readReport(result.runKey);
+      if (report) console.log(formatReport(report));
+      console.log(`  store:      ${deps.storeLocation} (run ${result.runKey})`);
+      console.log(`
+Query the result (the tables and views are in the README):
+  npm run query -- "SELECT hostname, criticality, operating_system FROM asset_details WHERE connection = '${connectionName}' AND status = 'active' ORDER BY criticality DESC NULLS LAST LIMIT 5"
+  npm run query -- "SELECT cve, count(*) AS assets FROM current_findings WHERE connection = '${connectionName}' AND status = 'open' GROUP BY cve ORDER BY assets DESC LIMIT 5"
+  npm run export -- --connection ${connectionName} --out ./export      (assets.jsonl, findings.jsonl)`);
     } catch (err) {
       status = 1;
       console.error(`\nRun failed: ${describeFailure(err)}`);

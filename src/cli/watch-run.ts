@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type SyncProgress } from '../workflows/progress';
-import type { RunReport } from '../sinks/sink';
+import type { RunReport } from '../store/types';
 import type { SyncResult } from '../workflows/sync-result';
 
 /** Prints a line whenever the run's progress changes, until it ends; returns its result or throws its failure. */
@@ -46,6 +46,7 @@ export function formatReport(r: RunReport): string {
   const failures = Object.entries(r.apiCalls.failuresByCode)
     .map(([code, n]) => `${code} ×${n}`)
     .join(', ');
+  const c = r.changes;
   return [
     `  assets:     ${t.assets} (of ${t.hosts} hosts, ${t.pages} pages)`,
     `  findings:   ${t.findings} (asset × CVE) from ${t.detections} detections`,
@@ -53,5 +54,8 @@ export function formatReport(r: RunReport): string {
     `  API calls:  ${r.apiCalls.total} (${calls || 'none'})${failures ? `; refused or failed: ${failures}` : ''}`,
     `  waiting:    ${r.waiting.rateLimitTimerSeconds} s on rate-limit timers, ${r.waiting.retryDelaySeconds} s of retry delays`,
     `  duration:   ${r.durationSeconds} s${r.continuedAsNew > 0 ? `, continued as new ${r.continuedAsNew}×` : ''}`,
+    `  changes:    assets +${c.assetsAdded} new, ${c.assetsReturned} back, ${c.assetsRemoved} removed; findings +${c.findingsOpened} new, ${c.findingsReopened} reopened, ` +
+      `${c.findingsFixed} fixed, ${c.findingsNoLongerReported} no longer reported, ${c.findingsAssetRemoved} closed with their asset`,
+    `  store now:  ${r.state.assetsActive} active and ${r.state.assetsRemoved} removed assets; ${r.state.findingsOpen} open and ${r.state.findingsFixed} fixed findings`,
   ].join('\n');
 }

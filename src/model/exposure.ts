@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The exposure data model (DESIGN.md §5). Versioned: a change that breaks readers bumps MODEL_VERSION.
  * Every record carries a deterministic key so that re-running or retrying an upload is an upsert.
  */
-export const MODEL_VERSION = '1.0.0';
+export const MODEL_VERSION = '1.1.0';
 
 const isoDateTime = z.string().describe('ISO 8601 UTC date-time, as Qualys reports it');
 
@@ -37,6 +37,10 @@ export const assetSchema = z.object({
   }),
   trackingMethod: z.string().optional(),
   lastScans: z.object({ vulnerability: isoDateTime.optional(), vmScanned: isoDateTime.optional() }),
+  status: z
+    .enum(['active', 'removed'])
+    .describe('active: seen in the last complete run; removed: absent from a complete run (kept for a retention, then deleted)'),
+  removedAt: isoDateTime.optional().describe('when a complete run first missed the asset (status removed)'),
   firstSeenAt: isoDateTime.describe('when this connector first saw the asset'),
   lastSeenAt: isoDateTime.describe('when this connector last saw the asset'),
 });
@@ -63,13 +67,28 @@ export const findingSchema = z.object({
   connection: z.string(),
   qualysHostId: z.string(),
   cve: z.string().regex(/^CVE-\d{4}-\d{4,}$/),
-  status: z.enum(['open', 'fixed']).describe('open while any evidence is New, Active or Re-Opened'),
+  status: z.enum(['open', 'fixed']).describe('open while any evidence is New, Active or Re-Opened; never contradicts the evidence'),
+  closedReason: z
+    .enum(['qualys-fixed', 'no-longer-reported', 'asset-removed'])
+    .optional()
+    .describe(
+      'why a fixed finding is closed: qualys-fixed (all evidence Fixed), no-longer-reported (the asset is present but Qualys no longer reports the CVE on it), asset-removed (its asset is removed)',
+    ),
+  closedAt: isoDateTime.optional().describe('when the connector saw the finding close'),
+  reopenedAt: isoDateTime.optional().describe('when a closed finding was seen open again'),
   firstFound: isoDateTime.optional(),
   lastFound: isoDateTime.optional(),
   severity: z.number().int().min(1).max(5).optional().describe('strongest Qualys severity among the evidence'),
   qds: z.number().int().optional().describe('strongest Qualys Detection Score among the evidence'),
-  evidence: z.array(findingEvidenceSchema).min(1),
-  lastSeenAt: isoDateTime,
+  evidence: z
+    .array(findingEvidenceSchema)
+    .describe('the detections behind the finding as Qualys reports them now; empty once Qualys stopped reporting it (no-longer-reported, asset-removed)'),
+  lastReportedEvidence: z
+    .array(findingEvidenceSchema)
+    .optional()
+    .describe('for a finding Qualys stopped reporting: its evidence as Qualys last reported it'),
+  firstSeenAt: isoDateTime.optional().describe('when this connector first saw the finding (set by the store)'),
+  lastSeenAt: isoDateTime.describe('when this connector last saw Qualys report the finding'),
 });
 
 export type Asset = z.infer<typeof assetSchema>;

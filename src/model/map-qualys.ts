@@ -81,6 +81,7 @@ export function mapAsset(connection: string, host: HostRecord, hostAsset: HostAs
     criticality: { assetCriticalityScore: host.assetCriticalityScore, truRiskScore: host.truriskScore },
     trackingMethod: host.trackingMethod,
     lastScans: { vulnerability: host.lastVulnScan, vmScanned: host.lastVmScannedDate },
+    status: 'active',
     firstSeenAt: seenAt,
     lastSeenAt: seenAt,
   };

@@ -1,20 +1,37 @@
-import path from 'node:path';
 import type { QualysApi, SyncActivityDeps } from '../activities/sync-activities';
 import { ConnectionProfiles, type ConnectionProfile } from '../config/connections';
 import { defaultDataDir } from '../config/project-paths';
 import { QualysClient } from '../qualys/client';
-import { JsonlSink } from '../sinks/jsonl-sink';
+import { openStore } from '../store/open-store';
 
 export interface ActivityDepsOptions {
   profiles?: ConnectionProfiles;
+  /** A PostgreSQL URL; default DATABASE_URL from `env`, else the embedded server of the data directory. */
+  databaseUrl?: string;
   dataDir?: string;
-  /** Where profiles and the data directory come from when not given (default: process.env). */
+  /** Where profiles, DATABASE_URL and the data directory come from when not given (default: process.env). */
   env?: NodeJS.ProcessEnv;
 }
 
-/** Wires the activities' dependencies: profiles, the embedded sink, staging, one Qualys client per profile. */
-export function createActivityDeps(options: ActivityDepsOptions = {}): SyncActivityDeps & { close(): Promise<void> } {
-  const dataDir = options.dataDir ?? options.env?.QUALYS_CONNECTOR_DATA_DIR ?? defaultDataDir();
+export interface ActivityDeps extends SyncActivityDeps {
+  /** Where the store is (password masked), for the worker's start line. */
+  storeLocation: string;
+  /** Every secret the worker holds (Qualys and database passwords), for masking logs. */
+  secrets(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the activities' dependencies: profiles, the exposure store (opened and migrated here, so a bad
+ * DATABASE_URL stops the worker at start), one Qualys client per profile.
+ */
+export async function openActivityDeps(options: ActivityDepsOptions = {}): Promise<ActivityDeps> {
+  const env = options.env ?? process.env;
+  const profiles = options.profiles ?? ConnectionProfiles.fromEnvironment(env);
+  const opened = await openStore({
+    databaseUrl: options.databaseUrl ?? (env.DATABASE_URL || undefined),
+    dataDir: options.dataDir ?? env.QUALYS_CONNECTOR_DATA_DIR ?? defaultDataDir(),
+  });
   // One client (and so one keep-alive pool) per profile, shared by every activity on this worker.
   const clients = new Map<string, QualysClient>();
   const qualys = (profile: ConnectionProfile): QualysApi => {
@@ -26,12 +43,14 @@ export function createActivityDeps(options: ActivityDepsOptions = {}): SyncActiv
     return client;
   };
   return {
-    profiles: options.profiles ?? ConnectionProfiles.fromEnvironment(options.env),
-    sink: new JsonlSink(path.join(dataDir, 'output')),
-    stagingDir: path.join(dataDir, 'staging'),
+    profiles,
+    store: opened.store,
+    storeLocation: opened.location,
     qualys,
+    secrets: () => [...profiles.secrets(), ...opened.secrets],
     async close() {
       await Promise.all([...clients.values()].map((c) => c.close()));
+      await opened.close();
     },
   };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
-import { createActivityDeps } from './activity-deps';
+import { openActivityDeps } from './activity-deps';
 import { createConnectorWorker } from './create-worker';
 import { createJsonLogger } from './json-logger';
 import { temporalSettingsFromEnv } from './temporal-settings';
@@ -23,8 +23,13 @@ The Qualys connector worker. Every option has an environment variable; a flag wi
   --log-format json|text       QUALYS_WORKER_LOG_FORMAT (json)
   --log-level LEVEL            QUALYS_WORKER_LOG_LEVEL (INFO): TRACE, DEBUG, INFO, WARN, ERROR
 
+  --database-url URL           DATABASE_URL: the exposure store, any PostgreSQL ≥ 14 shared by every worker
+                               (postgres://USER:PASSWORD@HOST:5432/DB?sslmode=verify-full&sslrootcert=FILE);
+                               unset: the embedded PostgreSQL under QUALYS_CONNECTOR_DATA_DIR (./data/postgres),
+                               started on demand (start it once with \`npm run store:dev\` to share it)
+
 Qualys connections: QUALYS_API_URL, QUALYS_USERNAME, QUALYS_PASSWORD (profile "default") and/or
-QUALYS_CONNECTIONS_FILE; output under QUALYS_CONNECTOR_DATA_DIR (./data).`;
+QUALYS_CONNECTIONS_FILE.`;
 
 function readFlags(argv: string[]): NodeJS.ProcessEnv {
   const { values } = parseArgs({
@@ -42,6 +47,7 @@ function readFlags(argv: string[]): NodeJS.ProcessEnv {
       'shutdown-grace': { type: 'string' },
       'log-format': { type: 'string' },
       'log-level': { type: 'string' },
+      'database-url': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -65,6 +71,7 @@ function readFlags(argv: string[]): NodeJS.ProcessEnv {
   set('QUALYS_WORKER_SHUTDOWN_GRACE', values['shutdown-grace']);
   set('QUALYS_WORKER_LOG_FORMAT', values['log-format']);
   set('QUALYS_WORKER_LOG_LEVEL', values['log-level']);
+  set('DATABASE_URL', values['database-url']);
   return env;
 }
 
@@ -74,9 +81,9 @@ function readFlags(argv: string[]): NodeJS.ProcessEnv {
 async function main(): Promise<void> {
   const env = readFlags(process.argv.slice(2));
   const settings = temporalSettingsFromEnv(env);
-  const deps = createActivityDeps({ env });
+  const deps = await openActivityDeps({ env });
   const level = ((env.QUALYS_WORKER_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel) || 'INFO';
-  const secrets = [...deps.profiles.secrets(), ...(settings.connectionOptions.apiKey ? [settings.connectionOptions.apiKey] : [])];
+  const secrets = [...deps.secrets(), ...(settings.connectionOptions.apiKey ? [settings.connectionOptions.apiKey] : [])];
   const logger = env.QUALYS_WORKER_LOG_FORMAT === 'text' ? new DefaultLogger(level) : createJsonLogger(level, secrets);
   const metricsAddress = env.QUALYS_WORKER_METRICS_ADDRESS;
   Runtime.install({
@@ -87,7 +94,10 @@ async function main(): Promise<void> {
     },
   });
 
-  const connection = await NativeConnection.connect(settings.connectionOptions);
+  const connection = await NativeConnection.connect(settings.connectionOptions).catch(async (err: unknown) => {
+    await deps.close();
+    throw err;
+  });
   try {
     const worker = await createConnectorWorker({
       connection,
@@ -100,6 +110,7 @@ async function main(): Promise<void> {
       taskQueue: settings.taskQueue,
       namespace: settings.namespace,
       connections: deps.profiles.names(),
+      store: deps.storeLocation,
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : undefined,
     });
     await worker.run();

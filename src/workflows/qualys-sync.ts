@@ -13,15 +13,17 @@ import type { PageRange, RunRef, RunTimings, RunTotals } from '../activities/con
 import type { LockActivities } from '../activities/lock-activities';
 import type { SyncActivities } from '../activities/sync-activities';
 import { connectionLockId, reacquireConnectionLock, tryAcquireConnectionLock } from './connection-lock';
-import { NON_RETRYABLE_FAILURE_TYPES, STAGED_PAGE_MISSING_FAILURE } from '../activities/failure-types';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../activities/failure-types';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
 import { progressQuery, renderCurrentDetails, type RateLimitWaitProgress, type SyncPhase, type SyncProgress } from './progress';
 import { addPage, emptyTotals } from './run-totals';
 import type { SyncResult } from './sync-result';
-import { RateLimitGate, isFailureOfType } from './rate-limit-gate';
+import { RateLimitGate } from './rate-limit-gate';
 import {
   DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+  DEFAULT_MAX_SHRINK_SHARE,
   DEFAULT_PAGE_SIZE,
+  DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
   describeInputProblems,
   pageConcurrency,
   syncInputSchema,
@@ -32,7 +34,7 @@ const RETRY: RetryPolicy = { initialInterval: '2s', maximumInterval: '2 minutes'
 
 // A Host List Detection page can take minutes on a real subscription; heartbeats tell a live step
 // from one whose worker died (the heartbeat timeout comes from the input).
-const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, lookupKnowledgeBase, mapPage, uploadPage, commitRun } =
+const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, lookupKnowledgeBase, uploadPage, commitRun } =
   proxyActivities<SyncActivities>({ startToCloseTimeout: '30 minutes', retry: RETRY });
 
 const { describeLockHolder } = proxyActivities<LockActivities>({ startToCloseTimeout: '1 minute' });
@@ -57,7 +59,7 @@ type PagePass = 'fetch' | 'upload';
 /**
  * One connector run: validate credentials → enumerate assets → fetch detections (per page) → look up
  * the QIDs new to the cache (in as few KnowledgeBase calls as possible) → map and upload (per page) →
- * commit, so the run's results become visible at once. Pages run side by side up to what the
+ * commit, so the run's results become the connection's current state at once, or not at all. Pages run side by side up to what the
  * subscription allows; long rate-limit waits are durable timers; a long run continues as new.
  */
 export async function qualysSync(rawInput: unknown, continuation?: SyncContinuation): Promise<SyncResult> {
@@ -101,6 +103,11 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   };
   setHandler(progressQuery, progress);
   upsertSearchAttributes([{ key: QUALYS_CONNECTION, value: input.connection }]);
+  const policy = {
+    allowShrink: input.allowShrink ?? false,
+    maxShrinkShare: input.maxShrinkShare ?? DEFAULT_MAX_SHRINK_SHARE,
+    removedAssetRetentionDays: input.removedAssetRetentionDays ?? DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
+  };
 
   // One run per connection: a second one ends at once, before spending a single Qualys call.
   const lock = continuation ? await reacquireConnectionLock(input.connection) : await tryAcquireConnectionLock(input.connection);
@@ -130,7 +137,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     enterPhase('enumerating');
     await step('refresh the QID → CVE cache', (o) => refreshKnowledgeBase.executeWithOptions(o, [{ run }]));
     const enumerated = await step(`list host IDs of ${input.connection}`, (o) =>
-      enumerateAssets.executeWithOptions(o, [{ run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE }]),
+      enumerateAssets.executeWithOptions(o, [{ run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE, shrinkGuard: policy }]),
     );
     pages = enumerated.pages;
     totals.hosts = enumerated.hostCount;
@@ -145,20 +152,9 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     showProgress();
   };
   const uploadFetchedPage = async (page: PageRange): Promise<void> => {
-    const ref = { run, page };
-    // A step on a worker that cannot see the staged page sends the page back to fetch (twice at most).
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (attempt > 1) await fetchPage(page);
-        const mapped = await step(`map ${hostsOf(page)}`, (o) => mapPage.executeWithOptions(o, [ref]));
-        await step(`upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [ref]));
-        addPage(totals, mapped);
-        showProgress();
-        return;
-      } catch (err) {
-        if (attempt >= 3 || !isFailureOfType(err, STAGED_PAGE_MISSING_FAILURE)) throw err;
-      }
-    }
+    const mapped = await step(`map and upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [{ run, page }]));
+    addPage(totals, mapped);
+    showProgress();
   };
 
   // Lanes take pages in order; when Temporal suggests continuing as new they stop taking new ones,
@@ -208,11 +204,11 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
 
   enterPhase('committing');
   const committed = await step(`commit the run of ${input.connection}`, (o) =>
-    commitRun.executeWithOptions(o, [{ run, totals, timings }]),
+    commitRun.executeWithOptions(o, [{ run, totals, timings, policy }]),
   );
   await lock.release();
   enterPhase('done');
-  return { outcome: 'completed', connection: input.connection, totals, outputDir: committed.outputDir, reportFile: committed.reportFile };
+  return { outcome: 'completed', connection: input.connection, runKey: committed.runKey, totals, changes: committed.changes, state: committed.state };
 }
 
 function parseInput(rawInput: unknown): SyncInput {

@@ -27,6 +27,23 @@ export const syncInputSchema = z
       .max(3600)
       .optional()
       .describe('how soon a page held by a worker that died is handed to another; default 120'),
+    allowShrink: z
+      .boolean()
+      .optional()
+      .describe('commit even when the host count dropped to 0 or by more than maxShrinkShare since the last committed run'),
+    maxShrinkShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('the largest drop in host count (share of the last committed run) a run may commit; default 0.5'),
+    removedAssetRetentionDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(3650)
+      .optional()
+      .describe('how long a removed asset and its findings are kept; default 30'),
   })
   .strict();
 
@@ -35,6 +52,8 @@ export type SyncInput = z.infer<typeof syncInputSchema>;
 export const DEFAULT_PAGE_SIZE = 1000;
 export const DEFAULT_MAX_CONCURRENCY = 4;
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
+export const DEFAULT_MAX_SHRINK_SHARE = 0.5;
+export const DEFAULT_REMOVED_ASSET_RETENTION_DAYS = 30;
 
 /** Turns a zod failure into one line that names each field and what is wrong with it. */
 export function describeInputProblems(error: z.ZodError): string {

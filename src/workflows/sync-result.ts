@@ -1,8 +1,17 @@
 import type { RunTotals } from '../activities/contracts';
+import type { StateChanges, StateCounts } from '../store/types';
 
 /** What a `qualysSync` run returns (workflow result JSON, as `temporal workflow result` prints it). */
 export type SyncResult =
-  | { outcome: 'completed'; connection: string; totals: RunTotals; outputDir: string; reportFile: string }
+  | {
+      outcome: 'completed';
+      connection: string;
+      /** The run's key in the store (the runs table holds its report). */
+      runKey: string;
+      totals: RunTotals;
+      changes: StateChanges;
+      state: StateCounts;
+    }
   /** Another run of the same connection was in progress: this one did nothing. */
   | { outcome: 'skipped'; connection: string; alreadyRunning: string; message: string };
 

@@ -1,14 +1,17 @@
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Pool } from 'pg';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { GroundTruth, RunningSimulator } from '../../simulator';
 import type { SyncActivityDeps } from '../../src/activities/sync-activities';
 import { ConnectionProfiles } from '../../src/config/connections';
 import type { Asset, Finding } from '../../src/model/exposure';
-import type { RunReport } from '../../src/sinks/sink';
-import { createActivityDeps } from '../../src/worker/activity-deps';
+import { exportCurrentState, readCurrent } from '../../src/store/export';
+import type { RunReport } from '../../src/store/types';
+import { openActivityDeps } from '../../src/worker/activity-deps';
+import { databaseAsText, freshDatabase, testDatabasePassword } from './database';
 import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
 import { createTestWorker, freshTaskQueue, historyAsText, workerLogs } from './temporal';
 
@@ -26,8 +29,9 @@ export interface SyncRunOptions {
   /** Credentials of the profile; the simulator's first user unless given. */
   credentials?: { username: string; password: string };
   input?: Record<string, unknown>;
-  dataDir?: string;
-  /** Changes to the real dependencies (a failing sink, shorter limit waits …). */
+  /** The store's database (default: a fresh one, so the run starts from an empty store). */
+  databaseUrl?: string;
+  /** Changes to the real dependencies (a failing store, shorter limit waits …). */
   adjustDeps?: (deps: SyncActivityDeps) => SyncActivityDeps;
   /** A workflow ID of the test's choosing (default: derived from the task queue). */
   workflowId?: string;
@@ -38,7 +42,7 @@ export interface SyncRunOptions {
 export interface SyncRun {
   result: CompletedSync;
   workflowId: string;
-  dataDir: string;
+  databaseUrl: string;
   report: RunReport;
   assets: Asset[];
   findings: Finding[];
@@ -47,10 +51,10 @@ export interface SyncRun {
 /** One qualysSync run on a fresh task queue with a real in-process worker against the simulator. */
 export async function runSync(env: TestEnv, simulator: RunningSimulator, options: SyncRunOptions = {}): Promise<SyncRun> {
   const connection = options.connection ?? 'sim';
-  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'qualys-run-'));
+  const databaseUrl = options.databaseUrl ?? (await freshDatabase());
   const taskQueue = freshTaskQueue(connection);
-  const real = createActivityDeps({
-    dataDir,
+  const real = await openActivityDeps({
+    databaseUrl,
     profiles: ConnectionProfiles.of({
       name: options.profileName ?? connection,
       apiUrl: simulator.url,
@@ -71,7 +75,7 @@ export async function runSync(env: TestEnv, simulator: RunningSimulator, options
       await Promise.all([handle.result(), options.whileRunning?.(handle)]);
       return completedSync(await handle.result());
     });
-    return { result, workflowId, dataDir, ...readOutput(result) };
+    return { result, workflowId, databaseUrl, ...(await readOutput(databaseUrl, result)) };
   } finally {
     await real.close();
   }
@@ -84,19 +88,40 @@ export function readJsonLines<T>(file: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
-export function readOutput(result: CompletedSync): { report: RunReport; assets: Asset[]; findings: Finding[] } {
-  return {
-    report: JSON.parse(readFileSync(result.reportFile, 'utf8')) as RunReport,
-    assets: readJsonLines<Asset>(path.join(result.outputDir, 'assets.jsonl')),
-    findings: readJsonLines<Finding>(path.join(result.outputDir, 'findings.jsonl')),
-  };
+/** The run's report and the connection's current state, read from the store as `npm run export` reads them. */
+export async function readOutput(databaseUrl: string, result: CompletedSync): Promise<{ report: RunReport; assets: Asset[]; findings: Finding[] }> {
+  const pool = new Pool({ connectionString: databaseUrl });
+  try {
+    const { rows } = await pool.query<{ report: RunReport }>('SELECT report FROM runs WHERE run_key = $1', [result.runKey]);
+    const report = rows[0]?.report;
+    if (!report) throw new Error(`no report for run ${result.runKey}`);
+    return {
+      report,
+      assets: await readCurrent<Asset>(pool, result.connection, 'assets'),
+      findings: await readCurrent<Finding>(pool, result.connection, 'findings'),
+    };
+  } finally {
+    await pool.end();
+  }
 }
 
-/** The connector's current state without the fields that say when the connector looked. */
+/** `npm run export`'s files for the connection, read back. */
+export async function exportedState(databaseUrl: string, connection: string): Promise<{ dir: string; assets: Asset[]; findings: Finding[] }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-export-'));
+  const pool = new Pool({ connectionString: databaseUrl });
+  try {
+    await exportCurrentState(pool, connection, dir);
+  } finally {
+    await pool.end();
+  }
+  return { dir, assets: readJsonLines<Asset>(path.join(dir, 'assets.jsonl')), findings: readJsonLines<Finding>(path.join(dir, 'findings.jsonl')) };
+}
+
+/** The connector's current state without the fields that say when the connector looked (or saw a change). */
 export function stateWithoutSeenTimes(run: Pick<SyncRun, 'assets' | 'findings'>): unknown {
   return {
-    assets: run.assets.map(({ firstSeenAt: _f, lastSeenAt: _l, ...rest }) => rest),
-    findings: run.findings.map(({ lastSeenAt: _l, ...rest }) => rest),
+    assets: run.assets.map(({ firstSeenAt: _f, lastSeenAt: _l, removedAt: _r, ...rest }) => rest),
+    findings: run.findings.map(({ firstSeenAt: _f, lastSeenAt: _l, closedAt: _c, reopenedAt: _o, ...rest }) => rest),
   };
 }
 
@@ -124,20 +149,32 @@ export function filesUnder(dir: string): string[] {
 }
 
 /**
- * The password appears nowhere: not in the workflow's full history (payloads decoded), not in any
- * file under the data directory, not in what the workers logged.
+ * The password appears nowhere: not in the workflow's full history (payloads decoded), not in the
+ * store (every table), not in an export of the connection, not in what the workers logged. The test
+ * database server's own password is checked with it.
  */
-export async function expectNoSecretAnywhere(env: TestEnv, password: string, workflowId: string, dataDir: string, extraLogs = ''): Promise<void> {
+export async function expectNoSecretAnywhere(env: TestEnv, password: string, workflowId: string, databaseUrl: string, extraLogs = ''): Promise<void> {
+  const secrets = [password, testDatabasePassword()];
   // Every execution of the run: continue-as-new chains them through continuedExecutionRunId.
   let runId: string | undefined;
+  let connection: string | undefined;
   do {
     const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     const historyText = historyAsText(history);
     expect(historyText.includes('qualysSync')).toBe(true); // the history is really there and readable
-    expect(historyText.includes(password)).toBe(false);
-    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    for (const secret of secrets) expect(historyText.includes(secret)).toBe(false);
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    runId = started?.continuedExecutionRunId || undefined;
+    connection ??= /"connection":"([^"]+)"/.exec(historyText)?.[1];
   } while (runId);
-  expect(filesUnder(dataDir).filter((f) => readFileSync(f, 'utf8').includes(password))).toEqual([]);
-  expect(workerLogs().includes(password)).toBe(false);
-  expect(extraLogs.includes(password)).toBe(false);
+  const storeText = await databaseAsText(databaseUrl);
+  expect(storeText.length).toBeGreaterThan(0); // the store is really there and readable
+  const exported = connection ? await exportedState(databaseUrl, connection) : undefined;
+  const exportedFiles = exported ? filesUnder(exported.dir).map((f) => readFileSync(f, 'utf8')).join('\n') : '';
+  for (const secret of secrets) {
+    expect(storeText.includes(secret)).toBe(false);
+    expect(exportedFiles.includes(secret)).toBe(false);
+    expect(workerLogs().includes(secret)).toBe(false);
+    expect(extraLogs.includes(secret)).toBe(false);
+  }
 }

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { projectRoot } from '../../src/config/project-paths';
@@ -37,12 +39,16 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
   return { child, output: () => output, exited };
 }
 
-/** The environment a worker process needs to serve `taskQueue` on the test server against a simulator. */
+/**
+ * The environment a worker process needs to serve `taskQueue` on the test server against a simulator,
+ * with the store at `databaseUrl`. Each call gets a data directory of its own: workers share nothing
+ * but PostgreSQL and Temporal, as on separate machines.
+ */
 export function workerEnvFor(options: {
   taskQueue: string;
   namespace: string;
   simulator: { url: string; username: string; password: string };
-  dataDir: string;
+  databaseUrl: string;
 }): NodeJS.ProcessEnv {
   return {
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
@@ -51,7 +57,8 @@ export function workerEnvFor(options: {
     QUALYS_API_URL: options.simulator.url,
     QUALYS_USERNAME: options.simulator.username,
     QUALYS_PASSWORD: options.simulator.password,
-    QUALYS_CONNECTOR_DATA_DIR: options.dataDir,
+    DATABASE_URL: options.databaseUrl,
+    QUALYS_CONNECTOR_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'qualys-worker-')),
   };
 }
 

@@ -51,6 +51,6 @@ describe('a long run continues as new', () => {
     const carried = last?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[1]?.data;
     expect(carried).toBeDefined();
     expect(Buffer.from(carried ?? new Uint8Array()).length).toBeLessThan(4096);
-    await expectNoSecretAnywhere(env, simulator.password, run.workflowId, run.dataDir);
+    await expectNoSecretAnywhere(env, simulator.password, run.workflowId, run.databaseUrl);
   });
 });

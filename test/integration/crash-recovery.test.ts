@@ -1,10 +1,8 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { PageRef } from '../../src/activities/contracts';
 import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
+import { freshDatabase } from '../harness/database';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 import { freshTaskQueue } from '../harness/temporal';
 import { useTestEnvironment } from '../harness/test-environment';
@@ -22,8 +20,8 @@ describe('a worker process killed mid-run', () => {
     const clean = await runSync(env, cleanSim, { connection: 'default', input });
 
     const taskQueue = freshTaskQueue('crash');
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-crash-'));
-    const workerEnv = workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, dataDir });
+    const databaseUrl = await freshDatabase();
+    const workerEnv = workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, databaseUrl });
     const first = await startWorkerProcess(workerEnv);
     const workflowId = `crash-${taskQueue}`;
     const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
@@ -43,7 +41,7 @@ describe('a worker process killed mid-run', () => {
     }
 
     // Same output as a run that never crashed.
-    expect(stateWithoutSeenTimes(readOutput(result))).toEqual(stateWithoutSeenTimes(clean));
+    expect(stateWithoutSeenTimes(await readOutput(databaseUrl, result))).toEqual(stateWithoutSeenTimes(clean));
     expect(result.totals).toEqual(clean.result.totals);
 
     // No page was fetched from Qualys after it had been uploaded.
@@ -74,6 +72,6 @@ describe('a worker process killed mid-run', () => {
     expect(detectionFetches.length).toBeGreaterThanOrEqual(12);
     expect(detectionFetches.length).toBeLessThanOrEqual(12 + 1);
 
-    await expectNoSecretAnywhere(env, sim.password, workflowId, dataDir, first.output() + second.output());
+    await expectNoSecretAnywhere(env, sim.password, workflowId, databaseUrl, first.output() + second.output());
   });
 });

@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { scheduleId } from '../../src/cli/connection-schedules';
 import { ConnectionProfiles } from '../../src/config/connections';
-import { createActivityDeps } from '../../src/worker/activity-deps';
+import { openActivityDeps } from '../../src/worker/activity-deps';
+import { freshDatabase } from '../harness/database';
 import { completedSync, type SyncResult } from '../../src/workflows/sync-result';
 import { projectCommand, temporalCli } from '../harness/cli';
 import { expectedFrom, readOutput } from '../harness/sync-run';
@@ -26,8 +24,9 @@ describe('one run per connection at a time', () => {
   it('a second run started by the client, the Temporal CLI or a schedule ends at once as "already running", and the first is untouched', async () => {
     const connection = `single-${Date.now()}`;
     const taskQueue = freshTaskQueue('single');
-    const deps = createActivityDeps({
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-single-')),
+    const databaseUrl = await freshDatabase();
+    const deps = await openActivityDeps({
+      databaseUrl,
       profiles: ConnectionProfiles.of({ name: connection, apiUrl: simulator.url, username: simulator.username, password: simulator.password }),
     });
     const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
@@ -72,7 +71,7 @@ describe('one run per connection at a time', () => {
       // The first run finishes with exactly the estate.
       const firstResult = completedSync(await first.result());
       const truth = simulator.truth();
-      expect(readOutput(firstResult).findings.map((f) => f.key)).toEqual(expectedFrom(truth, connection).findingKeys);
+      expect((await readOutput(databaseUrl, firstResult)).findings.map((f) => f.key)).toEqual(expectedFrom(truth, connection).findingKeys);
       expect(firstResult.totals.hosts).toBe(truth.hosts.length);
 
       // And once it is done, the connection is free again.

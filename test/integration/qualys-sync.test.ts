@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { RunningSimulator } from '../../simulator';
-import type { ExposureSink } from '../../src/sinks/sink';
+import { ExposureStore } from '../../src/store/exposure-store';
+import { freshDatabase } from '../harness/database';
 import { modelSchemaPath } from '../../src/model/json-schema';
 import { normaliseMac } from '../../src/model/map-qualys';
 import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
@@ -92,15 +91,14 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
         'enumerateAssets',
         'fetchDetections',
         'lookupKnowledgeBase',
-        'mapPage',
         'uploadPage',
         'commitRun',
       ]),
     );
-    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.dataDir);
+    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.databaseUrl);
   });
 
-  it('sink outage: the uploads fail for a while, then the run completes without one extra Qualys call', async () => {
+  it('store outage: the uploads fail for a while, then the run completes without one extra Qualys call', async () => {
     const env = testEnvironment.env();
     const clean = await simulator({ hosts: 60, seed: 11 });
     const cleanRun = await runSync(env, clean, { input: { pageSize: 20 } });
@@ -110,21 +108,17 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     const run = await runSync(env, sim, {
       input: { pageSize: 20 },
       adjustDeps: (deps) => {
-        const real = deps.sink;
-        const flaky: ExposureSink = {
-          readState: (c) => real.readState(c),
-          readKnowledgeBase: (c, q) => real.readKnowledgeBase(c, q),
-          saveKnowledgeBase: (c, e) => real.saveKnowledgeBase(c, e),
-          commitRun: (r, report) => real.commitRun(r, report),
-          writePage: async (r, key, records) => {
+        // The real store, whose page uploads fail twice as a store that is down would.
+        class FlakyStore extends ExposureStore {
+          override async uploadPage(...args: Parameters<ExposureStore['uploadPage']>): Promise<void> {
             if (failuresLeft > 0) {
               failuresLeft -= 1;
               throw new Error('the exposure store is down (ECONNREFUSED)');
             }
-            return real.writePage(r, key, records);
-          },
-        };
-        return { ...deps, sink: flaky };
+            return super.uploadPage(...args);
+          }
+        }
+        return { ...deps, store: new FlakyStore(deps.store.pool) };
       },
     });
     expect(failuresLeft).toBe(0);
@@ -134,7 +128,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     // History keeps an activity's last attempt: the first upload succeeded on its third.
     const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1);
     expect(Math.max(...attempts)).toBe(3);
-    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.dataDir);
+    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.databaseUrl);
   });
 
   it('limits: 1960 bursts and a long 1965 are waited out, the wait shows while it lasts, and calls never exceed the limit', async () => {
@@ -180,7 +174,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     const history = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
     const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
     expect(timers.length).toBe(1);
-    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.dataDir);
+    await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.databaseUrl);
   });
 
   it('idempotence: a second run gives the same current state, no duplicate keys, and asks the KnowledgeBase only what it learned', async () => {
@@ -188,7 +182,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     const sim = await simulator({ hosts: 50, seed: 21 });
     const first = await runSync(env, sim, { input: { pageSize: 25 } });
     sim.resetStats();
-    const second = await runSync(env, sim, { input: { pageSize: 25 }, dataDir: first.dataDir });
+    const second = await runSync(env, sim, { input: { pageSize: 25 }, databaseUrl: first.databaseUrl });
 
     expect(stateWithoutSeenTimes(second)).toEqual(stateWithoutSeenTimes(first));
     expect(second.assets.map((a) => a.firstSeenAt)).toEqual(first.assets.map((a) => a.firstSeenAt));
@@ -198,7 +192,7 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     expect(second.report.totals.knowledgeBaseLookups).toBe(0);
     // The credentials probe and the "what changed since the last run" question, nothing more.
     expect(sim.stats().calls.knowledgeBase).toBe(2);
-    await expectNoSecretAnywhere(env, sim.password, second.workflowId, second.dataDir);
+    await expectNoSecretAnywhere(env, sim.password, second.workflowId, second.databaseUrl);
   });
 
   describe('failures a person must fix fail fast, non-retryably, and say what to do', () => {
@@ -220,9 +214,9 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
       const sim = await simulator({ hosts: 10, users: [{ username: 'api_user', password: 'the-real-Passw0rd' }] });
       const started = Date.now();
       const workflowId = `badpw-${Date.now()}`;
-      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-badpw-'));
+      const databaseUrl = await freshDatabase();
       const failure = await failureOf(
-        runSync(env, sim, { connection: 'badpw', workflowId, dataDir, credentials: { username: 'api_user', password: 'a-wrong-Passw0rd' } }),
+        runSync(env, sim, { connection: 'badpw', workflowId, databaseUrl, credentials: { username: 'api_user', password: 'a-wrong-Passw0rd' } }),
       );
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(failure.type).toBe('QualysAuthenticationFailed');
@@ -232,8 +226,8 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
       expect(failure.message).toMatch(/platform \(POD\)/);
       expect(sim.stats().calls.hostList).toBe(1); // tried once, not retried
       // The failure is where a leak would hide: neither password is in history, files or logs.
-      await expectNoSecretAnywhere(env, 'a-wrong-Passw0rd', workflowId, dataDir);
-      await expectNoSecretAnywhere(env, 'the-real-Passw0rd', workflowId, dataDir);
+      await expectNoSecretAnywhere(env, 'a-wrong-Passw0rd', workflowId, databaseUrl);
+      await expectNoSecretAnywhere(env, 'the-real-Passw0rd', workflowId, databaseUrl);
     });
 
     it('a user without KnowledgeBase access is told to fix that', async () => {

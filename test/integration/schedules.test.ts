@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { scheduleId } from '../../src/cli/connection-schedules';
 import { ConnectionProfiles } from '../../src/config/connections';
-import { createActivityDeps } from '../../src/worker/activity-deps';
+import { openActivityDeps } from '../../src/worker/activity-deps';
+import { freshDatabase } from '../harness/database';
 import type { SyncResult } from '../../src/workflows/sync-result';
 import { projectCommand } from '../harness/cli';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
@@ -36,8 +34,8 @@ describe('npm run schedule: one schedule per connection', () => {
     const every = `sched-every-${stamp}`;
     const manual = `sched-manual-${stamp}`;
     const taskQueue = freshTaskQueue('schedules');
-    const deps = createActivityDeps({
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-schedules-')),
+    const deps = await openActivityDeps({
+      databaseUrl: await freshDatabase(),
       profiles: ConnectionProfiles.of(
         { name: every, apiUrl: simulator.url, username: simulator.username, password: simulator.password },
         { name: manual, apiUrl: simulator.url, username: simulator.username, password: simulator.password },

@@ -1,10 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import { ConnectionProfiles } from '../../src/config/connections';
-import { JsonlSink } from '../../src/sinks/jsonl-sink';
+import { openActivityDeps } from '../../src/worker/activity-deps';
+import { freshDatabase } from '../harness/database';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
 import type { QualysApi } from '../../src/activities/sync-activities';
 
@@ -26,18 +24,15 @@ describe('qualysSync input', () => {
     [{ connection: 'prod', pagesize: 10 }, 'pagesize'],
   ])('fails at once, non-retryably, naming the field: %j', async (input, expected) => {
     const taskQueue = freshTaskQueue('input');
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-input-'));
-    const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, {
-      profiles: ConnectionProfiles.of(),
-      sink: new JsonlSink(path.join(dataDir, 'output')),
-      stagingDir: path.join(dataDir, 'staging'),
-      qualys: unusedQualys,
-    });
-    const failure = await worker.runUntil(
-      env.client.workflow
-        .execute('qualysSync', { taskQueue, workflowId: `input-${taskQueue}`, args: [input] })
-        .then(() => undefined, (err: unknown) => err),
-    );
+    const deps = await openActivityDeps({ databaseUrl: await freshDatabase(), profiles: ConnectionProfiles.of() });
+    const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, { ...deps, qualys: unusedQualys });
+    const failure = await worker
+      .runUntil(
+        env.client.workflow
+          .execute('qualysSync', { taskQueue, workflowId: `input-${taskQueue}`, args: [input] })
+          .then(() => undefined, (err: unknown) => err),
+      )
+      .finally(() => deps.close());
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);

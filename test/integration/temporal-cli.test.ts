@@ -1,13 +1,11 @@
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { ConnectionProfiles } from '../../src/config/connections';
-import { createActivityDeps } from '../../src/worker/activity-deps';
+import { openActivityDeps } from '../../src/worker/activity-deps';
+import { freshDatabase } from '../harness/database';
 import type { SyncProgress } from '../../src/workflows/progress';
 import type { SyncResult } from '../../src/workflows/sync-result';
 import { temporalCli } from '../harness/cli';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 describe('the Temporal CLI, as a user types it', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
@@ -24,8 +22,8 @@ describe('the Temporal CLI, as a user types it', () => {
   it('starts a run, queries its progress while it runs, lists it by connection, describes it and reads its result', async () => {
     const connection = `cli-${Date.now()}`;
     const taskQueue = freshTaskQueue('cli');
-    const deps = createActivityDeps({
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-cli-')),
+    const deps = await openActivityDeps({
+      databaseUrl: await freshDatabase(),
       profiles: ConnectionProfiles.of({ name: connection, apiUrl: simulator.url, username: simulator.username, password: simulator.password }),
     });
     const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
@@ -73,7 +71,7 @@ describe('the Temporal CLI, as a user types it', () => {
 
   it('`workflow execute` with a bad input fails with a readable message', async () => {
     const taskQueue = freshTaskQueue('cli-bad');
-    const deps = createActivityDeps({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-cli-')), profiles: ConnectionProfiles.of() });
+    const deps = await openActivityDeps({ databaseUrl: await freshDatabase(), profiles: ConnectionProfiles.of() });
     const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
     const executed = await worker.runUntil(
       temporalCli(['workflow', 'execute', '--type', 'qualysSync', '--task-queue', taskQueue, '--input', '{"conection":"prod"}']),

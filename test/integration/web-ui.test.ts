@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { ConnectionProfiles } from '../../src/config/connections';
 import { projectRoot } from '../../src/config/project-paths';
-import { createActivityDeps } from '../../src/worker/activity-deps';
+import { openActivityDeps } from '../../src/worker/activity-deps';
+import { freshDatabase } from '../harness/database';
 import { progressQuery } from '../../src/workflows/progress';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
 
@@ -57,8 +57,8 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
     expect(uiUrl).toBeTruthy();
     const connection = `webui-${Date.now()}`;
     const taskQueue = freshTaskQueue('webui');
-    const deps = createActivityDeps({
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-webui-')),
+    const deps = await openActivityDeps({
+      databaseUrl: await freshDatabase(),
       profiles: ConnectionProfiles.of({ name: connection, apiUrl: simulator.url, username: simulator.username, password: simulator.password }),
     });
     const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);

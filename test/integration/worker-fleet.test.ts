@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { freePort } from '../../temporal/dev-server';
 import { completedSync } from '../../src/workflows/sync-result';
+import { freshDatabase } from '../harness/database';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 import { freshTaskQueue } from '../harness/temporal';
 import { useTestEnvironment } from '../harness/test-environment';
@@ -22,9 +20,9 @@ describe('several worker processes on one task queue', () => {
 
     const taskQueue = freshTaskQueue('fleet');
     const metricsPort = await freePort();
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-fleet-'));
+    const databaseUrl = await freshDatabase();
     const workerEnv = {
-      ...workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, dataDir }),
+      ...workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, databaseUrl }),
       // Short on purpose: a step still running after it is cut off, and must be retried by the other worker.
       QUALYS_WORKER_SHUTDOWN_GRACE: '100ms',
     };
@@ -44,7 +42,7 @@ describe('several worker processes on one task queue', () => {
       workers[0].child.kill('SIGTERM');
       expect(await workers[0].exited).toBe(0);
       const result = completedSync(await handle.result());
-      expect(stateWithoutSeenTimes(readOutput(result))).toEqual(stateWithoutSeenTimes(clean));
+      expect(stateWithoutSeenTimes(await readOutput(databaseUrl, result))).toEqual(stateWithoutSeenTimes(clean));
       // (Pages running side by side may both look up a QID new to the cache: the count of lookups varies.)
       expect({ ...result.totals, knowledgeBaseLookups: 0 }).toEqual({ ...clean.result.totals, knowledgeBaseLookups: 0 });
     } finally {
@@ -65,6 +63,6 @@ describe('several worker processes on one task queue', () => {
     for (const line of lines) expect(JSON.parse(line)).toEqual(expect.objectContaining({ level: expect.any(String), message: expect.any(String) }));
     expect(workers[0].output()).toContain('worker stopped');
 
-    await expectNoSecretAnywhere(env, sim.password, workflowId, dataDir, workers.map((w) => w.output()).join('\n'));
+    await expectNoSecretAnywhere(env, sim.password, workflowId, databaseUrl, workers.map((w) => w.output()).join('\n'));
   });
 });

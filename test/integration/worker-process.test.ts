@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { completedSync } from '../../src/workflows/sync-result';
+import { freshDatabase } from '../harness/database';
 import { connectToTestServer, freshTaskQueue } from '../harness/temporal';
 import { startWorkerProcess, workerEnvFor } from '../harness/worker-process';
 
@@ -22,7 +20,7 @@ describe('the production worker process', () => {
   it('reads its settings from the environment, completes a run, and exits cleanly on SIGTERM without logging the password', async () => {
     const taskQueue = freshTaskQueue('process');
     const worker = await startWorkerProcess(
-      workerEnvFor({ taskQueue, namespace: env.namespace, simulator, dataDir: mkdtempSync(path.join(os.tmpdir(), 'qualys-process-')) }),
+      workerEnvFor({ taskQueue, namespace: env.namespace, simulator, databaseUrl: await freshDatabase() }),
     );
     try {
       const result = completedSync(

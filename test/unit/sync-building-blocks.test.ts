@@ -1,4 +1,4 @@
-import { mkdtempSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cutIntoPages } from '../../src/activities/sync-activities';
@@ -6,8 +6,7 @@ import { ConnectionProfiles } from '../../src/config/connections';
 import { ConfigError } from '../../src/config/errors';
 import { assetSchema, findingSchema } from '../../src/model/exposure';
 import { mapAsset, mapFindings, normaliseMac } from '../../src/model/map-qualys';
-import { JsonlSink } from '../../src/sinks/jsonl-sink';
-import type { RunReport } from '../../src/sinks/sink';
+import { shrinkProblem } from '../../src/store/shrink-guard';
 import { syncInputSchema } from '../../src/workflows/sync-input';
 
 describe('cutIntoPages', () => {
@@ -106,43 +105,16 @@ describe('mapping', () => {
   });
 });
 
-describe('JSON Lines sink', () => {
-  const run = { connection: 'c', runKey: 'r1', workflowId: 'w', startedAt: '2026-01-01T00:00:00.000Z' };
-  const report: RunReport = {
-    modelVersion: '1.0.0',
-    connection: 'c',
-    workflowId: 'w',
-    runKey: 'r1',
-    startedAt: run.startedAt,
-    committedAt: run.startedAt,
-    durationSeconds: 0,
-    totals: { hosts: 1, assets: 1, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
-    dropped: { qidWithoutCve: 0, qidNotInKnowledgeBase: 0 },
-    apiCalls: { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0, total: 0 },
-    waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
-    continuedAsNew: 0,
-    watermark: run.startedAt,
-  };
-
-  it('shows nothing until commit, then switches `current` at once; a repeated page or commit changes nothing', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'sink-'));
-    const sink = new JsonlSink(root);
-    const asset = mapAsset('c', { id: '1' }, undefined, run.startedAt);
-    await sink.writePage(run, 'p0', { assets: [asset], findings: [] });
-    await sink.writePage(run, 'p0', { assets: [asset], findings: [] });
-    expect(await sink.readCurrent('c', 'assets.jsonl')).toEqual([]);
-    const first = await sink.commitRun(run, report);
-    const again = await sink.commitRun(run, report);
-    expect(again).toEqual(first);
-    expect(first.assetsTotal).toBe(1);
-    expect(readlinkSync(path.join(root, 'c', 'current'))).toBe(path.join('generations', 'r1'));
+describe('shrink guard', () => {
+  const policy = { allowShrink: false, maxShrinkShare: 0.5 };
+  it('lets a first run, a small drop and growth through', () => {
+    expect(shrinkProblem(undefined, 0, policy)).toBeUndefined();
+    expect(shrinkProblem(100, 50, policy)).toBeUndefined();
+    expect(shrinkProblem(100, 300, policy)).toBeUndefined();
   });
-
-  it('keeps the QID → CVE cache across calls', async () => {
-    const sink = new JsonlSink(mkdtempSync(path.join(os.tmpdir(), 'sink-')));
-    await sink.saveKnowledgeBase('c', [{ qid: '10', cves: ['CVE-2024-0001'] }]);
-    await sink.saveKnowledgeBase('c', [{ qid: '2', cves: [] }]);
-    const kb = await sink.readKnowledgeBase('c', ['2', '10', '11']);
-    expect([...kb.keys()].sort()).toEqual(['10', '2']);
+  it('stops a drop to 0 or by more than the share, naming both counts and the likely causes', () => {
+    expect(shrinkProblem(100, 0, policy)).toMatch(/returned 0 hosts where the last committed run had 100.*API user lost scope.*"allowShrink": true/);
+    expect(shrinkProblem(100, 49, policy)).toMatch(/49 hosts .* 100 .*51 %/);
+    expect(shrinkProblem(100, 0, { ...policy, allowShrink: true })).toBeUndefined();
   });
 });

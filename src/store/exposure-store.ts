@@ -1,0 +1,197 @@
+import type { Pool, PoolClient } from 'pg';
+import type { CallLogEntry } from '../activities/call-log';
+import type { CommitResult, PageRange, RunRef } from '../activities/contracts';
+import type { Asset, Finding } from '../model/exposure';
+import { clearStaging } from './clear-staging';
+import { commitRun } from './commit';
+import { copyRows } from './copy-rows';
+import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
+
+/** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
+export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';
+
+/**
+ * The exposure store (DESIGN.md §6), on PostgreSQL: a run's staging, the connection's current state,
+ * the KnowledgeBase cache and run reports. Every worker on every machine sees the same store, so any
+ * step of a run can run anywhere. Every write is idempotent.
+ */
+export class ExposureStore {
+  constructor(readonly pool: Pool) {}
+
+  private async transaction<T>(body: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await body(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Records the run and its page list (replacing the list a failed attempt may have left). Staging left
+   * by the connection's earlier runs that never committed (failed, terminated) is cleared: only one run
+   * per connection works at a time, so they are over.
+   */
+  async beginRun(run: RunRef, pages: readonly PageRange[], hostCount: number): Promise<void> {
+    await this.transaction(async (client) => {
+      const abandoned = await client.query<{ run_key: string }>(
+        `UPDATE runs SET status = 'abandoned' WHERE connection = $1 AND status = 'running' AND run_key <> $2 RETURNING run_key`,
+        [run.connection, run.runKey],
+      );
+      const stale = abandoned.rows.map((r) => r.run_key);
+      if (stale.length > 0) await clearStaging(client, stale);
+      await client.query(
+        `INSERT INTO runs (run_key, connection, workflow_id, started_at, host_count) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (run_key) DO UPDATE SET host_count = excluded.host_count`,
+        [run.runKey, run.connection, run.workflowId, run.startedAt, hostCount],
+      );
+      await client.query('DELETE FROM run_pages WHERE run_key = $1', [run.runKey]);
+      await copyRows(
+        client,
+        'run_pages',
+        ['run_key', 'page_index', 'id_min', 'id_max', 'hosts'],
+        pages.map((p) => [run.runKey, p.index, p.idMin, p.idMax, p.hosts]),
+      );
+    });
+  }
+
+  async readState(connection: string): Promise<ConnectionState> {
+    const { rows } = await this.pool.query<{ run_key: string; watermark: Date; host_count: number }>(
+      'SELECT run_key, watermark, host_count FROM connections WHERE connection = $1',
+      [connection],
+    );
+    const row = rows[0];
+    return row ? { runKey: row.run_key, watermark: row.watermark.toISOString(), hostCount: row.host_count } : {};
+  }
+
+  async readStagedPart<T>(run: RunRef, page: PageRange, part: StagedPart): Promise<T | undefined> {
+    const { rows } = await this.pool.query<{ body: T }>(
+      'SELECT body FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = $3',
+      [run.runKey, page.index, part],
+    );
+    return rows[0]?.body;
+  }
+
+  async stagePart(run: RunRef, page: PageRange, part: StagedPart, body: unknown): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO staged_fetches (run_key, page_index, part, body) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (run_key, page_index, part) DO UPDATE SET body = excluded.body`,
+      [run.runKey, page.index, part, JSON.stringify(body)],
+    );
+  }
+
+  /** Every QID the run's fetched pages detected, wherever they were fetched. */
+  async stagedQids(run: RunRef): Promise<string[]> {
+    const { rows } = await this.pool.query<{ qid: string }>(
+      `SELECT DISTINCT jsonb_array_elements_text(body) AS qid FROM staged_fetches WHERE run_key = $1 AND part = 'qids'`,
+      [run.runKey],
+    );
+    return rows.map((r) => r.qid);
+  }
+
+  /** Writes a page's mapped records for the run's commit; writing the same page again replaces them. */
+  async uploadPage(run: RunRef, page: PageRange, records: { assets: readonly Asset[]; findings: readonly Finding[] }): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+      await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+      await copyRows(
+        client,
+        'staged_assets',
+        ['run_key', 'page_index', 'key', 'host_id', 'record'],
+        records.assets.map((a) => [run.runKey, page.index, a.key, a.qualysHostId, JSON.stringify(a)]),
+      );
+      await copyRows(
+        client,
+        'staged_findings',
+        ['run_key', 'page_index', 'key', 'asset_key', 'status', 'record'],
+        records.findings.map((f) => [run.runKey, page.index, f.key, f.assetKey, f.status, JSON.stringify(f)]),
+      );
+      await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+    });
+  }
+
+  async readKnowledgeBase(connection: string, qids: readonly string[]): Promise<Map<string, KnowledgeBaseEntry>> {
+    const { rows } = await this.pool.query<{
+      qid: string;
+      cves: string[];
+      severity: number | null;
+      title: string | null;
+      last_service_modified: string | null;
+      unknown: boolean;
+    }>('SELECT qid, cves, severity, title, last_service_modified, unknown FROM knowledge_base WHERE connection = $1 AND qid = ANY($2)', [
+      connection,
+      qids,
+    ]);
+    return new Map(
+      rows.map((r) => [
+        r.qid,
+        {
+          qid: r.qid,
+          cves: r.cves,
+          severity: r.severity ?? undefined,
+          title: r.title ?? undefined,
+          lastServiceModified: r.last_service_modified ?? undefined,
+          ...(r.unknown ? { unknown: true } : {}),
+        },
+      ]),
+    );
+  }
+
+  /** Upserts cache entries: safe with any number of workers writing at once. */
+  async saveKnowledgeBase(connection: string, entries: readonly KnowledgeBaseEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO knowledge_base (connection, qid, cves, severity, title, last_service_modified, unknown)
+       SELECT $1, e.qid, ARRAY(SELECT jsonb_array_elements_text(e.cves)), e.severity, e.title, e.modified, e.unknown
+       FROM jsonb_to_recordset($2::jsonb) AS e(qid text, cves jsonb, severity int, title text, modified text, unknown boolean)
+       ON CONFLICT (connection, qid) DO UPDATE SET cves = excluded.cves, severity = excluded.severity, title = excluded.title,
+         last_service_modified = excluded.last_service_modified, unknown = excluded.unknown`,
+      [
+        connection,
+        JSON.stringify(
+          entries.map((e) => ({
+            qid: e.qid,
+            cves: e.cves,
+            severity: e.severity ?? null,
+            title: e.title ?? null,
+            modified: e.lastServiceModified ?? null,
+            unknown: e.unknown ?? false,
+          })),
+        ),
+      ],
+    );
+  }
+
+  async appendCalls(run: RunRef, entries: readonly CallLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.pool.query('INSERT INTO run_calls (run_key, entry) SELECT $1, e FROM jsonb_array_elements($2::jsonb) e', [
+      run.runKey,
+      JSON.stringify(entries),
+    ]);
+  }
+
+  async readCalls(run: RunRef): Promise<CallLogEntry[]> {
+    const { rows } = await this.pool.query<{ entry: CallLogEntry }>('SELECT entry FROM run_calls WHERE run_key = $1', [run.runKey]);
+    return rows.map((r) => r.entry);
+  }
+
+  /** Makes the run the connection's current state, all or nothing (see commit.ts). */
+  async commitRun(run: RunRef, report: Omit<RunReport, 'changes' | 'state'>, policy: CommitPolicy): Promise<CommitResult> {
+    return this.transaction((client) => commitRun(client, run, report, policy));
+  }
+
+  async readReport(runKey: string): Promise<RunReport | undefined> {
+    const { rows } = await this.pool.query<{ report: RunReport | null }>('SELECT report FROM runs WHERE run_key = $1', [runKey]);
+    return rows[0]?.report ?? undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

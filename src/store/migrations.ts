@@ -1,0 +1,206 @@
+import type { Pool } from 'pg';
+
+/**
+ * The store's schema, as versioned migrations applied in order at start. Append new ones; never edit
+ * one that has shipped. Each runs in its own transaction under an advisory lock, so several workers
+ * starting at once apply each migration exactly once.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'runs, staging, current state, knowledge base',
+    sql: `
+-- One row per connector run; the report is written by its commit.
+CREATE TABLE runs (
+  run_key       text PRIMARY KEY,
+  connection    text NOT NULL,
+  workflow_id   text NOT NULL,
+  started_at    timestamptz NOT NULL,
+  status        text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'committed', 'abandoned')),
+  host_count    integer,
+  committed_at  timestamptz,
+  report        jsonb,
+  result        jsonb
+);
+CREATE INDEX runs_connection ON runs (connection, started_at DESC);
+
+-- The run's page list (from enumeration) and how far each page got.
+CREATE TABLE run_pages (
+  run_key      text NOT NULL REFERENCES runs ON DELETE CASCADE,
+  page_index   integer NOT NULL,
+  id_min       bigint NOT NULL,
+  id_max       bigint NOT NULL,
+  hosts        integer NOT NULL,
+  uploaded_at  timestamptz,
+  PRIMARY KEY (run_key, page_index)
+);
+
+-- Every Qualys call and wait of a run, for its report (failed attempts return nothing to the workflow).
+CREATE TABLE run_calls (
+  run_key  text NOT NULL,
+  at       timestamptz NOT NULL DEFAULT now(),
+  entry    jsonb NOT NULL
+);
+CREATE INDEX run_calls_run ON run_calls (run_key);
+
+-- Staging: what Qualys answered for a page (one row per API), so later steps never call Qualys again.
+CREATE UNLOGGED TABLE staged_fetches (
+  run_key     text NOT NULL,
+  page_index  integer NOT NULL,
+  part        text NOT NULL,
+  body        jsonb NOT NULL,
+  PRIMARY KEY (run_key, page_index, part)
+);
+
+-- Staging: a page's mapped records, uploaded and waiting for the run's commit.
+CREATE UNLOGGED TABLE staged_assets (
+  run_key     text NOT NULL,
+  page_index  integer NOT NULL,
+  key         text NOT NULL,
+  host_id     bigint NOT NULL,
+  record      jsonb NOT NULL
+);
+CREATE INDEX staged_assets_page ON staged_assets (run_key, page_index);
+CREATE UNLOGGED TABLE staged_findings (
+  run_key     text NOT NULL,
+  page_index  integer NOT NULL,
+  key         text NOT NULL,
+  asset_key   text NOT NULL,
+  status      text NOT NULL,
+  record      jsonb NOT NULL
+);
+CREATE INDEX staged_findings_page ON staged_findings (run_key, page_index);
+
+-- The current state per connection, with the record lifecycle in columns.
+CREATE TABLE assets (
+  connection     text NOT NULL,
+  key            text NOT NULL,
+  host_id        bigint NOT NULL,
+  status         text NOT NULL CHECK (status IN ('active', 'removed')),
+  first_seen_at  timestamptz NOT NULL,
+  last_seen_at   timestamptz NOT NULL,
+  removed_at     timestamptz,
+  run_key        text NOT NULL,
+  record         jsonb NOT NULL,
+  PRIMARY KEY (connection, key)
+);
+CREATE TABLE findings (
+  connection     text NOT NULL,
+  key            text NOT NULL,
+  asset_key      text NOT NULL,
+  status         text NOT NULL CHECK (status IN ('open', 'fixed')),
+  closed_reason  text CHECK (closed_reason IN ('qualys-fixed', 'no-longer-reported', 'asset-removed')),
+  closed_at      timestamptz,
+  reopened_at    timestamptz,
+  first_seen_at  timestamptz NOT NULL,
+  last_seen_at   timestamptz NOT NULL,
+  run_key        text NOT NULL,
+  record         jsonb NOT NULL,
+  PRIMARY KEY (connection, key),
+  CHECK ((status = 'open') = (closed_reason IS NULL))
+);
+CREATE INDEX findings_asset ON findings (connection, asset_key);
+CREATE INDEX findings_cve ON findings ((record->>'cve'));
+
+-- Which run is current per connection, and the watermark of the last committed run.
+CREATE TABLE connections (
+  connection    text PRIMARY KEY,
+  run_key       text NOT NULL,
+  watermark     timestamptz NOT NULL,
+  host_count    integer NOT NULL,
+  committed_at  timestamptz NOT NULL
+);
+
+-- The QID → CVE cache, so later runs ask the KnowledgeBase only about QIDs they have not seen.
+CREATE TABLE knowledge_base (
+  connection             text NOT NULL,
+  qid                    text NOT NULL,
+  cves                   text[] NOT NULL,
+  severity               integer,
+  title                  text,
+  last_service_modified  text,
+  unknown                boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (connection, qid)
+);
+
+-- ISO 8601 UTC with milliseconds, as the model's records carry times.
+CREATE FUNCTION iso_utc(t timestamptz) RETURNS text IMMUTABLE LANGUAGE sql
+  RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+
+-- Current state as the model's records (what npm run export writes), lifecycle fields included.
+CREATE VIEW current_assets AS
+SELECT a.connection, a.key, a.host_id, a.status, a.removed_at,
+       a.record || jsonb_strip_nulls(jsonb_build_object(
+         'status', a.status, 'firstSeenAt', iso_utc(a.first_seen_at), 'lastSeenAt', iso_utc(a.last_seen_at),
+         'removedAt', iso_utc(a.removed_at))) AS record
+FROM assets a;
+
+-- A finding closed because Qualys stopped reporting it keeps what Qualys last said as
+-- lastReportedEvidence; its evidence is empty, so status and evidence never disagree.
+CREATE VIEW current_findings AS
+SELECT f.connection, f.key, f.asset_key, f.record->>'cve' AS cve, f.status, f.closed_reason,
+       (CASE WHEN f.closed_reason IN ('no-longer-reported', 'asset-removed')
+             THEN f.record || jsonb_build_object('evidence', '[]'::jsonb, 'lastReportedEvidence', f.record->'evidence')
+             ELSE f.record END)
+       || jsonb_strip_nulls(jsonb_build_object(
+         'status', f.status, 'closedReason', f.closed_reason, 'closedAt', iso_utc(f.closed_at),
+         'reopenedAt', iso_utc(f.reopened_at), 'firstSeenAt', iso_utc(f.first_seen_at), 'lastSeenAt', iso_utc(f.last_seen_at))) AS record
+FROM findings f;
+
+-- One row per detection behind a finding that Qualys currently reports.
+CREATE VIEW current_evidence AS
+SELECT f.connection, f.key AS finding_key, f.asset_key, f.record->>'cve' AS cve, f.status AS finding_status,
+       e->>'qid' AS qid, e->>'status' AS qualys_status, (e->>'severity')::int AS severity, e->>'port' AS port,
+       e->>'protocol' AS protocol, e->>'firstFound' AS first_found, e->>'lastFound' AS last_found
+FROM findings f CROSS JOIN LATERAL jsonb_array_elements(f.record->'evidence') e
+WHERE f.closed_reason IS DISTINCT FROM 'no-longer-reported' AND f.closed_reason IS DISTINCT FROM 'asset-removed';
+
+-- Assets with the columns people filter on.
+CREATE VIEW asset_details AS
+SELECT a.connection, a.key, a.host_id, a.status, a.removed_at,
+       a.record->>'hostname' AS hostname, a.record->>'fqdn' AS fqdn, a.record->>'operatingSystem' AS operating_system,
+       (a.record->'criticality'->>'assetCriticalityScore')::int AS criticality,
+       (a.record->'criticality'->>'truRiskScore')::int AS trurisk,
+       ARRAY(SELECT jsonb_array_elements_text(a.record->'ipv4Addresses')) AS ipv4_addresses,
+       ARRAY(SELECT jsonb_array_elements_text(a.record->'macAddresses')) AS mac_addresses
+FROM assets a;
+`,
+  },
+];
+
+const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating
+
+/** Applies the migrations this database has not seen yet; safe when several processes start at once. */
+export async function migrate(pool: Pool): Promise<number[]> {
+  const applied: number[] = [];
+  const client = await pool.connect();
+  try {
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+  } catch (err) {
+    // Two processes creating it at the same moment: one wins, the other sees a duplicate.
+    if (!['23505', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
+  }
+  try {
+    for (const migration of MIGRATIONS) {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+        const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
+        if (done.rowCount === 0) {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+          applied.push(migration.version);
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    client.release();
+  }
+  return applied;
+}

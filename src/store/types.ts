@@ -1,0 +1,71 @@
+import type { ApiCallSummary } from '../activities/call-log';
+import type { RunTotals } from '../activities/contracts';
+
+/** What the KnowledgeBase says about one QID, cached in the store so later runs ask Qualys only for new QIDs. */
+export interface KnowledgeBaseEntry {
+  qid: string;
+  cves: string[];
+  severity?: number;
+  title?: string;
+  lastServiceModified?: string;
+  /** The KnowledgeBase did not know this QID when it was asked. */
+  unknown?: boolean;
+}
+
+/** What a commit changed in the connection's current state. */
+export interface StateChanges {
+  assetsAdded: number;
+  /** Assets that were `removed` and came back. */
+  assetsReturned: number;
+  assetsRemoved: number;
+  /** Removed assets deleted once their retention ran out (with their findings). */
+  assetsDeleted: number;
+  findingsOpened: number;
+  findingsReopened: number;
+  /** Closed because Qualys reports all their evidence Fixed. */
+  findingsFixed: number;
+  findingsNoLongerReported: number;
+  findingsAssetRemoved: number;
+}
+
+/** The connection's current state after a commit, by lifecycle status. */
+export interface StateCounts {
+  assetsActive: number;
+  assetsRemoved: number;
+  findingsOpen: number;
+  findingsFixed: number;
+}
+
+export interface RunReport {
+  modelVersion: string;
+  connection: string;
+  workflowId: string;
+  runKey: string;
+  startedAt: string;
+  committedAt: string;
+  durationSeconds: number;
+  totals: RunTotals;
+  dropped: { qidWithoutCve: number; qidNotInKnowledgeBase: number };
+  apiCalls: ApiCallSummary & { total: number };
+  waiting: { rateLimitTimerSeconds: number; retryDelaySeconds: number };
+  continuedAsNew: number;
+  /** The run's start: the next incremental run asks Qualys for what changed after it. */
+  watermark: string;
+  changes: StateChanges;
+  state: StateCounts;
+}
+
+/** The last committed run of a connection. */
+export interface ConnectionState {
+  runKey?: string;
+  watermark?: string;
+  hostCount?: number;
+}
+
+/** When a commit must refuse a run whose estate collapsed, and how long removed assets are kept. */
+export interface CommitPolicy {
+  allowShrink: boolean;
+  /** Fail when the host count drops by more than this share of the last committed run's (0–1). */
+  maxShrinkShare: number;
+  removedAssetRetentionDays: number;
+}

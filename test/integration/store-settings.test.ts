@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { projectRoot } from '../../src/config/project-paths';
+import { testDatabasePassword } from '../harness/database';
+
+/** The production worker started with `databaseUrl`; it must stop at start, before polling. */
+function startWorker(databaseUrl: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(projectRoot(), 'lib', 'src', 'worker', 'main.js')],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+          DATABASE_URL: databaseUrl,
+          QUALYS_API_URL: 'http://127.0.0.1:9',
+          QUALYS_USERNAME: 'u',
+          QUALYS_PASSWORD: 'p',
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+function testUrl(change: (url: URL) => void): string {
+  const url = new URL(process.env.TEST_DATABASE_URL ?? '');
+  change(url);
+  return url.toString();
+}
+
+describe('a bad DATABASE_URL stops the worker at start with one line saying which part is wrong', () => {
+  it.each([
+    ['an unknown host', () => 'postgres://connector:Secret-Pa55@no-such-host.invalid:5432/qualys', /the host "no-such-host\.invalid" in DATABASE_URL does not resolve/],
+    [
+      'a wrong password',
+      () => testUrl((u) => (u.password = 'Wrong-Pa55word')),
+      /refused the login of user "connector".*wrong password or user/,
+    ],
+    ['no such database', () => testUrl((u) => (u.pathname = '/no_such_db')), /The database "no_such_db" does not exist.*CREATE DATABASE no_such_db/],
+    ['nothing listening', () => testUrl((u) => (u.port = '9')), /nothing accepts connections at 127\.0\.0\.1:9/],
+    ['not a URL', () => 'mysql://x', /DATABASE_URL is not a PostgreSQL URL/],
+  ])('%s', async (_what, url, expected) => {
+    const databaseUrl = url();
+    const { code, output } = await startWorker(databaseUrl);
+    expect(code).toBe(1);
+    const lines = output.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(expected);
+    expect(output).not.toContain('worker polling');
+    // Neither the password given nor the real one is printed.
+    const given = URL.canParse(databaseUrl) ? decodeURIComponent(new URL(databaseUrl).password) : '';
+    if (given) expect(output).not.toContain(given);
+    expect(output).not.toContain(testDatabasePassword());
+  });
+});

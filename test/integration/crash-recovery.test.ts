@@ -11,7 +11,7 @@ import { startWorkerProcess, waitForPages, workerEnvFor } from '../harness/worke
 describe('a worker process killed mid-run', () => {
   const testEnvironment = useTestEnvironment();
 
-  it('is replaced by a new one; the run completes with a clean run\'s output and no uploaded page is fetched again', async () => {
+  it('is replaced by a new one on another data directory; the run completes with a clean run\'s output and no uploaded page is fetched again', async () => {
     const env = testEnvironment.env();
     const estate = { hosts: 120, seed: 9, latencyMs: 150 };
     const cleanSim = await testEnvironment.simulator(estate);
@@ -21,8 +21,10 @@ describe('a worker process killed mid-run', () => {
 
     const taskQueue = freshTaskQueue('crash');
     const databaseUrl = await freshDatabase();
-    const workerEnv = workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, databaseUrl });
-    const first = await startWorkerProcess(workerEnv);
+    // Each worker gets a data directory of its own: they share nothing but PostgreSQL and Temporal, so
+    // the second one maps and uploads pages the first one fetched, as on another machine.
+    const workerEnv = (): NodeJS.ProcessEnv => workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, databaseUrl });
+    const first = await startWorkerProcess(workerEnv());
     const workflowId = `crash-${taskQueue}`;
     const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });
 
@@ -31,7 +33,7 @@ describe('a worker process killed mid-run', () => {
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 
-    const second = await startWorkerProcess(workerEnv);
+    const second = await startWorkerProcess(workerEnv());
     let result: CompletedSync;
     try {
       result = completedSync(await handle.result());

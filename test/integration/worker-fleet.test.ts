@@ -21,14 +21,15 @@ describe('several worker processes on one task queue', () => {
     const taskQueue = freshTaskQueue('fleet');
     const metricsPort = await freePort();
     const databaseUrl = await freshDatabase();
-    const workerEnv = {
+    // A data directory per worker (workerEnvFor): nothing shared but PostgreSQL and Temporal.
+    const workerEnv = (): NodeJS.ProcessEnv => ({
       ...workerEnvFor({ taskQueue, namespace: env.namespace, simulator: sim, databaseUrl }),
       // Short on purpose: a step still running after it is cut off, and must be retried by the other worker.
       QUALYS_WORKER_SHUTDOWN_GRACE: '100ms',
-    };
+    });
     const workers: WorkerProcess[] = [
-      await startWorkerProcess({ ...workerEnv, QUALYS_WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` }),
-      await startWorkerProcess(workerEnv),
+      await startWorkerProcess({ ...workerEnv(), QUALYS_WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` }),
+      await startWorkerProcess(workerEnv()),
     ];
     const workflowId = `fleet-${taskQueue}`;
     const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [input] });

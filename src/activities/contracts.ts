@@ -1,7 +1,6 @@
 // What activities take and return. Only small references and counts cross into workflow history:
 // page data is staged in the store and read back by the next step, on whichever worker it runs.
 
-import type { StateChanges, StateCounts } from '../store/types';
 
 /** A page is a contiguous range of Qualys host IDs (inclusive). */
 export interface PageRange {
@@ -86,4 +85,28 @@ export interface CommitResult {
   changes: StateChanges;
   /** The current state after the commit, by lifecycle status. */
   state: StateCounts;
+}
+
+/** What a commit changed in the connection's current state. */
+export interface StateChanges {
+  assetsAdded: number;
+  /** Assets that were `removed` and came back. */
+  assetsReturned: number;
+  assetsRemoved: number;
+  /** Removed assets deleted once their retention ran out (with their findings). */
+  assetsDeleted: number;
+  findingsOpened: number;
+  findingsReopened: number;
+  /** Closed because Qualys reports all their evidence Fixed. */
+  findingsFixed: number;
+  findingsNoLongerReported: number;
+  findingsAssetRemoved: number;
+}
+
+/** The connection's current state after a commit, by lifecycle status. */
+export interface StateCounts {
+  assetsActive: number;
+  assetsRemoved: number;
+  findingsOpen: number;
+  findingsFixed: number;
 }

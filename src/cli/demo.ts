@@ -6,6 +6,7 @@ import { startSimulator, type RunningSimulator } from '../../simulator';
 import { ensureTemporalCli, startDevServer, type RunningDevServer } from '../../temporal/dev-server';
 import { ConnectionProfiles } from '../config/connections';
 import { defaultDataDir } from '../config/project-paths';
+import { openStore } from '../store/open-store';
 import { openActivityDeps } from '../worker/activity-deps';
 import { createConnectorWorker } from '../worker/create-worker';
 import { TASK_QUEUE } from '../worker/temporal-settings';
@@ -75,6 +76,12 @@ async function main(): Promise<number> {
   };
 
   try {
+    // The store first: a bad DATABASE_URL stops the demo before anything else starts.
+    step('Exposure store (PostgreSQL)');
+    const store = await openStore({ databaseUrl: process.env.DATABASE_URL || undefined, dataDir });
+    stack.push(() => store.close());
+    done(store.location);
+
     const cliPath = await ensureTemporalCli();
     step('Temporal dev server');
     const server: RunningDevServer = await startDevServer({
@@ -108,11 +115,7 @@ async function main(): Promise<number> {
       done(`${simulator.url}, ${options.hosts} hosts (connection "demo")`);
     }
 
-    step('Exposure store (PostgreSQL)');
-    const deps = await openActivityDeps({ profiles, dataDir });
-    stack.push(() => deps.close());
-    done(deps.storeLocation);
-
+    const deps = await openActivityDeps({ profiles, store });
     step(`Worker on task queue "${TASK_QUEUE}"`);
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const worker = await createConnectorWorker({
@@ -126,6 +129,7 @@ async function main(): Promise<number> {
       worker.shutdown();
       await workerRun;
       await nativeConnection.close();
+      await deps.close();
     });
     done('polling');
 

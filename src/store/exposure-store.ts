@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { CallLogEntry } from '../activities/call-log';
 import type { CommitResult, PageRange, RunRef } from '../activities/contracts';
@@ -109,8 +110,14 @@ export class ExposureStore {
       await copyRows(
         client,
         'staged_findings',
-        ['run_key', 'page_index', 'key', 'asset_key', 'status', 'record'],
-        records.findings.map((f) => [run.runKey, page.index, f.key, f.assetKey, f.status, JSON.stringify(f)]),
+        ['run_key', 'page_index', 'key', 'asset_key', 'cve', 'status', 'record', 'record_hash'],
+        records.findings.map((f) => {
+          // Status and lastSeenAt are the store's lifecycle columns; the rest is what Qualys reported,
+          // and its hash lets the commit skip findings that did not change (not a security hash).
+          const { status, lastSeenAt: _lastSeenAt, ...reported } = f;
+          const record = JSON.stringify(reported);
+          return [run.runKey, page.index, f.key, f.assetKey, f.cve, status, record, createHash('md5').update(record).digest('hex')];
+        }),
       );
       await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
     });

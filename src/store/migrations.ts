@@ -66,8 +66,10 @@ CREATE UNLOGGED TABLE staged_findings (
   page_index  integer NOT NULL,
   key         text NOT NULL,
   asset_key   text NOT NULL,
+  cve         text NOT NULL,
   status      text NOT NULL,
-  record      jsonb NOT NULL
+  record      jsonb NOT NULL,
+  record_hash text NOT NULL
 );
 CREATE INDEX staged_findings_page ON staged_findings (run_key, page_index);
 
@@ -84,23 +86,26 @@ CREATE TABLE assets (
   record         jsonb NOT NULL,
   PRIMARY KEY (connection, key)
 );
+-- A finding the last committed run reported has no last_seen_at (it was seen by that run); one it did
+-- not report keeps when it was last seen. A commit so rewrites only the findings that changed.
 CREATE TABLE findings (
   connection     text NOT NULL,
   key            text NOT NULL,
   asset_key      text NOT NULL,
+  cve            text NOT NULL,
   status         text NOT NULL CHECK (status IN ('open', 'fixed')),
   closed_reason  text CHECK (closed_reason IN ('qualys-fixed', 'no-longer-reported', 'asset-removed')),
   closed_at      timestamptz,
   reopened_at    timestamptz,
   first_seen_at  timestamptz NOT NULL,
-  last_seen_at   timestamptz NOT NULL,
-  run_key        text NOT NULL,
+  last_seen_at   timestamptz,
   record         jsonb NOT NULL,
+  record_hash    text NOT NULL,
   PRIMARY KEY (connection, key),
   CHECK ((status = 'open') = (closed_reason IS NULL))
 );
 CREATE INDEX findings_asset ON findings (connection, asset_key);
-CREATE INDEX findings_cve ON findings ((record->>'cve'));
+CREATE INDEX findings_cve ON findings (connection, cve);
 
 -- Which run is current per connection, and the watermark of the last committed run.
 CREATE TABLE connections (
@@ -138,18 +143,21 @@ FROM assets a;
 -- A finding closed because Qualys stopped reporting it keeps what Qualys last said as
 -- lastReportedEvidence; its evidence is empty, so status and evidence never disagree.
 CREATE VIEW current_findings AS
-SELECT f.connection, f.key, f.asset_key, f.record->>'cve' AS cve, f.status, f.closed_reason,
+SELECT f.connection, f.key, f.asset_key, f.cve, f.status, f.closed_reason,
        (CASE WHEN f.closed_reason IN ('no-longer-reported', 'asset-removed')
              THEN f.record || jsonb_build_object('evidence', '[]'::jsonb, 'lastReportedEvidence', f.record->'evidence')
              ELSE f.record END)
        || jsonb_strip_nulls(jsonb_build_object(
          'status', f.status, 'closedReason', f.closed_reason, 'closedAt', iso_utc(f.closed_at),
-         'reopenedAt', iso_utc(f.reopened_at), 'firstSeenAt', iso_utc(f.first_seen_at), 'lastSeenAt', iso_utc(f.last_seen_at))) AS record
-FROM findings f;
+         'reopenedAt', iso_utc(f.reopened_at), 'firstSeenAt', iso_utc(f.first_seen_at),
+         'lastSeenAt', iso_utc(COALESCE(f.last_seen_at, r.started_at)))) AS record
+FROM findings f
+LEFT JOIN connections c ON c.connection = f.connection
+LEFT JOIN runs r ON r.run_key = c.run_key;
 
 -- One row per detection behind a finding that Qualys currently reports.
 CREATE VIEW current_evidence AS
-SELECT f.connection, f.key AS finding_key, f.asset_key, f.record->>'cve' AS cve, f.status AS finding_status,
+SELECT f.connection, f.key AS finding_key, f.asset_key, f.cve, f.status AS finding_status,
        e->>'qid' AS qid, e->>'status' AS qualys_status, (e->>'severity')::int AS severity, e->>'port' AS port,
        e->>'protocol' AS protocol, e->>'firstFound' AS first_found, e->>'lastFound' AS last_found
 FROM findings f CROSS JOIN LATERAL jsonb_array_elements(f.record->'evidence') e

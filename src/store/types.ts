@@ -1,5 +1,5 @@
 import type { ApiCallSummary } from '../activities/call-log';
-import type { RunTotals } from '../activities/contracts';
+import type { RunTotals, StateChanges, StateCounts } from '../activities/contracts';
 
 /** What the KnowledgeBase says about one QID, cached in the store so later runs ask Qualys only for new QIDs. */
 export interface KnowledgeBaseEntry {
@@ -10,30 +10,6 @@ export interface KnowledgeBaseEntry {
   lastServiceModified?: string;
   /** The KnowledgeBase did not know this QID when it was asked. */
   unknown?: boolean;
-}
-
-/** What a commit changed in the connection's current state. */
-export interface StateChanges {
-  assetsAdded: number;
-  /** Assets that were `removed` and came back. */
-  assetsReturned: number;
-  assetsRemoved: number;
-  /** Removed assets deleted once their retention ran out (with their findings). */
-  assetsDeleted: number;
-  findingsOpened: number;
-  findingsReopened: number;
-  /** Closed because Qualys reports all their evidence Fixed. */
-  findingsFixed: number;
-  findingsNoLongerReported: number;
-  findingsAssetRemoved: number;
-}
-
-/** The connection's current state after a commit, by lifecycle status. */
-export interface StateCounts {
-  assetsActive: number;
-  assetsRemoved: number;
-  findingsOpen: number;
-  findingsFixed: number;
 }
 
 export interface RunReport {

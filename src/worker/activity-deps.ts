@@ -2,7 +2,7 @@ import type { QualysApi, SyncActivityDeps } from '../activities/sync-activities'
 import { ConnectionProfiles, type ConnectionProfile } from '../config/connections';
 import { defaultDataDir } from '../config/project-paths';
 import { QualysClient } from '../qualys/client';
-import { openStore } from '../store/open-store';
+import { openStore, type OpenedStore } from '../store/open-store';
 
 export interface ActivityDepsOptions {
   profiles?: ConnectionProfiles;
@@ -11,6 +11,8 @@ export interface ActivityDepsOptions {
   dataDir?: string;
   /** Where profiles, DATABASE_URL and the data directory come from when not given (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** A store the caller opened already (and closes itself). */
+  store?: OpenedStore;
 }
 
 export interface ActivityDeps extends SyncActivityDeps {
@@ -28,10 +30,12 @@ export interface ActivityDeps extends SyncActivityDeps {
 export async function openActivityDeps(options: ActivityDepsOptions = {}): Promise<ActivityDeps> {
   const env = options.env ?? process.env;
   const profiles = options.profiles ?? ConnectionProfiles.fromEnvironment(env);
-  const opened = await openStore({
-    databaseUrl: options.databaseUrl ?? (env.DATABASE_URL || undefined),
-    dataDir: options.dataDir ?? env.QUALYS_CONNECTOR_DATA_DIR ?? defaultDataDir(),
-  });
+  const opened =
+    options.store ??
+    (await openStore({
+      databaseUrl: options.databaseUrl ?? (env.DATABASE_URL || undefined),
+      dataDir: options.dataDir ?? env.QUALYS_CONNECTOR_DATA_DIR ?? defaultDataDir(),
+    }));
   // One client (and so one keep-alive pool) per profile, shared by every activity on this worker.
   const clients = new Map<string, QualysClient>();
   const qualys = (profile: ConnectionProfile): QualysApi => {
@@ -50,7 +54,7 @@ export async function openActivityDeps(options: ActivityDepsOptions = {}): Promi
     secrets: () => [...profiles.secrets(), ...opened.secrets],
     async close() {
       await Promise.all([...clients.values()].map((c) => c.close()));
-      await opened.close();
+      if (!options.store) await opened.close();
     },
   };
 }

@@ -1,5 +1,4 @@
-import type { RunTotals } from '../activities/contracts';
-import type { StateChanges, StateCounts } from '../store/types';
+import type { RunTotals, StateChanges, StateCounts } from '../activities/contracts';
 
 /** What a `qualysSync` run returns (workflow result JSON, as `temporal workflow result` prints it). */
 export type SyncResult =

@@ -3,12 +3,13 @@ import path from 'node:path';
 import { projectRoot } from '../../src/config/project-paths';
 import { testDatabasePassword } from '../harness/database';
 
-/** The production worker started with `databaseUrl`; it must stop at start, before polling. */
-function startWorker(databaseUrl: string): Promise<{ code: number; output: string }> {
+/** The production worker (or the demo) started with `databaseUrl`; it must stop at start. */
+function start(program: 'worker' | 'demo', databaseUrl: string): Promise<{ code: number; output: string }> {
+  const file = program === 'worker' ? ['worker', 'main.js'] : ['cli', 'demo.js'];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [path.join(projectRoot(), 'lib', 'src', 'worker', 'main.js')],
+      [path.join(projectRoot(), 'lib', 'src', ...file), ...(program === 'demo' ? ['--once'] : [])],
       {
         env: {
           PATH: process.env.PATH,
@@ -32,7 +33,7 @@ function testUrl(change: (url: URL) => void): string {
   return url.toString();
 }
 
-describe('a bad DATABASE_URL stops the worker at start with one line saying which part is wrong', () => {
+describe('a bad DATABASE_URL stops the worker and the demo at start with one line saying which part is wrong', () => {
   it.each([
     ['an unknown host', () => 'postgres://connector:Secret-Pa55@no-such-host.invalid:5432/qualys', /the host "no-such-host\.invalid" in DATABASE_URL does not resolve/],
     [
@@ -45,15 +46,22 @@ describe('a bad DATABASE_URL stops the worker at start with one line saying whic
     ['not a URL', () => 'mysql://x', /DATABASE_URL is not a PostgreSQL URL/],
   ])('%s', async (_what, url, expected) => {
     const databaseUrl = url();
-    const { code, output } = await startWorker(databaseUrl);
+    const { code, output } = await start('worker', databaseUrl);
     expect(code).toBe(1);
     const lines = output.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(expected);
     expect(output).not.toContain('worker polling');
+    // The demo checks the store before it starts anything else, and says the same.
+    const demo = await start('demo', databaseUrl);
+    expect(demo.code).toBe(1);
+    expect(demo.output).toMatch(expected);
+    expect(demo.output).not.toContain('Temporal dev server');
     // Neither the password given nor the real one is printed.
     const given = URL.canParse(databaseUrl) ? decodeURIComponent(new URL(databaseUrl).password) : '';
-    if (given) expect(output).not.toContain(given);
-    expect(output).not.toContain(testDatabasePassword());
+    for (const text of [output, demo.output]) {
+      if (given) expect(text).not.toContain(given);
+      expect(text).not.toContain(testDatabasePassword());
+    }
   });
 });

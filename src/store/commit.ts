@@ -31,7 +31,7 @@ export async function commitRun(
   const T = run.startedAt;
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`qualys-commit:${C}`]);
   // The commit joins and sorts millions of rows at large estates: give this transaction room.
-  await client.query(`SET LOCAL work_mem = '256MB'`);
+  await client.query(`SET LOCAL work_mem = '1GB'`);
 
   const { rows: runRows } = await client.query<{ status: string; result: CommitResult | null; host_count: number | null }>(
     'SELECT status, result, host_count FROM runs WHERE run_key = $1 FOR UPDATE',
@@ -91,26 +91,43 @@ export async function commitRun(
     [C, T, policy.removedAssetRetentionDays],
   );
 
-  // Findings the run reports: rewrite only those that changed (or come back), insert the new ones.
+  // One pass over the run's findings and the connection's current ones finds what changed: findings
+  // new to the store, findings whose record or status changed (or that come back), and findings the
+  // run does not report. Only those are written; in steady state most findings are left untouched.
+  await client.query(
+    `CREATE TEMP TABLE commit_diff ON COMMIT DROP AS
+     SELECT COALESCE(s.key, f.key) AS key,
+            CASE WHEN f.key IS NULL THEN 'new' WHEN s.key IS NULL THEN 'gone' ELSE 'changed' END AS change,
+            s.asset_key, s.status,
+            CASE WHEN f.key IS NOT NULL THEN s.record END AS record,
+            CASE WHEN f.key IS NOT NULL THEN s.record_hash END AS record_hash
+     FROM (SELECT key, asset_key, status, record, record_hash FROM staged_findings WHERE run_key = $2) s
+     FULL JOIN (SELECT key, record_hash, status, closed_reason, last_seen_at FROM findings WHERE connection = $1) f ON f.key = s.key
+     WHERE f.key IS NULL
+        OR (s.key IS NULL AND f.last_seen_at IS NULL)
+        OR (s.key IS NOT NULL AND (f.record_hash <> s.record_hash OR f.status <> s.status OR f.last_seen_at IS NOT NULL
+                                   OR f.closed_reason IS DISTINCT FROM (CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END)))`,
+    [C, R],
+  );
+  await client.query('CREATE INDEX ON commit_diff (key)');
+  await client.query('ANALYZE commit_diff');
   await client.query(
     `UPDATE findings f SET
-       status = s.status,
-       closed_reason = CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END,
-       closed_at = CASE WHEN s.status = 'fixed' THEN COALESCE(f.closed_at, $3::timestamptz) END,
-       reopened_at = CASE WHEN s.status = 'open' AND f.status = 'fixed' THEN $3::timestamptz ELSE f.reopened_at END,
-       last_seen_at = NULL, asset_key = s.asset_key, record = s.record, record_hash = s.record_hash
-     FROM staged_findings s
-     WHERE s.run_key = $2 AND f.connection = $1 AND f.key = s.key
-       AND (f.record_hash <> s.record_hash OR f.status <> s.status OR f.last_seen_at IS NOT NULL
-            OR f.closed_reason IS DISTINCT FROM (CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END))`,
-    [C, R, T],
+       status = d.status,
+       closed_reason = CASE WHEN d.status = 'fixed' THEN 'qualys-fixed' END,
+       closed_at = CASE WHEN d.status = 'fixed' THEN COALESCE(f.closed_at, $2::timestamptz) END,
+       reopened_at = CASE WHEN d.status = 'open' AND f.status = 'fixed' THEN $2::timestamptz ELSE f.reopened_at END,
+       last_seen_at = NULL, asset_key = d.asset_key, record = d.record, record_hash = d.record_hash
+     FROM commit_diff d
+     WHERE d.change = 'changed' AND f.connection = $1 AND f.key = d.key`,
+    [C, T],
   );
   await client.query(
     `INSERT INTO findings (connection, key, asset_key, cve, status, closed_reason, closed_at, first_seen_at, record, record_hash)
-     SELECT $1, key, asset_key, cve, status, CASE WHEN status = 'fixed' THEN 'qualys-fixed' END,
-            CASE WHEN status = 'fixed' THEN $3::timestamptz END, $3, record, record_hash
-     FROM staged_findings s
-     WHERE s.run_key = $2 AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.connection = $1 AND f.key = s.key)`,
+     SELECT $1, s.key, s.asset_key, s.cve, s.status, CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END,
+            CASE WHEN s.status = 'fixed' THEN $3::timestamptz END, $3, s.record, s.record_hash
+     FROM staged_findings s JOIN commit_diff d ON d.key = s.key AND d.change = 'new'
+     WHERE s.run_key = $2`,
     [C, R, T],
   );
   // Findings the run does not report: last seen by the previous run; an open one is closed.
@@ -123,16 +140,15 @@ export async function commitRun(
          last_seen_at = (SELECT started_at FROM previous),
          status = 'fixed',
          closed_reason = CASE WHEN f.status = 'fixed' THEN f.closed_reason WHEN a.status = 'removed' THEN 'asset-removed' ELSE 'no-longer-reported' END,
-         closed_at = CASE WHEN f.status = 'fixed' THEN f.closed_at ELSE $3::timestamptz END
-       FROM assets a
-       WHERE f.connection = $1 AND f.last_seen_at IS NULL AND a.connection = $1 AND a.key = f.asset_key
-         AND NOT EXISTS (SELECT 1 FROM staged_findings s WHERE s.run_key = $2 AND s.key = f.key)
+         closed_at = CASE WHEN f.status = 'fixed' THEN f.closed_at ELSE $2::timestamptz END
+       FROM commit_diff d, assets a
+       WHERE d.change = 'gone' AND f.connection = $1 AND f.key = d.key AND a.connection = $1 AND a.key = f.asset_key
        RETURNING f.closed_reason, f.closed_at
      )
-     SELECT count(*) FILTER (WHERE closed_at = $3 AND closed_reason = 'no-longer-reported') AS no_longer_reported,
-            count(*) FILTER (WHERE closed_at = $3 AND closed_reason = 'asset-removed') AS asset_removed
+     SELECT count(*) FILTER (WHERE closed_at = $2 AND closed_reason = 'no-longer-reported') AS no_longer_reported,
+            count(*) FILTER (WHERE closed_at = $2 AND closed_reason = 'asset-removed') AS asset_removed
      FROM gone`,
-    [C, R, T],
+    [C, T],
   );
 
   // Transitions of this commit are marked with its time: one pass over the lifecycle columns counts

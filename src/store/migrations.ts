@@ -44,7 +44,8 @@ CREATE TABLE run_calls (
 CREATE INDEX run_calls_run ON run_calls (run_key);
 
 -- Staging: what Qualys answered for a page (one row per API), so later steps never call Qualys again.
-CREATE UNLOGGED TABLE staged_fetches (
+-- Logged like everything else: a database crash must not cost a run the pages it already paid for.
+CREATE TABLE staged_fetches (
   run_key     text NOT NULL,
   page_index  integer NOT NULL,
   part        text NOT NULL,
@@ -53,7 +54,7 @@ CREATE UNLOGGED TABLE staged_fetches (
 );
 
 -- Staging: a page's mapped records, uploaded and waiting for the run's commit.
-CREATE UNLOGGED TABLE staged_assets (
+CREATE TABLE staged_assets (
   run_key     text NOT NULL,
   page_index  integer NOT NULL,
   key         text NOT NULL,
@@ -61,7 +62,7 @@ CREATE UNLOGGED TABLE staged_assets (
   record      jsonb NOT NULL
 );
 CREATE INDEX staged_assets_page ON staged_assets (run_key, page_index);
-CREATE UNLOGGED TABLE staged_findings (
+CREATE TABLE staged_findings (
   run_key     text NOT NULL,
   page_index  integer NOT NULL,
   key         text NOT NULL,

@@ -59,8 +59,9 @@ type PagePass = 'fetch' | 'upload';
 /**
  * One connector run: validate credentials → enumerate assets → fetch detections (per page) → look up
  * the QIDs new to the cache (in as few KnowledgeBase calls as possible) → map and upload (per page) →
- * commit, so the run's results become the connection's current state at once, or not at all. Pages run side by side up to what the
- * subscription allows; long rate-limit waits are durable timers; a long run continues as new.
+ * commit, so the run's results become the connection's current state at once, or not at all. Pages
+ * run side by side up to what the subscription allows; long rate-limit waits are durable timers; a
+ * long run continues as new.
  */
 export async function qualysSync(rawInput: unknown, continuation?: SyncContinuation): Promise<SyncResult> {
   const input = parseInput(rawInput);

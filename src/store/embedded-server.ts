@@ -185,9 +185,36 @@ async function createDatabaseIfMissing(file: ConnectionFile, port: number): Prom
  * first time) on its previous port if free, else on a free one.
  */
 export async function ensureEmbeddedPostgres(dir: string, options: { port?: number } = {}): Promise<EmbeddedPostgres> {
+  await mkdir(dir, { recursive: true });
+  // Processes starting at once (two workers, the demo and a command) take turns: the first initialises
+  // and starts the server, the others find it running.
+  return withStartLock(path.join(dir, 'starting.lock'), () => ensureStarted(dir, options));
+}
+
+async function withStartLock<T>(lock: string, body: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() > deadline) {
+        throw new StoreUnavailableError(`Another process has been starting the embedded PostgreSQL for 2 minutes. If none is, remove ${lock} and try again.`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+async function ensureStarted(dir: string, options: { port?: number }): Promise<EmbeddedPostgres> {
   const cluster = path.join(dir, 'cluster');
   const logs = path.join(dir, 'logs');
-  await mkdir(dir, { recursive: true });
   const user = await serverUser();
   const connectionFile = path.join(dir, 'connection.json');
   const file =
@@ -219,7 +246,7 @@ export async function ensureEmbeddedPostgres(dir: string, options: { port?: numb
       port = wanted;
       await writeFile(path.join(dir, 'port'), `${wanted}\n`);
     } catch (err) {
-      // Another process may have started it a moment before us.
+      // Started outside the project's commands a moment before us (by hand with pg_ctl, say)?
       port = await runningPort(cluster);
       if (port === undefined) {
         throw new StoreUnavailableError(

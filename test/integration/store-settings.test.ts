@@ -1,5 +1,9 @@
 import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
+import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../../src/store/embedded-server';
 import { projectRoot } from '../../src/config/project-paths';
 import { testDatabasePassword } from '../harness/database';
 
@@ -62,6 +66,33 @@ describe('a bad DATABASE_URL stops the worker and the demo at start with one lin
     for (const text of [output, demo.output]) {
       if (given) expect(text).not.toContain(given);
       expect(text).not.toContain(testDatabasePassword());
+    }
+  });
+});
+
+describe('the embedded PostgreSQL', () => {
+  it('started by several processes at once: one initialises and starts it, the others use it; it stops cleanly', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-embedded-'));
+    chmodSync(dir, 0o755); // the server runs as the postgres OS user when the tests run as root
+    const servers = await Promise.all([1, 2, 3].map(() => ensureEmbeddedPostgres(dir)));
+    try {
+      expect(servers.filter((s) => s.startedHere)).toHaveLength(1);
+      expect(new Set(servers.map((s) => s.url)).size).toBe(1);
+      const client = new Client({ connectionString: servers[0].url });
+      await client.connect();
+      const { rows } = await client.query<{ v: string }>('SELECT current_setting($$server_version$$) AS v');
+      await client.end();
+      expect(Number(rows[0].v.split('.')[0])).toBeGreaterThanOrEqual(14);
+    } finally {
+      await stopEmbeddedPostgres(dir);
+    }
+    // Stopped: the next one to need it starts it again, on the same port when free.
+    const again = await ensureEmbeddedPostgres(dir);
+    try {
+      expect(again.startedHere).toBe(true);
+      expect(again.port).toBe(servers[0].port);
+    } finally {
+      await again.stop();
     }
   });
 });

@@ -80,7 +80,7 @@ describe('the embedded PostgreSQL', () => {
       expect(new Set(servers.map((s) => s.url)).size).toBe(1);
       const client = new Client({ connectionString: servers[0].url });
       await client.connect();
-      const { rows } = await client.query<{ v: string }>('SELECT current_setting($$server_version$$) AS v');
+      const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
       await client.end();
       expect(Number(rows[0].v.split('.')[0])).toBeGreaterThanOrEqual(14);
     } finally {

@@ -123,13 +123,17 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await server.stop();
-    await postgres?.stop();
+    if (postgres) {
+      await postgres.server.stop();
+      rmSync(postgres.dir, { recursive: true, force: true });
+    }
   }
 }
 
 async function temporalRun(server: RunningDevServer, client: Client, options: SimulatorOptions, pageSize: number): Promise<RunMeasure> {
   const sim = await startSimulator(options);
-  const databaseUrl = await createFreshDatabase((await benchPostgres()).url, 'bench');
+  const database = await benchDatabase();
+  const databaseUrl = database.url;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-bench-'));
   const taskQueue = `bench-${randomUUID()}`;
   const worker = spawn(process.execPath, [path.join(projectRoot(), 'lib', 'src', 'worker', 'main.js')], {
@@ -174,19 +178,39 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
     await exited;
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
-let postgres: EmbeddedPostgres | undefined;
+let postgres: { server: EmbeddedPostgres; dir: string } | undefined;
 
-/** One embedded PostgreSQL for the whole bench (a fresh database per run), stopped at the end. */
+/** One embedded PostgreSQL for the whole bench (a fresh database per run), removed at the end. */
 async function benchPostgres(): Promise<EmbeddedPostgres> {
   if (!postgres) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-bench-pg-'));
     chmodSync(dir, 0o755); // the server runs as the postgres OS user when the bench runs as root
-    postgres = await ensureEmbeddedPostgres(dir);
+    postgres = { server: await ensureEmbeddedPostgres(dir), dir };
   }
-  return postgres;
+  return postgres.server;
+}
+
+/** A database of its own for one run; the run's data is dropped with it afterwards (gigabytes at 100 000 hosts). */
+async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const url = await createFreshDatabase((await benchPostgres()).url, 'bench');
+  return {
+    url,
+    drop: async () => {
+      const admin = new URL(url);
+      const name = admin.pathname.slice(1);
+      admin.pathname = '/postgres';
+      const pool = new Pool({ connectionString: admin.toString() });
+      try {
+        await pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await pool.end();
+      }
+    },
+  };
 }
 
 async function readReport(databaseUrl: string, runKey: string): Promise<RunReport> {
@@ -242,9 +266,9 @@ async function historyOf(
 
 async function plainRun(options: SimulatorOptions, pageSize: number): Promise<PlainLoopResult & { stats: SimulatorStats }> {
   const sim = await startSimulator(options);
-  const databaseUrl = await createFreshDatabase((await benchPostgres()).url, 'bench');
+  const database = await benchDatabase();
   try {
-    const config = JSON.stringify({ apiUrl: sim.url, username: sim.username, password: sim.password, databaseUrl, pageSize });
+    const config = JSON.stringify({ apiUrl: sim.url, username: sim.username, password: sim.password, databaseUrl: database.url, pageSize });
     const child = spawn(process.execPath, [path.join(projectRoot(), 'lib', 'bench', 'plain-loop.js'), config], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -253,6 +277,7 @@ async function plainRun(options: SimulatorOptions, pageSize: number): Promise<Pl
     return { ...(JSON.parse(out.trim().split('\n').pop() ?? '{}') as PlainLoopResult), stats: sim.stats() };
   } finally {
     await sim.close();
+    await database.drop();
   }
 }
 

@@ -169,7 +169,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
     /** Learns which cached QIDs Qualys changed since the last committed run (one call). */
     async refreshKnowledgeBase(input: { run: RunRef }): Promise<KnowledgeBaseRefreshed> {
-      const { watermark } = await translateFailures(() => store.readState(input.run.connection));
+      const { watermark } = await storeStep(() => store.readState(input.run.connection));
       if (!watermark) return { refreshed: 0 };
       const since = `${watermark.slice(0, 19)}Z`;
       return withQualys(input.run.connection, input.run, async (client, call) => {
@@ -190,7 +190,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     }): Promise<EnumerationResult> {
       const { run } = input;
       const ids = await withQualys(run.connection, run, (client, call) => client.listHostIds({}, call));
-      return translateFailures(async () => {
+      return storeStep(async () => {
         const previous = await store.readState(run.connection);
         const problem = shrinkProblem(previous.hostCount, ids.length, input.shrinkGuard);
         if (problem) throw new ShrinkGuardError(problem);
@@ -224,7 +224,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
      * the fewest KnowledgeBase calls the run can make.
      */
     async lookupKnowledgeBase({ run }: { run: RunRef }): Promise<{ lookedUp: number }> {
-      const qids = await translateFailures(() => store.stagedQids(run));
+      const qids = await storeStep(() => store.stagedQids(run));
       const lookedUp = await lookUpUnknownQids(run, qids);
       return { lookedUp: lookedUp.length };
     },

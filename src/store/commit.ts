@@ -26,6 +26,7 @@ export async function commitRun(
   report: Omit<RunReport, 'changes' | 'state'>,
   policy: CommitPolicy,
 ): Promise<CommitResult> {
+  // The statements' usual parameters: the connection, the run, and the run's start (the time of changes).
   const C = run.connection;
   const R = run.runKey;
   const T = run.startedAt;

@@ -6,6 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { withClient } from './with-client';
 
 /** The current-state views, as the model's records (JSON Schema in schema/), in key order. */
 const CURRENT = {
@@ -29,8 +30,7 @@ export async function readCurrent<T>(pool: Pool, connection: string, kind: Recor
 export async function exportCurrentState(pool: Pool, connection: string, dir: string): Promise<Record<RecordKind, number>> {
   await mkdir(dir, { recursive: true });
   const counts: Record<RecordKind, number> = { assets: 0, findings: 0 };
-  const client = await pool.connect();
-  try {
+  await withClient(pool, async (client) => {
     for (const kind of Object.keys(CURRENT) as RecordKind[]) {
       const file = path.join(dir, `${kind}.jsonl`);
       const temp = `${file}.${process.pid}.tmp`;
@@ -39,9 +39,7 @@ export async function exportCurrentState(pool: Pool, connection: string, dir: st
       await pipeline(client.query(copyTo(`COPY (${sql}) TO STDOUT`)), unescapeCopyText(() => (counts[kind] += 1)), createWriteStream(temp));
       await rename(temp, file);
     }
-  } finally {
-    client.release();
-  }
+  });
   return counts;
 }
 

@@ -6,6 +6,7 @@ import type { Asset, Finding } from '../model/exposure';
 import { clearStaging } from './clear-staging';
 import { commitRun } from './commit';
 import { copyRows } from './copy-rows';
+import { withClient } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
 
 /** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
@@ -19,19 +20,18 @@ export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';
 export class ExposureStore {
   constructor(readonly pool: Pool) {}
 
-  private async transaction<T>(body: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
+  private transaction<T>(body: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withClient(this.pool, async (client) => {
       await client.query('BEGIN');
-      const result = await body(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      try {
+        const result = await body(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /**

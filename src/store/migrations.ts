@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withClient } from './with-client';
 
 /**
  * The store's schema, as versioned migrations applied in order at start. Append new ones; never edit
@@ -181,17 +182,16 @@ const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating
 
 /** Applies the migrations this database has not seen yet; safe when several processes start at once. */
 export async function migrate(pool: Pool): Promise<number[]> {
-  const applied: number[] = [];
-  const client = await pool.connect();
-  try {
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
-  } catch (err) {
-    // Two processes creating it at the same moment: one wins, the other sees a duplicate.
-    if (!['23505', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
-  }
-  try {
+  return withClient(pool, async (client) => {
+    const applied: number[] = [];
+    try {
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+    } catch (err) {
+      // Two processes creating it at the same moment: one wins, the other sees a duplicate.
+      if (!['23505', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
+    }
     for (const migration of MIGRATIONS) {
       await client.query('BEGIN');
       try {
@@ -204,12 +204,10 @@ export async function migrate(pool: Pool): Promise<number[]> {
         }
         await client.query('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK');
+        await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
     }
-  } finally {
-    client.release();
-  }
-  return applied;
+    return applied;
+  });
 }

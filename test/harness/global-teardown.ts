@@ -1,7 +1,13 @@
+import { rmSync } from 'node:fs';
 import { stopEmbeddedPostgres } from '../../src/store/embedded-server';
 
 export default async function globalTeardown(): Promise<void> {
   await globalThis.qualysTestDevServer?.stop();
-  // Stopped by directory, not by handle: a test may have stopped and restarted it.
-  if (process.env.TEST_POSTGRES_DIR) await stopEmbeddedPostgres(process.env.TEST_POSTGRES_DIR);
+  // Stopped by directory, not by handle: a test may have stopped and restarted it. Its files go too:
+  // a test run leaves nothing behind on the machine.
+  const pgDir = process.env.TEST_POSTGRES_DIR;
+  if (pgDir) {
+    await stopEmbeddedPostgres(pgDir);
+    rmSync(pgDir, { recursive: true, force: true });
+  }
 }

@@ -3,17 +3,8 @@ import { completedSync } from '../../src/workflows/sync-result';
 import { exportedState, expectNoSecretAnywhere, readOutput, runSync } from '../harness/sync-run';
 import { freshTaskQueue } from '../harness/temporal';
 import { useTestEnvironment } from '../harness/test-environment';
+import { until } from '../harness/until';
 import { startWorkerProcess, workerEnvFor } from '../harness/worker-process';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a worker SIGKILLed in the middle of the commit transaction', () => {
   const testEnvironment = useTestEnvironment();

@@ -6,16 +6,7 @@ import { freshDatabase } from '../harness/database';
 import type { SyncResult } from '../../src/workflows/sync-result';
 import { projectCommand } from '../harness/cli';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { until } from '../harness/until';
 
 describe('npm run schedule: one schedule per connection', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -93,6 +93,7 @@ describe('the embedded PostgreSQL', () => {
       expect(again.port).toBe(servers[0].port);
     } finally {
       await again.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

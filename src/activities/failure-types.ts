@@ -12,6 +12,12 @@ export const SHRINK_GUARD_FAILURE = 'EstateShrankTooMuch';
 /** A commit found pages of the run's page list not uploaded: nothing was committed. */
 export const RUN_INCOMPLETE_FAILURE = 'RunIncomplete';
 
+/** A Qualys step kept failing (5xx, network, 1960 …) for the run's whole retry window. */
+export const QUALYS_UNAVAILABLE_FAILURE = 'QualysUnavailable';
+
+/** A store step (or one whose last failure was not Qualys') kept failing for the whole retry window. */
+export const STORE_UNAVAILABLE_FAILURE = 'StoreUnavailable';
+
 export interface RateLimitWait {
   waitSeconds: number;
   endpoint?: string;
@@ -32,4 +38,6 @@ export const NON_RETRYABLE_FAILURE_TYPES = [
   STAGED_PAGE_MISSING_FAILURE,
   SHRINK_GUARD_FAILURE,
   RUN_INCOMPLETE_FAILURE,
+  QUALYS_UNAVAILABLE_FAILURE,
+  STORE_UNAVAILABLE_FAILURE,
 ];

@@ -34,6 +34,9 @@ export interface LimitHandling {
 
 export const DEFAULT_LIMIT_HANDLING: LimitHandling = { inlineRateLimitWaitMaxSeconds: 60, concurrencyRetrySeconds: 15 };
 
+/** How many attempts a response that will not parse gets before the run gives up on it. */
+export const MALFORMED_RESPONSE_ATTEMPTS = 4;
+
 export interface FailureContext {
   limits: LimitHandling;
   attempt: number;
@@ -106,10 +109,23 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
       category: ApplicationFailureCategory.BENIGN,
     });
   }
+  // A body that would not parse may be a connection cut in transit, so it is fetched again — but only a
+  // few times: the same answer again and again is Qualys' output, which retrying will not change.
+  const attempt = context?.attempt ?? 1;
+  if (err.kind === 'malformed-response' && err.retryable && attempt >= MALFORMED_RESPONSE_ATTEMPTS) {
+    return ApplicationFailure.create({
+      type: FAILURE_TYPE[err.kind],
+      message: `${message} (the same failure on ${attempt} attempts in a row: giving up)`,
+      nonRetryable: true,
+      details: [details],
+    });
+  }
   return ApplicationFailure.create({
     type: FAILURE_TYPE[err.kind],
     message,
     nonRetryable: !err.retryable,
     details: [details],
+    // A body cut in transit is worth fetching again soon, not after the step's growing backoff.
+    ...(err.kind === 'malformed-response' ? { nextRetryDelay: `${2 * attempt}s` } : {}),
   });
 }

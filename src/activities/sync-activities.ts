@@ -83,7 +83,12 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     const recorder = callRecorder();
     const context = activityContext();
     try {
-      return await withHeartbeats(context, () =>
+      const progress = (): HeartbeatProgress => {
+        const calls = recorder.entries.filter((e) => e.type === 'call');
+        const last = calls.at(-1);
+        return { qualysCalls: calls.length, ...(last && last.type === 'call' ? { lastEndpoint: last.endpoint } : {}) };
+      };
+      return await withHeartbeats(context, progress, () =>
         translateFailures(
           async () => {
             const client = deps.qualys(deps.profiles.get(connection));
@@ -100,8 +105,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   }
 
   /** A store step: typed failures, and heartbeats while it runs (a commit can take minutes). */
-  function storeStep<T>(body: () => Promise<T>): Promise<T> {
-    return withHeartbeats(activityContext(), () => translateFailures(body));
+  function storeStep<T>(what: string, body: () => Promise<T>): Promise<T> {
+    const context = activityContext();
+    return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context?.info.attempt ?? 1 }));
   }
 
   /** Asks the KnowledgeBase about the QIDs the cache does not know (batches of 500); returns those asked. */
@@ -169,7 +175,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
     /** Learns which cached QIDs Qualys changed since the last committed run (one call). */
     async refreshKnowledgeBase(input: { run: RunRef }): Promise<KnowledgeBaseRefreshed> {
-      const { watermark } = await storeStep(() => store.readState(input.run.connection));
+      const { watermark } = await storeStep('read the watermark', () => store.readState(input.run.connection));
       if (!watermark) return { refreshed: 0 };
       const since = `${watermark.slice(0, 19)}Z`;
       return withQualys(input.run.connection, input.run, async (client, call) => {
@@ -190,7 +196,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     }): Promise<EnumerationResult> {
       const { run } = input;
       const ids = await withQualys(run.connection, run, (client, call) => client.listHostIds({}, call));
-      return storeStep(async () => {
+      return storeStep('record the page list', async () => {
         const previous = await store.readState(run.connection);
         const problem = shrinkProblem(previous.hostCount, ids.length, input.shrinkGuard);
         if (problem) throw new ShrinkGuardError(problem);
@@ -224,7 +230,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
      * the fewest KnowledgeBase calls the run can make.
      */
     async lookupKnowledgeBase({ run }: { run: RunRef }): Promise<{ lookedUp: number }> {
-      const qids = await storeStep(() => store.stagedQids(run));
+      const qids = await storeStep('read the QIDs of the fetched pages', () => store.stagedQids(run));
       const lookedUp = await lookUpUnknownQids(run, qids);
       return { lookedUp: lookedUp.length };
     },
@@ -235,10 +241,10 @@ export function createSyncActivities(deps: SyncActivityDeps) {
      * store outage costs nothing of the subscription's budget.
      */
     async uploadPage({ run, page }: PageRef): Promise<PageMapped> {
-      const fetched = await storeStep(() => readStagedFetch(run, page));
+      const fetched = await storeStep('read the staged page', () => readStagedFetch(run, page));
       const qids = [...new Set(fetched.detections.flatMap((h) => h.detections.map((d) => d.qid)))];
       const unknown = await lookUpUnknownQids(run, qids);
-      return storeStep(async () => {
+      return storeStep('map and upload the page', async () => {
         const knowledgeBase = await store.readKnowledgeBase(run.connection, qids);
         const seenAt = run.startedAt;
         const hostAssets = new Map(fetched.hostAssets.map((a) => [a.qwebHostId, a]));
@@ -271,7 +277,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
     /** Commits the run in one store transaction (see src/store/commit.ts); a retry returns the same result. */
     async commitRun(input: { run: RunRef; totals: RunTotals; timings: RunTimings; policy: CommitPolicy }): Promise<CommitResult> {
-      return storeStep(async () => {
+      return storeStep('commit', async () => {
         const { run, totals, timings } = input;
         const calls = summariseCalls(await store.readCalls(run));
         const committedAt = now().toISOString();
@@ -294,6 +300,17 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           },
           input.policy,
         );
+      });
+    },
+
+    /**
+     * Ends a run that will not commit (cancelled or failed): its staging is cleared and the runs table
+     * says why it ended and how many Qualys calls it spent.
+     */
+    async endRun(input: { run: RunRef; outcome: 'cancelled' | 'failed'; reason: string }): Promise<void> {
+      await storeStep('clear the run', async () => {
+        const calls = summariseCalls(await store.readCalls(input.run));
+        await store.endRun(input.run, input.outcome, input.reason, { outcome: input.outcome, reason: input.reason, apiCalls: calls });
       });
     },
   };
@@ -324,15 +341,21 @@ function activityContext(): Context | undefined {
   }
 }
 
+/** What a step's heartbeats say it is doing (the Web UI shows the last one of a pending activity). */
+type HeartbeatProgress = { qualysCalls: number; lastEndpoint?: string } | { store: string };
+
+/** How often a step heartbeats at most: the worker sends them on, throttled, and learns of a cancellation. */
+const HEARTBEAT_EVERY_MS = 1_000;
+
 /**
- * Heartbeats at a third of the heartbeat timeout while `body` runs, so a long step is told apart from
- * one whose worker died (and is not retried while it still runs).
+ * Heartbeats while `body` runs, so a long step is told apart from one whose worker died (and is not
+ * retried while it still runs), and a cancelled run's step learns of it within seconds.
  */
-async function withHeartbeats<T>(context: Context | undefined, body: () => Promise<T>): Promise<T> {
+async function withHeartbeats<T>(context: Context | undefined, progress: () => HeartbeatProgress, body: () => Promise<T>): Promise<T> {
   const timeoutMs = context?.info.heartbeatTimeoutMs;
   if (!context || !timeoutMs) return body();
-  context.heartbeat();
-  const timer = setInterval(() => context.heartbeat(), Math.max(500, timeoutMs / 3));
+  context.heartbeat(progress());
+  const timer = setInterval(() => context.heartbeat(progress()), Math.min(HEARTBEAT_EVERY_MS, timeoutMs / 3));
   try {
     return await body();
   } finally {

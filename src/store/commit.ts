@@ -41,8 +41,9 @@ export async function commitRun(
   const runRow = runRows[0];
   if (!runRow) throw new RunIncompleteError(`Run ${R} of connection ${C} has no page list in the store (its enumeration was never recorded), so it cannot be committed.`);
   if (runRow.status === 'committed' && runRow.result) return runRow.result;
-  if (runRow.status === 'abandoned') {
-    throw new RunIncompleteError(`Run ${R} of connection ${C} was abandoned when a later run of the connection started; its staging is gone. Nothing was committed.`);
+  if (runRow.status !== 'running') {
+    const why = runRow.status === 'abandoned' ? 'was abandoned when a later run of the connection started' : `has ended (${runRow.status})`;
+    throw new RunIncompleteError(`Run ${R} of connection ${C} ${why}; its staging is gone. Nothing was committed.`);
   }
 
   const { rows: missing } = await client.query<{ page_index: number; id_min: string; id_max: string }>(

@@ -8,6 +8,7 @@ import { commitRun } from './commit';
 import { copyRows } from './copy-rows';
 import { withClient } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
+import { StagedPageMissingError } from './errors';
 
 /** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
 export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';
@@ -80,11 +81,14 @@ export class ExposureStore {
   }
 
   async stagePart(run: RunRef, page: PageRange, part: StagedPart, body: unknown): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO staged_fetches (run_key, page_index, part, body) VALUES ($1, $2, $3, $4)
+    // A step still running when its run ended (cancelled, failed, abandoned) must not stage anything.
+    const staged = await this.pool.query(
+      `INSERT INTO staged_fetches (run_key, page_index, part, body)
+       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM runs WHERE run_key = $1 AND status = 'running')
        ON CONFLICT (run_key, page_index, part) DO UPDATE SET body = excluded.body`,
       [run.runKey, page.index, part, JSON.stringify(body)],
     );
+    if (staged.rowCount === 0) throw runNotRunning(run);
   }
 
   /** Every QID the run's fetched pages detected, wherever they were fetched. */
@@ -99,6 +103,9 @@ export class ExposureStore {
   /** Writes a page's mapped records for the run's commit; writing the same page again replaces them. */
   async uploadPage(run: RunRef, page: PageRange, records: { assets: readonly Asset[]; findings: readonly Finding[] }): Promise<void> {
     await this.transaction(async (client) => {
+      // Shares the run row with other uploads; a run ending (or abandoned) waits, then sees its staging go.
+      const { rows } = await client.query<{ status: string }>('SELECT status FROM runs WHERE run_key = $1 FOR SHARE', [run.runKey]);
+      if (rows[0]?.status !== 'running') throw runNotRunning(run);
       await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
       await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
       await copyRows(
@@ -188,6 +195,25 @@ export class ExposureStore {
     return rows.map((r) => r.entry);
   }
 
+  /**
+   * Ends a run that will not commit (cancelled or failed): records why, with what it spent, and clears
+   * its staging. A run that committed (or was abandoned for a later one) keeps its status.
+   */
+  async endRun(run: RunRef, outcome: 'cancelled' | 'failed', reason: string, report: object): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(
+        `INSERT INTO runs (run_key, connection, workflow_id, started_at, status, ended_at, failure, report)
+         VALUES ($1, $2, $3, $4, $5, now(), $6, $7)
+         ON CONFLICT (run_key) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at,
+           failure = excluded.failure, report = excluded.report
+         WHERE runs.status = 'running'`,
+        [run.runKey, run.connection, run.workflowId, run.startedAt, outcome, reason, JSON.stringify(report)],
+      );
+      const { rows } = await client.query<{ status: string }>('SELECT status FROM runs WHERE run_key = $1', [run.runKey]);
+      if (rows[0]?.status !== 'committed') await clearStaging(client, [run.runKey]);
+    });
+  }
+
   /** Makes the run the connection's current state, all or nothing (see commit.ts). */
   async commitRun(run: RunRef, report: Omit<RunReport, 'changes' | 'state'>, policy: CommitPolicy): Promise<CommitResult> {
     return this.transaction((client) => commitRun(client, run, report, policy));
@@ -201,4 +227,10 @@ export class ExposureStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function runNotRunning(run: RunRef): StagedPageMissingError {
+  return new StagedPageMissingError(
+    `Run ${run.runKey} of connection ${run.connection} is no longer running (it was cancelled, failed, or a later run took over): nothing more is staged for it.`,
+  );
 }

@@ -176,6 +176,17 @@ SELECT a.connection, a.key, a.host_id, a.status, a.removed_at,
 FROM assets a;
 `,
   },
+  {
+    version: 2,
+    name: 'runs that end without committing: cancelled or failed, with the reason',
+    sql: `
+ALTER TABLE runs DROP CONSTRAINT runs_status_check;
+ALTER TABLE runs ADD CONSTRAINT runs_status_check
+  CHECK (status IN ('running', 'committed', 'abandoned', 'cancelled', 'failed'));
+ALTER TABLE runs ADD COLUMN ended_at timestamptz;
+ALTER TABLE runs ADD COLUMN failure text;
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

@@ -33,6 +33,8 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     activities: { ...createSyncActivities(options.deps), ...createLockActivities() },
     ...workflows,
     shutdownGraceTime: '30s',
+    // Heartbeats carry cancellations back: a cancelled run's Qualys call is aborted within seconds.
+    maxHeartbeatThrottleInterval: '5s',
     ...options.tuning,
   });
 }

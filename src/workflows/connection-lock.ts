@@ -1,60 +1,78 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, condition, defineSignal, setHandler, sleep, startChild } from '@temporalio/workflow';
+import { CancellationScope, ParentClosePolicy, condition, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, startChild } from '@temporalio/workflow';
+import type { LockActivities } from '../activities/lock-activities';
 
 /**
  * One run per connection at a time, whoever starts it (a schedule, `temporal workflow start` with any
- * workflow ID, the project's commands). A run holds the connection by running a child workflow whose ID
- * is fixed per connection: Temporal lets only one workflow with an ID run at once, so the second run's
- * start of the child fails at once — an atomic check no list query could give. The child dies with its
- * parent (ParentClosePolicy TERMINATE), so a crashed or terminated run never leaves the lock behind.
+ * workflow ID, the project's commands). A run holds the connection by running a lock workflow whose ID
+ * is fixed per connection: Temporal lets only one workflow with an ID run at once, so a second run's
+ * start of the lock fails at once — an atomic check no list query could give.
+ *
+ * The lock outlives the execution that took it (ParentClosePolicy ABANDON), so a run that continues as
+ * new keeps the connection with no window in which another run could take it. It ends when its run
+ * releases it, which the run does however it ends — but for termination (and a workflow timeout),
+ * where no workflow code runs: then the next run of the connection finds the lock's run gone and
+ * clears the lock before taking it (see `clearStaleLock`), so a lock is never left in the way.
  */
-export const releaseConnectionLockSignal = defineSignal('release');
+export const releaseConnectionLockSignal = defineSignal<[{ runKey: string }]>('release');
+
+/** Whom a lock belongs to: the run's workflow ID and run key (its first execution's run ID). */
+export interface LockOwner {
+  workflowId: string;
+  runKey: string;
+}
 
 export function connectionLockId(connection: string): string {
   return `qualys-connection-lock:${connection}`;
 }
 
-/** The lock itself: it holds until its run releases it or ends. */
-export async function connectionLock(): Promise<void> {
+/** The lock itself: it holds until its run releases it. Nothing runs meanwhile, so its history stays tiny. */
+export async function connectionLock(owner: LockOwner): Promise<void> {
   let released = false;
-  setHandler(releaseConnectionLockSignal, () => {
-    released = true;
+  setHandler(releaseConnectionLockSignal, ({ runKey }) => {
+    // Only the owner may release: a stray signal from an older run must not free a newer run's lock.
+    if (runKey === owner.runKey) released = true;
   });
   await condition(() => released);
 }
 
-export interface HeldLock {
-  release(): Promise<void>;
+const { clearStaleLock } = proxyActivities<LockActivities>({ startToCloseTimeout: '1 minute' });
+
+/**
+ * Takes the connection for the run. Returns undefined when taken, else the workflow ID of the run that
+ * holds it. A lock whose run is gone is cleared first, so a terminated run never blocks the next one.
+ */
+export async function acquireConnectionLock(connection: string, owner: LockOwner): Promise<string | undefined> {
+  if (await tryAcquireConnectionLock(connection, owner)) return undefined;
+  const { holder, cleared } = await clearStaleLock({ lockWorkflowId: connectionLockId(connection) });
+  if (cleared && (await tryAcquireConnectionLock(connection, owner))) return undefined;
+  return holder;
 }
 
-/** Takes the connection's lock, or returns undefined when another run holds it. */
-export async function tryAcquireConnectionLock(connection: string): Promise<HeldLock | undefined> {
+/** Takes the connection's lock for the run, or returns false when another run holds it. */
+async function tryAcquireConnectionLock(connection: string, owner: LockOwner): Promise<boolean> {
   try {
-    const child = await startChild(connectionLock, {
-      workflowId: connectionLockId(connection),
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
-      staticSummary: `Held by the running Qualys sync of connection ${connection}`,
-    });
-    return {
-      release: async () => {
-        await child.signal(releaseConnectionLockSignal);
-        await child.result();
-      },
-    };
+    // Outside the run's cancellation scope: a cancelled run releases its lock itself, after its cleanup.
+    await CancellationScope.nonCancellable(() =>
+      startChild(connectionLock, {
+        workflowId: connectionLockId(connection),
+        args: [owner],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `Held by the Qualys sync ${owner.workflowId} of connection ${connection}`,
+      }),
+    );
+    return true;
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
     throw err;
   }
 }
 
-/**
- * After continue-as-new the previous execution's lock may take a moment to end; this execution already
- * owns the connection, so it waits for the lock instead of giving up.
- */
-export async function reacquireConnectionLock(connection: string): Promise<HeldLock> {
-  for (;;) {
-    const lock = await tryAcquireConnectionLock(connection);
-    if (lock) return lock;
-    await sleep('2s', { summary: 'waiting for the previous execution to release the connection lock' });
+/** Releases the run's lock; from any execution of the run (the lock outlived the one that took it). */
+export async function releaseConnectionLock(connection: string, owner: LockOwner): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(connectionLockId(connection)).signal(releaseConnectionLockSignal, { runKey: owner.runKey });
+  } catch {
+    // The lock already ended (it saw its run end, or was terminated by hand): nothing to release.
   }
 }

@@ -8,7 +8,9 @@ export type SyncPhase =
   | 'uploading pages'
   | 'committing'
   | 'done'
-  | 'skipped';
+  | 'skipped'
+  | 'cancelled'
+  | 'failed';
 
 export interface RateLimitWaitProgress {
   /** When the run may call Qualys again (ISO 8601). */
@@ -34,6 +36,8 @@ export interface SyncProgress {
   /** Present while the run waits out a Qualys rate limit on a durable timer. */
   rateLimitWait?: RateLimitWaitProgress;
   continuedAsNew: number;
+  /** Why the run ended without committing (phase 'cancelled' or 'failed'). */
+  ended?: string;
 }
 
 /** `temporal workflow query --name progress` answers with the run's SyncProgress. */
@@ -45,6 +49,7 @@ export const progressQuery = defineQuery<SyncProgress>('progress');
  */
 export function renderCurrentDetails(p: SyncProgress): string {
   const lines: string[] = [];
+  if (p.ended) lines.push(`**${p.phase === 'cancelled' ? 'Cancelled' : 'Failed'}:** ${p.ended}`);
   if (p.rateLimitWait) {
     lines.push(`**Waiting for the Qualys rate limit until ${p.rateLimitWait.until}**${p.rateLimitWait.endpoint ? ` (${p.rateLimitWait.endpoint})` : ''}`);
   }

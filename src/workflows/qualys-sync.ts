@@ -1,43 +1,44 @@
 import {
   ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
   continueAsNew,
+  isCancellation,
+  log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
-  type RetryPolicy,
 } from '@temporalio/workflow';
 import type { PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
-import type { LockActivities } from '../activities/lock-activities';
 import type { SyncActivities } from '../activities/sync-activities';
-import { connectionLockId, reacquireConnectionLock, tryAcquireConnectionLock } from './connection-lock';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../activities/failure-types';
+import { acquireConnectionLock, releaseConnectionLock, type LockOwner } from './connection-lock';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
+import { runPageLanes } from './page-lanes';
 import { progressQuery, renderCurrentDetails, type RateLimitWaitProgress, type SyncPhase, type SyncProgress } from './progress';
 import { addPage, emptyTotals } from './run-totals';
 import type { SyncResult } from './sync-result';
 import { RateLimitGate } from './rate-limit-gate';
+import { STEP_DEFAULTS, explainRetriesExhausted, stepOptions, type StepKind } from './step-policy';
 import {
   DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
   DEFAULT_MAX_SHRINK_SHARE,
   DEFAULT_PAGE_SIZE,
   DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
+  DEFAULT_RETRY_WINDOW_MINUTES,
   describeInputProblems,
   pageConcurrency,
   syncInputSchema,
   type SyncInput,
 } from './sync-input';
 
-const RETRY: RetryPolicy = { initialInterval: '2s', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES };
-
-// A Host List Detection page can take minutes on a real subscription; heartbeats tell a live step
-// from one whose worker died (the heartbeat timeout comes from the input).
 const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, lookupKnowledgeBase, uploadPage, commitRun } =
-  proxyActivities<SyncActivities>({ startToCloseTimeout: '30 minutes', retry: RETRY });
+  proxyActivities<SyncActivities>(STEP_DEFAULTS);
 
-const { describeLockHolder } = proxyActivities<LockActivities>({ startToCloseTimeout: '1 minute' });
+// Cleanup after a cancelled or failed run: brief, and never allowed to hide why the run ended.
+const { endRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '2 minutes' });
 
 /** What a run carries into its next execution when it continues as new: cursors and counters only. */
 export interface SyncContinuation {
@@ -55,13 +56,13 @@ export interface SyncContinuation {
 /** Pages are fetched from Qualys first, then mapped and uploaded once the QID → CVE cache is complete. */
 type PagePass = 'fetch' | 'upload';
 
-
 /**
  * One connector run: validate credentials → enumerate assets → fetch detections (per page) → look up
  * the QIDs new to the cache (in as few KnowledgeBase calls as possible) → map and upload (per page) →
  * commit, so the run's results become the connection's current state at once, or not at all. Pages
  * run side by side up to what the subscription allows; long rate-limit waits are durable timers; a
- * long run continues as new.
+ * long run continues as new. A cancelled or failed run commits nothing, clears what it staged and
+ * frees its connection.
  */
 export async function qualysSync(rawInput: unknown, continuation?: SyncContinuation): Promise<SyncResult> {
   const input = parseInput(rawInput);
@@ -72,10 +73,12 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     workflowId: info.workflowId,
     startedAt: new Date(info.runStartTime.getTime()).toISOString(),
   };
+  const owner: LockOwner = { workflowId: run.workflowId, runKey: run.runKey };
   const totals: RunTotals = continuation?.totals ?? emptyTotals();
   const timings: RunTimings = continuation?.timings ?? { rateLimitTimerSeconds: 0, continuedAsNew: 0 };
 
   let phase: SyncPhase = 'validating';
+  let ended: string | undefined;
   let rateLimitWait: RateLimitWaitProgress | undefined;
   let pages = continuation?.pages ?? [];
   let concurrency = continuation?.pageConcurrency ?? 1;
@@ -96,6 +99,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     droppedUnknownQid: totals.droppedUnknownQid,
     rateLimitWait,
     continuedAsNew: timings.continuedAsNew,
+    ended,
   });
   const showProgress = (): void => setCurrentDetails(renderCurrentDetails(progress()));
   const enterPhase = (next: SyncPhase): void => {
@@ -110,10 +114,10 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     removedAssetRetentionDays: input.removedAssetRetentionDays ?? DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
   };
 
-  // One run per connection: a second one ends at once, before spending a single Qualys call.
-  const lock = continuation ? await reacquireConnectionLock(input.connection) : await tryAcquireConnectionLock(input.connection);
-  if (!lock) {
-    const alreadyRunning = await describeLockHolder({ lockWorkflowId: connectionLockId(input.connection) });
+  // One run per connection: a second one ends at once, before spending a single Qualys call. The lock
+  // outlives continue-as-new, so a continued run already holds it.
+  const alreadyRunning = continuation ? undefined : await acquireConnectionLock(input.connection, owner);
+  if (alreadyRunning !== undefined) {
     const message = `already running: ${alreadyRunning} — connection ${input.connection} has a run in progress, so this one did nothing`;
     phase = 'skipped';
     setCurrentDetails(`**Skipped:** ${message}`);
@@ -124,55 +128,18 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     rateLimitWait = wait;
     showProgress();
   });
-  const options: ActivityOptions = { heartbeatTimeout: `${input.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS}s` };
-  const step = <T>(summary: string, call: (o: ActivityOptions) => Promise<T>): Promise<T> =>
-    gate.run(() => call({ ...options, summary }));
-
-  if (!continuation) {
-    enterPhase('validating');
-    const validated = await step(`check credentials and API access of ${input.connection}`, (o) =>
-      validateCredentials.executeWithOptions(o, [{ connection: input.connection, run }]),
-    );
-    concurrency = pageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
-
-    enterPhase('enumerating');
-    await step('refresh the QID → CVE cache', (o) => refreshKnowledgeBase.executeWithOptions(o, [{ run }]));
-    const enumerated = await step(`list host IDs of ${input.connection}`, (o) =>
-      enumerateAssets.executeWithOptions(o, [{ run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE, shrinkGuard: policy }]),
-    );
-    pages = enumerated.pages;
-    totals.hosts = enumerated.hostCount;
-  }
-
-  const hostsOf = (page: PageRange): string => `hosts ${page.idMin}–${page.idMax}`;
-  const fetchPage = async (page: PageRange): Promise<void> => {
-    await step(`fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
-      fetchDetections.executeWithOptions(o, [{ run, page, statuses: input.statuses }]),
-    );
-    pagesFetched += 1;
-    showProgress();
-  };
-  const uploadFetchedPage = async (page: PageRange): Promise<void> => {
-    const mapped = await step(`map and upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [{ run, page }]));
-    addPage(totals, mapped);
-    showProgress();
+  const retryWindowMinutes = input.retryWindowMinutes ?? DEFAULT_RETRY_WINDOW_MINUTES;
+  const settings = { retryWindowMinutes, heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS };
+  const step = async <T>(kind: StepKind, summary: string, call: (o: ActivityOptions) => Promise<T>): Promise<T> => {
+    try {
+      return await gate.run(() => call({ ...stepOptions(kind, settings), summary }));
+    } catch (err) {
+      throw explainRetriesExhausted(err, summary, retryWindowMinutes);
+    }
   };
 
-  // Lanes take pages in order; when Temporal suggests continuing as new they stop taking new ones,
-  // finish what they hold, and the next execution resumes at the first page not done.
   let pass: PagePass = continuation?.pass ?? 'fetch';
-  let nextPage = continuation?.nextPage ?? 0;
-  const runPass = async (work: (page: PageRange) => Promise<void>): Promise<boolean> => {
-    let stopTaking = false;
-    const lane = async (): Promise<void> => {
-      while (!stopTaking && nextPage < pages.length) {
-        await work(pages[nextPage++]);
-        if (workflowInfo().continueAsNewSuggested) stopTaking = true;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, pages.length) }, lane));
-    return nextPage >= pages.length;
-  };
+  const cursor = { next: continuation?.nextPage ?? 0 };
   const continueLater = async (): Promise<never> => {
     timings.rateLimitTimerSeconds += gate.waitedSeconds;
     timings.continuedAsNew += 1;
@@ -180,7 +147,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       run,
       pages,
       pass,
-      nextPage,
+      nextPage: cursor.next,
       pagesFetched,
       pageConcurrency: concurrency,
       totals,
@@ -188,28 +155,85 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     });
   };
 
-  if (pass === 'fetch') {
-    enterPhase('fetching pages');
-    if (!(await runPass(fetchPage))) await continueLater();
-    enterPhase('knowledge base');
-    const looked = await step('look up the QIDs new to the QID → CVE cache', (o) =>
-      lookupKnowledgeBase.executeWithOptions(o, [{ run }]),
-    );
-    totals.knowledgeBaseLookups += looked.lookedUp;
-    pass = 'upload';
-    nextPage = 0;
-  }
-  enterPhase('uploading pages');
-  if (!(await runPass(uploadFetchedPage))) await continueLater();
-  timings.rateLimitTimerSeconds += gate.waitedSeconds;
+  try {
+    if (!continuation) {
+      enterPhase('validating');
+      const validated = await step('qualys', `check credentials and API access of ${input.connection}`, (o) =>
+        validateCredentials.executeWithOptions(o, [{ connection: input.connection, run }]),
+      );
+      concurrency = pageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
 
-  enterPhase('committing');
-  const committed = await step(`commit the run of ${input.connection}`, (o) =>
-    commitRun.executeWithOptions(o, [{ run, totals, timings, policy }]),
-  );
-  await lock.release();
-  enterPhase('done');
-  return { outcome: 'completed', connection: input.connection, runKey: committed.runKey, totals, changes: committed.changes, state: committed.state };
+      enterPhase('enumerating');
+      await step('qualys', 'refresh the QID → CVE cache', (o) => refreshKnowledgeBase.executeWithOptions(o, [{ run }]));
+      const enumerated = await step('qualys', `list host IDs of ${input.connection}`, (o) =>
+        enumerateAssets.executeWithOptions(o, [{ run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE, shrinkGuard: policy }]),
+      );
+      pages = enumerated.pages;
+      totals.hosts = enumerated.hostCount;
+    }
+
+    const hostsOf = (page: PageRange): string => `hosts ${page.idMin}–${page.idMax}`;
+    const fetchPage = async (page: PageRange): Promise<void> => {
+      await step('qualys', `fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
+        fetchDetections.executeWithOptions(o, [{ run, page, statuses: input.statuses }]),
+      );
+      pagesFetched += 1;
+      showProgress();
+    };
+    const uploadFetchedPage = async (page: PageRange): Promise<void> => {
+      const mapped = await step('store', `map and upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [{ run, page }]));
+      addPage(totals, mapped);
+      showProgress();
+    };
+
+    if (pass === 'fetch') {
+      enterPhase('fetching pages');
+      if (!(await runPageLanes(pages, concurrency, cursor, fetchPage))) await continueLater();
+      enterPhase('knowledge base');
+      const looked = await step('qualys', 'look up the QIDs new to the QID → CVE cache', (o) =>
+        lookupKnowledgeBase.executeWithOptions(o, [{ run }]),
+      );
+      totals.knowledgeBaseLookups += looked.lookedUp;
+      pass = 'upload';
+      cursor.next = 0;
+    }
+    enterPhase('uploading pages');
+    if (!(await runPageLanes(pages, concurrency, cursor, uploadFetchedPage))) await continueLater();
+    timings.rateLimitTimerSeconds += gate.waitedSeconds;
+
+    enterPhase('committing');
+    const committed = await step('store', `commit the run of ${input.connection}`, (o) =>
+      commitRun.executeWithOptions(o, [{ run, totals, timings, policy }]),
+    );
+    await releaseConnectionLock(input.connection, owner);
+    enterPhase('done');
+    return { outcome: 'completed', connection: input.connection, runKey: committed.runKey, totals, changes: committed.changes, state: committed.state };
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    const cancelled = isCancellation(err);
+    const reason = cancelled ? 'cancelled' : describeFailure(err);
+    const done = `${pagesFetched} of ${pages.length} pages fetched, ${totals.pages} uploaded`;
+    ended = `${reason} during "${phase}" (${done}). Nothing was committed: the connection's data is as the last committed run left it.`;
+    enterPhase(cancelled ? 'cancelled' : 'failed');
+    // Cleanup must run even though the run itself is cancelled, and must never hide why it ended.
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await endRun({ run, outcome: cancelled ? 'cancelled' : 'failed', reason });
+      } catch (cleanupError) {
+        log.warn('Could not clear the run\'s staging; the next run of the connection clears it', { error: describeFailure(cleanupError) });
+      }
+      await releaseConnectionLock(input.connection, owner);
+    });
+    throw err;
+  }
+}
+
+/** The failure as a person reads it: its type and our own message (never the raw cause chain). */
+function describeFailure(err: unknown): string {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure) return `${e.type ?? 'Error'}: ${e.message}`;
+  }
+  return err instanceof Error ? err.message : String(err);
 }
 
 function parseInput(rawInput: unknown): SyncInput {
@@ -223,4 +247,3 @@ function parseInput(rawInput: unknown): SyncInput {
   }
   return parsed.data;
 }
-

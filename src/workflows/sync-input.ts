@@ -27,6 +27,12 @@ export const syncInputSchema = z
       .max(3600)
       .optional()
       .describe('how soon a page held by a worker that died is handed to another; default 120'),
+    retryWindowMinutes: z
+      .number()
+      .min(0.1)
+      .max(10_080)
+      .optional()
+      .describe('how long a step keeps retrying transient failures (Qualys or database down) before the run fails; default 360 (6 h)'),
     allowShrink: z
       .boolean()
       .optional()
@@ -52,6 +58,7 @@ export type SyncInput = z.infer<typeof syncInputSchema>;
 export const DEFAULT_PAGE_SIZE = 1000;
 export const DEFAULT_MAX_CONCURRENCY = 4;
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
+export const DEFAULT_RETRY_WINDOW_MINUTES = 360;
 export const DEFAULT_MAX_SHRINK_SHARE = 0.5;
 export const DEFAULT_REMOVED_ASSET_RETENTION_DAYS = 30;
 

@@ -48,8 +48,20 @@ export interface SyncRun {
   findings: Finding[];
 }
 
-/** One qualysSync run on a fresh task queue with a real in-process worker against the simulator. */
-export async function runSync(env: TestEnv, simulator: RunningSimulator, options: SyncRunOptions = {}): Promise<SyncRun> {
+/** A run started with a real in-process worker serving it in the background. */
+export interface StartedSyncRun {
+  handle: WorkflowHandle;
+  workflowId: string;
+  /** The run's key in the store: its first execution's run ID. */
+  runKey: string;
+  databaseUrl: string;
+  taskQueue: string;
+  /** Stops the worker (after the run ended, or to leave it unserved) and closes its store. */
+  stop(): Promise<void>;
+}
+
+/** Starts a qualysSync run on a fresh task queue, served by a real in-process worker against the simulator. */
+export async function startSyncRun(env: TestEnv, simulator: RunningSimulator, options: SyncRunOptions = {}): Promise<StartedSyncRun> {
   const connection = options.connection ?? 'sim';
   const databaseUrl = options.databaseUrl ?? (await freshDatabase());
   const taskQueue = freshTaskQueue(connection);
@@ -64,20 +76,31 @@ export async function runSync(env: TestEnv, simulator: RunningSimulator, options
   });
   const deps = options.adjustDeps ? options.adjustDeps(real) : real;
   const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
+  const running = worker.run();
   const workflowId = options.workflowId ?? `${connection}-${taskQueue}`;
-  try {
-    const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start('qualysSync', {
-        taskQueue,
-        workflowId,
-        args: [{ connection, ...options.input }],
-      });
-      await Promise.all([handle.result(), options.whileRunning?.(handle)]);
-      return completedSync(await handle.result());
-    });
-    return { result, workflowId, databaseUrl, ...(await readOutput(databaseUrl, result)) };
-  } finally {
+  const stop = async (): Promise<void> => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => undefined);
     await real.close();
+  };
+  try {
+    const handle = await env.client.workflow.start('qualysSync', { taskQueue, workflowId, args: [{ connection, ...options.input }] });
+    return { handle, workflowId, runKey: handle.firstExecutionRunId, databaseUrl, taskQueue, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** One qualysSync run on a fresh task queue with a real in-process worker against the simulator. */
+export async function runSync(env: TestEnv, simulator: RunningSimulator, options: SyncRunOptions = {}): Promise<SyncRun> {
+  const started = await startSyncRun(env, simulator, options);
+  try {
+    await Promise.all([started.handle.result(), options.whileRunning?.(started.handle)]);
+    const result = completedSync(await started.handle.result());
+    return { result, workflowId: started.workflowId, databaseUrl: started.databaseUrl, ...(await readOutput(started.databaseUrl, result)) };
+  } finally {
+    await started.stop();
   }
 }
 

@@ -2,7 +2,12 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { startDevServer, type RunningDevServer } from '../../temporal/dev-server';
+import type { WorkflowHandle } from '@temporalio/client';
+import { connectionLockId } from '../../src/workflows/connection-lock';
+import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
+import type { SyncResult } from '../../src/workflows/sync-result';
 import { expectNoSecretAnywhere, expectedFrom, runSync } from '../harness/sync-run';
+import { untilLockHeldBy } from '../harness/until';
 import { connectToTestServer } from '../harness/temporal';
 
 describe('a long run continues as new', () => {
@@ -34,9 +39,37 @@ describe('a long run continues as new', () => {
     await shared?.close();
   });
 
-  it('carries only cursors and counters, and its output is still exact', async () => {
+  it('carries only cursors and counters, keeps its connection through every continue-as-new, and its output is still exact', async () => {
     const env = { client: new Client({ connection, namespace: server.namespace }), nativeConnection, namespace: server.namespace };
-    const run = await runSync(env, simulator, { input: { pageSize: 10 } });
+    const rivals: Array<{ result: SyncResult; startedAt: Date }> = [];
+    const progressSeen: SyncProgress[] = [];
+    // While the run goes (and continues as new), rivals keep trying to take its connection, and its
+    // progress is read: the continue-as-new hand-over is exactly where a lock with a gap would let one in.
+    const contest = async (handle: WorkflowHandle): Promise<void> => {
+      const { taskQueue } = await handle.describe();
+      await untilLockHeldBy(env.client, connectionLockId('sim'), handle.workflowId);
+      const ended = handle.result().then(() => true, () => true);
+      for (let i = 0; !(await Promise.race([ended, Promise.resolve(false)])); i++) {
+        progressSeen.push(await handle.query(progressQuery));
+        const rival = await env.client.workflow.start('qualysSync', { taskQueue, workflowId: `rival-${i}-${Date.now()}`, args: [{ connection: 'sim', pageSize: 10 }] });
+        const result = (await rival.result()) as SyncResult;
+        rivals.push({ result, startedAt: (await rival.describe()).startTime });
+      }
+    };
+    const run = await runSync(env, simulator, { input: { pageSize: 10 }, whileRunning: contest });
+
+    // Every rival started while the run was going was turned away; one that raced the run's very end may run.
+    const runClosed = (await env.client.workflow.getHandle(run.workflowId).describe()).closeTime ?? new Date();
+    const whileRunning = rivals.filter((r) => r.startedAt < runClosed);
+    expect(whileRunning.length).toBeGreaterThan(0);
+    for (const rival of whileRunning) expect(rival.result).toMatchObject({ outcome: 'skipped', alreadyRunning: run.workflowId });
+    for (const p of progressSeen) expect(p.pagesFetched).toBeLessThanOrEqual(p.pagesTotal);
+    // One lock for the whole run: no execution of it ended and started again at a continue-as-new.
+    const locks = [];
+    for await (const lock of env.client.workflow.list({ query: `WorkflowId = "${connectionLockId('sim')}"` })) {
+      if (lock.startTime < runClosed) locks.push(lock); // not a late rival's
+    }
+    expect(locks.length).toBe(1);
     const truth = simulator.truth();
     const expected = expectedFrom(truth, 'sim');
 

@@ -6,6 +6,8 @@ import { freshDatabase } from '../harness/database';
 import { completedSync, type SyncResult } from '../../src/workflows/sync-result';
 import { projectCommand, temporalCli } from '../harness/cli';
 import { expectedFrom, readOutput } from '../harness/sync-run';
+import { untilLockHeldBy } from '../harness/until';
+import { connectionLockId } from '../../src/workflows/connection-lock';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
 
 describe('one run per connection at a time', () => {
@@ -38,7 +40,7 @@ describe('one run per connection at a time', () => {
 
     await worker.runUntil(async () => {
       const first = await env.client.workflow.start('qualysSync', { taskQueue, workflowId: `${connection}-first`, args: [input] });
-      await new Promise((r) => setTimeout(r, 500)); // let it take the connection
+      await untilLockHeldBy(env.client, connectionLockId(connection), first.workflowId);
 
       // 1. Our own client, any other workflow ID.
       const viaClient = await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `${connection}-second`, args: [input] });

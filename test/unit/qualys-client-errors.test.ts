@@ -189,9 +189,17 @@ describe('broken bodies', () => {
     expect(e.message).toContain('expected <HOST_LIST_OUTPUT>');
   });
 
-  it('a response without RESPONSE → malformed-response', async () => {
+  it('a record of a shape the connector does not know → malformed-response, NOT retryable, naming the element, the host and the QID', async () => {
+    fake.route = () => xml(fixture('detections-page1.xml').replace('<PORT>443</PORT>', '<PORT>https</PORT>'));
+    const e = await failure(client.listDetections({ idMin: 1, idMax: 200 }));
+    expectKind(e, 'malformed-response', false);
+    expect(e.message).toMatch(/DETECTION\[0\]\.PORT \(HOST ID 120 › DETECTION QID 38170\): expected a whole number, got "https"/);
+    expect(e.fix).toMatch(/retrying will not help/);
+  });
+
+  it('a response without RESPONSE → malformed-response, not retryable (the same document would come back)', async () => {
     fake.route = () => xml('<HOST_LIST_VM_DETECTION_OUTPUT></HOST_LIST_VM_DETECTION_OUTPUT>');
-    expectKind(await failure(client.listDetections({ idMin: 1, idMax: 2 })), 'malformed-response', true);
+    expectKind(await failure(client.listDetections({ idMin: 1, idMax: 2 })), 'malformed-response', false);
   });
 });
 

@@ -1,0 +1,66 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { connectToTestServer } from '../harness/temporal';
+
+// Histories of real runs (recorded by `npm run replay:record`) replayed against the current workflow
+// code: a change that would break a run in flight — one waiting on a rate-limit timer for an hour, say —
+// fails here instead of in production. See the README, "Changing the workflow".
+
+const HISTORIES_DIR = path.join(__dirname, '..', 'replay', 'histories');
+
+function recordedHistories(): Array<{ name: string; history: temporal.api.history.v1.IHistory }> {
+  return readdirSync(HISTORIES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))) }));
+}
+
+function replayOptions() {
+  const codePath = process.env.TEST_WORKFLOW_BUNDLE;
+  if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE is not set: run the integration tests with `npm test`');
+  return { workflowBundle: { codePath } };
+}
+
+async function replay(histories: Array<{ name: string; history: temporal.api.history.v1.IHistory }>): Promise<Record<string, string>> {
+  const outcomes: Record<string, string> = {};
+  const results = Worker.runReplayHistories(
+    replayOptions(),
+    histories.map((h) => ({ workflowId: h.name, history: h.history })),
+  );
+  for await (const result of results) outcomes[result.workflowId] = result.error ? `${result.error.name}: ${result.error.message}` : 'ok';
+  return outcomes;
+}
+
+describe('replay: recorded histories of real runs replay against the current workflow code', () => {
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    close = (await connectToTestServer()).close; // installs the test Runtime the replayer needs
+  });
+  afterAll(async () => close?.());
+
+  it('every recorded history replays without a non-determinism error', async () => {
+    const histories = recordedHistories();
+    // The kinds of run the replay must cover; a missing one means the recording was cut short.
+    expect(histories.map((h) => h.name)).toEqual(
+      expect.arrayContaining(['completed', 'continued-as-new-first', 'continued-as-new-last', 'waiting-on-rate-limit', 'page-retried', 'cancelled', 'failed', 'skipped', 'connection-lock']),
+    );
+    const outcomes = await replay(histories);
+    expect(outcomes).toEqual(Object.fromEntries(histories.map((h) => [h.name, 'ok'])));
+  });
+
+  it('a history that no longer matches the code fails the replay (so the check above can fail)', async () => {
+    const completed = recordedHistories().find((h) => h.name === 'completed');
+    if (!completed) throw new Error('the completed history is missing');
+    // As if the workflow had been changed to call a different step first: the recorded command differs.
+    const altered = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES_DIR, 'completed.json'), 'utf8')));
+    const scheduled = altered.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validateCredentials');
+    const activityType = scheduled?.activityTaskScheduledEventAttributes?.activityType;
+    if (!activityType) throw new Error('the completed history has no validateCredentials step');
+    activityType.name = 'someOtherStep';
+    const outcomes = await replay([{ name: 'altered', history: altered }]);
+    expect(outcomes.altered).toMatch(/DeterminismViolationError|nondetermin/i);
+  });
+});

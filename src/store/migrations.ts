@@ -225,7 +225,7 @@ END $$;
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating
 
 /** Applies the migrations this database has not seen yet; safe when several processes start at once. */
-export async function migrate(pool: Pool): Promise<number[]> {
+export async function migrate(pool: Pool, migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = MIGRATIONS): Promise<number[]> {
   return withClient(pool, async (client) => {
     const applied: number[] = [];
     try {
@@ -236,7 +236,7 @@ export async function migrate(pool: Pool): Promise<number[]> {
       // Two processes creating it at the same moment: one wins, the other sees a duplicate.
       if (!['23505', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
     }
-    for (const migration of inVersionOrder(MIGRATIONS)) {
+    for (const migration of inVersionOrder(migrations)) {
       await client.query('BEGIN');
       try {
         await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);

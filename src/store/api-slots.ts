@@ -127,7 +127,9 @@ export class ApiSlots {
       if (z.object({ slot: z.number().nullable() }).parse(rows[0]).slot !== null) break;
       // Full jitter between half and all of an exponential step: workers never poll in lockstep.
       const step = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
-      await sleep(step / 2 + Math.random() * (step / 2), undefined, { signal });
+      await sleep(step / 2 + Math.random() * (step / 2), undefined, { signal }).catch((err: unknown) => {
+        throw signal?.aborted ? signal.reason : err;
+      });
     }
     await db.query('SELECT pg_advisory_unlock($1, $2)', [key, GATE]);
   }

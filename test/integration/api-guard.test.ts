@@ -80,6 +80,47 @@ describe('the API guard in the store: slots and budgets shared by every process 
     expect(await heldAdvisoryLocks(databaseUrl)).toEqual([]);
   });
 
+  it('waiters get the slot in the order they asked for it, whichever process they are in (no starvation)', async () => {
+    const guards = [await guard(), await guard(), await guard()];
+    const holder = await guards[0].enter(SUBSCRIPTION, 'hostList');
+    const order: number[] = [];
+    const waiters: Array<Promise<void>> = [];
+    for (let i = 0; i < 6; i++) {
+      waiters.push(
+        guards[i % 3].enter(SUBSCRIPTION, 'hostList').then(async (held) => {
+          order.push(i);
+          await held.leave();
+        }),
+      );
+      await until(`waiter ${i} to queue`, async () => ((await lockWaiters(databaseUrl)) === i + 1 ? true : undefined));
+    }
+    await holder.leave();
+    await Promise.all(waiters);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('with several slots, waiters queue on the gate; both the one looking for a slot and the ones behind it can be cancelled', async () => {
+    const g = await guard();
+    await call(g, 'hostDetection', inFlightCounter(), { concurrencyLimit: 3 });
+    const holders = [await g.enter(SUBSCRIPTION, 'hostDetection'), await g.enter(SUBSCRIPTION, 'hostDetection')];
+    const [head, behind] = [new AbortController(), new AbortController()];
+    const outcomeOf = (signal: AbortSignal): Promise<unknown> => g.enter(SUBSCRIPTION, 'hostDetection', signal).then(() => 'entered', (err: unknown) => err);
+    const headOutcome = outcomeOf(head.signal);
+    // The head holds the gate and polls for a slot; the next one waits for the gate in PostgreSQL's queue.
+    await until('the head to hold the gate', async () => ((await heldAdvisoryLocks(databaseUrl)).length === 3 ? true : undefined));
+    const behindOutcome = outcomeOf(behind.signal);
+    await until('the next waiter to queue on the gate', async () => ((await lockWaiters(databaseUrl)) === 1 ? true : undefined));
+    behind.abort(new Error('second cancelled'));
+    head.abort(new Error('head cancelled'));
+    expect(await behindOutcome).toEqual(new Error('second cancelled'));
+    expect(await headOutcome).toEqual(new Error('head cancelled'));
+    await until('the cancelled waits to leave the server', async () => ((await lockWaiters(databaseUrl)) === 0 ? true : undefined));
+    for (const h of holders) await h.leave();
+    const next = await g.enter(SUBSCRIPTION, 'hostDetection', AbortSignal.timeout(60_000));
+    await next.leave();
+    expect(await heldAdvisoryLocks(databaseUrl)).toEqual([]);
+  });
+
   it('a process killed while it holds a slot does not leak it', async () => {
     // A real process holds the slot (limit 2: one slot for hostDetection), then dies with SIGKILL.
     const script = `

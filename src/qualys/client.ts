@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { platformForApiHost, resolveApiBaseUrl } from './base-url';
+import type { CallGate, CallGateFactory, CallPass } from './call-gate';
 import {
   errorForFailedStatus,
   errorForHttpStatus,
@@ -24,6 +25,7 @@ import { connectorUserAgent } from './user-agent';
 import { malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
 
 export type { QualysConnection } from './connection';
+export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
 export type { HostIdRange } from './qps-request';
 
 /** Reported after every HTTP call (one per page), successful or not. */
@@ -41,6 +43,8 @@ export interface QualysClientOptions {
   signal?: AbortSignal;
   /** Overrides `qualys-exposure-connector/<version>`. */
   userAgent?: string;
+  /** Every HTTP call passes this gate (limits shared with other processes); built with the subscription. */
+  gate?: CallGateFactory;
 }
 
 /** Per-call options; a shared client can still cancel, or account for, one activity's calls. */
@@ -83,6 +87,7 @@ export class QualysClient {
   readonly #secrets: readonly string[];
   #limits?: SubscriptionLimits;
   readonly #limitsByEndpoint = new Map<QualysEndpoint, SubscriptionLimits>();
+  readonly #gate?: CallGate;
 
   constructor(connection: QualysConnection, options: QualysClientOptions = {}) {
     const settings = parseQualysConnection(connection);
@@ -102,6 +107,7 @@ export class QualysClient {
       caFile: settings.caFile,
       proxyUrl: settings.proxyUrl,
     });
+    this.#gate = options.gate?.({ baseUrl: this.baseUrl, username: settings.username });
   }
 
   /**
@@ -308,21 +314,28 @@ export class QualysClient {
     });
   }
 
-  /** One HTTP call: send, record limits, interpret, report to onCall, keep secrets out of errors. */
+  /**
+   * One HTTP call: pass the gate, send, record limits, interpret, report to onCall, keep secrets out of
+   * errors. A call the gate refuses (or cancels) was never made: it is not reported.
+   */
   async #exchange<T>(
     endpoint: QualysEndpoint,
     body: string,
     call: QualysCallOptions,
     interpret: (exchange: HttpExchange, context: ResponseContext) => T,
   ): Promise<T> {
+    const signal = this.#signal(call);
+    const pass: CallPass | undefined = await this.#gate?.enter(endpoint, signal);
     const started = performance.now();
     let httpStatus: number | undefined;
     let qualysCode: string | undefined;
     let ok = false;
+    let limits: SubscriptionLimits | undefined;
+    let refusedWaitSeconds: number | undefined;
     try {
-      const exchange = await this.#http.post(endpoint, body, this.#signal(call));
+      const exchange = await this.#http.post(endpoint, body, signal);
       httpStatus = exchange.status;
-      const limits = readSubscriptionLimits(exchange.headers);
+      limits = readSubscriptionLimits(exchange.headers);
       if (limits) {
         this.#limits = limits;
         this.#limitsByEndpoint.set(endpoint, limits);
@@ -343,9 +356,11 @@ export class QualysClient {
       if (!isQualysError(error)) throw error;
       qualysCode = error.qualysCode;
       httpStatus ??= error.httpStatus;
+      if (error.kind === 'rate-limit' && httpStatus !== undefined) refusedWaitSeconds = error.waitSeconds;
       throw this.#withoutSecrets(error);
     } finally {
       this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok }, call);
+      await pass?.leave({ limits, refusedWaitSeconds });
     }
   }
 

@@ -187,12 +187,56 @@ ALTER TABLE runs ADD COLUMN ended_at timestamptz;
 ALTER TABLE runs ADD COLUMN failure text;
 `,
   },
+  {
+    version: 3,
+    name: 'Qualys API limits shared by every worker: concurrency slots and rate budgets',
+    sql: `
+-- What the workers last learnt of each Qualys API's limits, per subscription (API base URL + user name,
+-- never a password), and the rate budget they keep between calls (see src/store/api-pacing.ts).
+CREATE TABLE api_limits (
+  subscription       text NOT NULL,
+  api                text NOT NULL,
+  concurrency_limit  integer,             -- X-Concurrency-Limit-Limit, last observed
+  limit_observed_at  timestamptz,
+  rate_limit         integer,             -- X-RateLimit-Limit
+  rate_window_sec    integer,             -- X-RateLimit-Window-Sec
+  remaining          integer,             -- X-RateLimit-Remaining last observed, less the calls sent since
+  paused_until       timestamptz,         -- no call on this API before then
+  pause_reason       text,
+  sent               bigint NOT NULL DEFAULT 0,  -- calls sent so far: each call's sequence number
+  observed_seq       bigint NOT NULL DEFAULT 0,  -- the call whose answer set "remaining"
+  PRIMARY KEY (subscription, api)
+);
+
+-- When the connector's own recent calls started, per subscription and API: the oldest one in the
+-- rolling window bounds how long an exhausted budget can last.
+CREATE TABLE api_call_starts (
+  subscription  text NOT NULL,
+  api           text NOT NULL,
+  started_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX api_call_starts_key ON api_call_starts (subscription, api, started_at);
+
+-- The first free slot of (key, 0 … slots-1), taken as a session advisory lock, or NULL when all are held.
+-- One statement per slot, in order: a plain SELECT … WHERE pg_try_advisory_lock(…) LIMIT 1 may lock rows
+-- it does not return.
+CREATE FUNCTION api_slot_try_lock(key integer, slots integer) RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 0 .. slots - 1 LOOP
+    IF pg_try_advisory_lock(key, i) THEN
+      RETURN i;
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $$;
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating
 
 /** Applies the migrations this database has not seen yet; safe when several processes start at once. */
-export async function migrate(pool: Pool): Promise<number[]> {
+export async function migrate(pool: Pool, migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = MIGRATIONS): Promise<number[]> {
   return withClient(pool, async (client) => {
     const applied: number[] = [];
     try {
@@ -203,7 +247,7 @@ export async function migrate(pool: Pool): Promise<number[]> {
       // Two processes creating it at the same moment: one wins, the other sees a duplicate.
       if (!['23505', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
     }
-    for (const migration of MIGRATIONS) {
+    for (const migration of inVersionOrder(migrations)) {
       await client.query('BEGIN');
       try {
         await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
@@ -221,4 +265,18 @@ export async function migrate(pool: Pool): Promise<number[]> {
     }
     return applied;
   });
+}
+
+/**
+ * The migrations by version. Branches may land out of order (version 3 merged before version 2): each
+ * version is applied once, whenever this database has not seen it, so a later-merged lower version still
+ * runs. Versions must therefore not depend on each other unless they are numbered in that order.
+ */
+export function inVersionOrder<T extends { version: number }>(migrations: readonly T[]): T[] {
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  sorted.forEach((m, i) => {
+    if (!Number.isInteger(m.version) || m.version < 1) throw new Error(`Migration version ${m.version} is not a positive whole number.`);
+    if (i > 0 && sorted[i - 1].version === m.version) throw new Error(`Two migrations have version ${m.version}: give one the next free number.`);
+  });
+  return sorted;
 }

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { Pool } from 'pg';
+import { ApiGuard } from './api-guard';
+import { ApiSlots } from './api-slots';
 import { ensureEmbeddedPostgres } from './embedded-server';
 import { StoreUnavailableError } from './errors';
 import { ExposureStore } from './exposure-store';
@@ -7,6 +9,8 @@ import { migrate } from './migrations';
 
 export interface OpenedStore {
   store: ExposureStore;
+  /** The Qualys API limits every worker shares (concurrency slots, rate budgets), on its own connections. */
+  apiGuard: ApiGuard;
   /** Where the store is, for people: the URL with its password masked. */
   location: string;
   /** The database password, for log masking; never print it. */
@@ -56,11 +60,14 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
     await embedded?.stop().catch(() => undefined);
     throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(describeConnectError(err, parsed, location));
   }
+  const slots = new ApiSlots({ connectionString: url, canceller: pool });
   return {
     store: new ExposureStore(pool),
+    apiGuard: new ApiGuard(slots),
     location,
     secrets: password ? [password] : [],
     close: async () => {
+      await slots.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       await embedded?.stop();
     },

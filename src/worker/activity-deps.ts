@@ -1,3 +1,4 @@
+import { storeCallGate } from '../activities/qualys-call-gate';
 import type { QualysApi, SyncActivityDeps } from '../activities/sync-activities';
 import { ConnectionProfiles, type ConnectionProfile } from '../config/connections';
 import { defaultDataDir } from '../config/project-paths';
@@ -36,12 +37,17 @@ export async function openActivityDeps(options: ActivityDepsOptions = {}): Promi
       databaseUrl: options.databaseUrl ?? (env.DATABASE_URL || undefined),
       dataDir: options.dataDir ?? env.QUALYS_CONNECTOR_DATA_DIR ?? defaultDataDir(),
     }));
-  // One client (and so one keep-alive pool) per profile, shared by every activity on this worker.
+  // One client (and so one keep-alive pool) per profile, shared by every activity on this worker. Every
+  // call passes the store's guard: concurrency slots and rate budgets shared by all workers.
+  const gate = storeCallGate(opened.apiGuard);
   const clients = new Map<string, QualysClient>();
   const qualys = (profile: ConnectionProfile): QualysApi => {
     let client = clients.get(profile.name);
     if (!client) {
-      client = new QualysClient({ apiUrl: profile.apiUrl, username: profile.username, password: profile.password, caFile: profile.caFile });
+      client = new QualysClient(
+        { apiUrl: profile.apiUrl, username: profile.username, password: profile.password, caFile: profile.caFile },
+        { gate },
+      );
       clients.set(profile.name, client);
     }
     return client;

@@ -49,6 +49,27 @@ function line(r: Random, flavour: Flavour, n: number): string {
   }
 }
 
+/** Lines a detection's RESULTS are cut from, with their UTF-8 sizes; built once per (seed, flavour). */
+interface LinePool {
+  lines: string[];
+  bytes: number[];
+}
+
+const POOL_SIZE = 256;
+const pools = new Map<string, LinePool>();
+
+function linePool(seed: number, flavour: Flavour): LinePool {
+  const key = `${seed}/${flavour}`;
+  let pool = pools.get(key);
+  if (pool === undefined) {
+    const r = new Random(seed, RESULTS_STREAM, flavour.length);
+    const lines = Array.from({ length: POOL_SIZE }, (_, n) => line(r, flavour, n + 1));
+    pool = { lines, bytes: lines.map((l) => Buffer.byteLength(l) + 1) };
+    pools.set(key, pool);
+  }
+  return pool;
+}
+
 /** The RESULTS text of a detection. */
 export function detectionResults(
   detection: EstateDetection,
@@ -63,15 +84,14 @@ export function detectionResults(
   }
   const r = new Random(seed, RESULTS_STREAM, detection.uniqueVulnId);
   const target = resultsSize(r);
-  const flavour = flavourOf(category);
-  const lines: string[] = [`${title} – ${where}`];
-  let bytes = Buffer.byteLength(lines[0] ?? '');
-  for (let n = 1; bytes < target; n++) {
-    const next = line(r, flavour, n);
-    lines.push(next);
-    bytes += Buffer.byteLength(next) + 1;
+  const pool = linePool(seed, flavourOf(category));
+  const first = `${title} – ${where}`;
+  // Lines taken in turn from a pool (starting where this detection's draw says), until the size is reached.
+  const parts: string[] = [first];
+  let bytes = Buffer.byteLength(first);
+  for (let k = r.int(0, POOL_SIZE - 1); bytes < target; k = (k + 1) % POOL_SIZE) {
+    parts.push(pool.lines[k] ?? '');
+    bytes += pool.bytes[k] ?? 1;
   }
-  const text = lines.join('\n');
-  // Small targets cut a line short: cut on a character, never inside a surrogate pair.
-  return bytes > target + 200 ? Array.from(text).slice(0, Math.max(8, target)).join('') : text;
+  return parts.join('\n');
 }

@@ -131,7 +131,7 @@ class Simulator {
     const endpoint = v2?.endpoint ?? qps?.endpoint;
     if (endpoint === undefined) {
       await readBody(req).catch(() => '');
-      return this.send(req, res, notFoundReply());
+      return this.send(res, notFoundReply(), 'identity');
     }
 
     const at = Date.now();
@@ -161,6 +161,7 @@ class Simulator {
     if (wait > 0) await delay(wait, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
 
     const faultKey = outcome.bodyFault;
+    const encoding = this.encodingFor(req, outcome.reply);
     this.stats.record(
       {
         endpoint,
@@ -170,11 +171,12 @@ class Simulator {
         params: outcome.params,
         servedMs: wait,
         bytes,
+        ...(encoding === 'identity' ? {} : { contentEncoding: encoding }),
       },
       faultKey ?? outcome.reply.errorKey,
     );
     if (res.destroyed || this.shutdown.signal.aborted) return;
-    await this.send(req, res, outcome.reply, outcome.bodyFault);
+    await this.send(res, outcome.reply, encoding, outcome.bodyFault);
   }
 
   private immediateFaultReply(fault: ImmediateFault, endpoint: Endpoint, baseUrl: string, username: string, path: string): ApiReply {
@@ -275,12 +277,14 @@ class Simulator {
     return { reply, bodyFault: this.faults.takeBodyFault(endpoint), params };
   }
 
-  private async send(req: IncomingMessage, res: ServerResponse, reply: ApiReply, bodyFault?: BodyFault): Promise<void> {
+  /** Compressed as asked in the realistic profile; HTML pages come from a proxy in front of Qualys: plain. */
+  private encodingFor(req: IncomingMessage, reply: ApiReply): BodyEncoding {
+    if (this.estate.profile !== 'realistic' || reply.contentType.startsWith('text/html')) return 'identity';
+    return negotiateEncoding(req.headers['accept-encoding']);
+  }
+
+  private async send(res: ServerResponse, reply: ApiReply, encoding: BodyEncoding, bodyFault?: BodyFault): Promise<void> {
     const profile = this.estate.profile;
-    // HTML pages come from a proxy in front of Qualys: plain, whatever was asked.
-    const encoding: BodyEncoding = profile === 'realistic' && !reply.contentType.startsWith('text/html')
-      ? negotiateEncoding(req.headers['accept-encoding'])
-      : 'identity';
     const text = bodyFault === 'truncated' ? truncateBody(reply.body) : bodyFault === 'malformed' ? malformBody(reply.body) : reply.body;
     const body = await encodeBody(Buffer.from(text, 'utf8'), encoding);
     if (res.destroyed) return;

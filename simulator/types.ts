@@ -70,8 +70,10 @@ export interface RequestLogEntry {
   params: Record<string, string>;
   /** The simulated server time of this call (latency settings), ms; benchmarks derive their bound from it. */
   servedMs?: number;
-  /** Size of the response body. */
+  /** Size of the response body in UTF-8 bytes, before any compression. */
   bytes?: number;
+  /** gzip or deflate when the body was compressed (realistic profile, when the request asked). */
+  contentEncoding?: string;
 }
 
 export interface SimulatorStats {

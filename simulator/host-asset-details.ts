@@ -69,8 +69,8 @@ const runsWindows = (host: EstateHost): boolean => host.os?.includes('Windows') 
 
 /** How many software entries an agent reports: most a few dozen, some hundreds (a long tail). */
 function softwareCount(r: Random, windows: boolean): number {
-  const base = windows ? r.int(15, 60) : r.int(40, 140);
-  return r.chance(0.1) ? base * r.int(2, 5) : base;
+  const base = windows ? r.int(10, 40) : r.int(25, 90);
+  return r.chance(0.08) ? base * r.int(2, 5) : base;
 }
 
 function agentSoftware(r: Random, windows: boolean): Array<{ name: string; version: string }> {

@@ -202,7 +202,7 @@ describe('host assets per kind of asset', () => {
     expect(agents.every((a) => text(a, 'agentInfo', 'agentId') !== undefined)).toBe(true);
     expect(agents.every((a) => list(a, 'tags', 'list', 'TagSimple').some((t) => text(t, 'name') === 'Cloud Agent'))).toBe(true);
     const softwareCounts = agents.map((a) => list(a, 'software', 'list', 'HostAssetSoftware').length);
-    expect(Math.min(...softwareCounts)).toBeGreaterThan(10);
+    expect(Math.min(...softwareCounts)).toBeGreaterThanOrEqual(10);
     expect(Math.max(...softwareCounts)).toBeGreaterThan(150);
     const scanned = truth.hosts.filter((h) => h.trackingMethod === 'IP' && h.assetId !== undefined && !h.cloudProvider).map((h) => assetOf(h.id));
     expect(scanned.every((a) => node(a, 'agentInfo') === undefined)).toBe(true);

@@ -1,6 +1,7 @@
 // A whole connector run over the simulator's realistic profile (whatever QUALYS_SIM_PROFILE says):
 // no vendor reference or Bugtraq ID becomes a CVE, multi-byte text arrives intact in the store and the
 // export, and a cloud asset's MAC that is only in the HostAsset sourceInfo lands on the asset.
+import { rmSync } from 'node:fs';
 import { normaliseMac } from '../../src/model/map-qualys';
 import { exportedState, expectedFrom, runSync } from '../harness/sync-run';
 import { useTestEnvironment } from '../harness/test-environment';
@@ -27,6 +28,7 @@ describe('qualysSync over realistic Qualys content', () => {
 
     // Multi-byte OS captions, in the store and in `npm run export`'s files.
     const exported = await exportedState(run.databaseUrl, 'real');
+    rmSync(exported.dir, { recursive: true, force: true });
     const localized = truth.hosts.filter((h) => /[^\x00-\x7e]/.test(h.os ?? ''));
     expect(localized.length).toBeGreaterThan(2);
     for (const host of localized) {

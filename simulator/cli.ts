@@ -2,9 +2,11 @@
  * Standalone runner:
  *   node lib/simulator/cli.js [--host 127.0.0.1] [--port 0] [--hosts 5000] [--seed 1] [--concurrency 2]
  *     [--rate 300/3600] [--latency-ms N] [--latency-per-kb-ms N] [--detections-per-host N] [--truncation-limit N]
+ *     [--profile realistic|minimal]
  * Prints the URL and the demo credentials, and stops cleanly on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { parseProfile } from './profile';
 import { startSimulator } from './server';
 import type { SimulatorOptions } from './types';
 
@@ -19,6 +21,7 @@ const USAGE = `Usage: node lib/simulator/cli.js [options]
   --latency-ms <n>              base latency per call (default 0)
   --latency-per-kb-ms <n>       extra latency per KiB of response (default 0)
   --truncation-limit <n>        default Host List / HLD page size (default 1000)
+  --profile <name>              content: realistic (default, or $QUALYS_SIM_PROFILE) or minimal
   --help                        show this text`;
 
 function numberOption(name: string, value: string | undefined): number | undefined {
@@ -50,6 +53,7 @@ export function parseCliOptions(argv: string[]): SimulatorOptions | 'help' {
       'latency-ms': { type: 'string' },
       'latency-per-kb-ms': { type: 'string' },
       'truncation-limit': { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -65,6 +69,7 @@ export function parseCliOptions(argv: string[]): SimulatorOptions | 'help' {
     latencyMs: numberOption('latency-ms', values['latency-ms']),
     latencyPerKbMs: numberOption('latency-per-kb-ms', values['latency-per-kb-ms']),
     truncationLimit: numberOption('truncation-limit', values['truncation-limit']),
+    profile: values.profile === undefined ? undefined : parseProfile(values.profile, '--profile'),
   };
 }
 

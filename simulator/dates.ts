@@ -32,5 +32,8 @@ export function parseQualysDate(text: string): number | undefined {
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s] = match;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0));
-  return Number.isNaN(ms) ? undefined : ms;
+  if (Number.isNaN(ms)) return undefined;
+  // Date.UTC rolls 2025-13-45 over into 2026: a real date formats back to the same text.
+  const expected = `${y}-${mo}-${d}T${h ?? '00'}:${mi ?? '00'}:${s ?? '00'}`;
+  return new NativeDate(ms).toISOString().startsWith(expected) ? ms : undefined;
 }

@@ -8,12 +8,17 @@
 import { compareDetections, type EstateDetection } from './detections';
 import type { EstateHost } from './hosts';
 
+/**
+ * `atMs` is the scan (estate time); `recordedMs` is when Qualys processed it and updated the record:
+ * the wall clock of the `advance`, so that filters a connector sends with its own wall-clock
+ * watermark (`detection_updated_since`, `detection_processed_after`) find exactly what changed since.
+ */
 export type DetectionEvent =
   /** An open detection was not found by the scan at `atMs`: Fixed. */
-  | { kind: 'fixed'; uniqueVulnId: number; atMs: number; processedMs: number }
+  | { kind: 'fixed'; uniqueVulnId: number; atMs: number; recordedMs: number }
   /** A Fixed detection was found again by the scan at `atMs`: Re-Opened. */
-  | { kind: 'reopened'; uniqueVulnId: number; atMs: number; processedMs: number }
-  /** A QID the host did not have was found (status New). */
+  | { kind: 'reopened'; uniqueVulnId: number; atMs: number; recordedMs: number }
+  /** A QID the host did not have was found (status New); its update and processing times are the wall clock. */
   | { kind: 'found'; detection: EstateDetection };
 
 interface HostChanges {
@@ -25,6 +30,8 @@ interface HostChanges {
   lastVmScanMs?: number;
   /** Wall clock (epoch ms) of the `advance` call that last added or changed the host. */
   processedAtMs?: number;
+  /** Added hosts: wall clock of the `advance` that added them, when all their detections were first processed. */
+  addedAtMs?: number;
   events: DetectionEvent[];
 }
 
@@ -52,6 +59,7 @@ export class EstateChanges {
     const changes = this.changesOf(index);
     changes.shiftMs = shiftMs;
     changes.processedAtMs = processedAtMs;
+    changes.addedAtMs = processedAtMs;
   }
 
   /** A later scan of a host; `host` is the host as served before it. */
@@ -87,7 +95,16 @@ export class EstateChanges {
 
   /** Replays the host's detection events on its generated detections (changes them in place). */
   applyToDetections(index: number, detections: EstateDetection[]): EstateDetection[] {
-    const events = this.hosts.get(index)?.events;
+    const changes = this.hosts.get(index);
+    const addedAtMs = changes?.addedAtMs;
+    if (addedAtMs !== undefined) {
+      // A host new in this generation: Qualys processed all of its detections when it appeared.
+      for (const d of detections) {
+        d.lastUpdateMs = addedAtMs;
+        d.lastProcessedMs = addedAtMs;
+      }
+    }
+    const events = changes?.events;
     if (events === undefined || events.length === 0) return detections;
     const byId = new Map(detections.map((d) => [d.uniqueVulnId, d]));
     let added = false;
@@ -103,8 +120,8 @@ export class EstateChanges {
       const d = byId.get(event.uniqueVulnId);
       if (d === undefined) continue;
       d.lastTestMs = event.atMs;
-      d.lastUpdateMs = event.atMs;
-      d.lastProcessedMs = event.processedMs;
+      d.lastUpdateMs = event.recordedMs;
+      d.lastProcessedMs = event.recordedMs;
       if (event.kind === 'fixed') {
         d.status = 'Fixed';
         d.lastFixedMs = event.atMs;

@@ -10,6 +10,7 @@ import { EstateChanges } from './estate-changes';
 import { HostIdSpace } from './host-ids';
 import { type EstateHost, generateHost, hasHostAssetAt, lastVmScanText, trackingMethodAt, type TrackingMethod } from './hosts';
 import { KnowledgeBase } from './knowledge-base';
+import { type ContentProfile, resolveProfile } from './profile';
 import type { GroundTruth, TruthDetection, TruthHost, TruthKnowledgeBaseEntry } from './types';
 
 export interface EstateOptions {
@@ -19,6 +20,8 @@ export interface EstateOptions {
   seed?: number;
   /** Average detections per host; default 8. */
   detectionsPerHost?: number;
+  /** Content profile; default `QUALYS_SIM_PROFILE`, else realistic (see profile.ts). */
+  profile?: ContentProfile;
 }
 
 export const DEFAULT_ESTATE_HOSTS = 200;
@@ -28,6 +31,7 @@ export const DEFAULT_DETECTIONS_PER_HOST = 8;
 export class Estate {
   readonly seed: number;
   readonly detectionsPerHost: number;
+  readonly profile: ContentProfile;
   readonly knowledgeBase: KnowledgeBase;
   /** What the generations after 0 changed; `advanceEstate` writes it. */
   readonly changes = new EstateChanges();
@@ -37,8 +41,9 @@ export class Estate {
     const size = Math.max(0, Math.floor(options.hosts ?? DEFAULT_ESTATE_HOSTS));
     this.seed = Math.floor(options.seed ?? DEFAULT_SEED);
     this.detectionsPerHost = Math.max(0, options.detectionsPerHost ?? DEFAULT_DETECTIONS_PER_HOST);
+    this.profile = resolveProfile(options.profile);
     this.space = new HostIdSpace(this.seed, size);
-    this.knowledgeBase = new KnowledgeBase(this.seed);
+    this.knowledgeBase = new KnowledgeBase(this.seed, this.profile);
   }
 
   /** Host and asset IDs of every index allocated so far (removed hosts' indexes included). */
@@ -78,7 +83,15 @@ export class Estate {
   }
 
   host(index: number): EstateHost {
-    return this.changes.applyToHost(generateHost(this.seed, index, this.space.hostId(index), this.space.assetId(index)));
+    return this.changes.applyToHost(generateHost(this.seed, index, this.space.hostId(index), this.space.assetId(index), this.profile));
+  }
+
+  /**
+   * When Qualys processed the host's latest VM scan (what `vm_processed_after/before` compare): the wall
+   * clock of the `advance` that added or changed it, else its generated scan time.
+   */
+  processedMs(host: EstateHost): number | undefined {
+    return this.changes.processedAtMs(host.index) ?? host.lastVmScanMs;
   }
 
   detections(host: EstateHost): EstateDetection[] {
@@ -120,7 +133,14 @@ export class Estate {
     for (const host of this.hosts()) hosts.push(toTruthHost(host, this));
     const knowledgeBase: Record<string, TruthKnowledgeBaseEntry> = {};
     for (const entry of this.knowledgeBase.entries) {
-      knowledgeBase[String(entry.qid)] = { cves: [...entry.cves], severity: entry.severity, title: entry.title };
+      const extras = this.knowledgeBase.extras(entry.qid);
+      knowledgeBase[String(entry.qid)] = withoutUndefined<TruthKnowledgeBaseEntry>({
+        cves: [...entry.cves],
+        severity: entry.severity,
+        title: entry.title,
+        vendorReferences: extras?.vendorReferences.map((ref) => ref.id),
+        bugtraqIds: extras?.bugtraq.map((ref) => ref.id),
+      });
     }
     return { generation: this.generation, hosts, knowledgeBase };
   }
@@ -148,6 +168,8 @@ function toTruthDetection(d: EstateDetection): TruthDetection {
     qds: d.qds,
     timesFound: d.timesFound,
     uniqueVulnId: String(d.uniqueVulnId),
+    lastUpdate: formatQualysDateTime(d.lastUpdateMs),
+    lastProcessed: formatQualysDateTime(d.lastProcessedMs),
   });
 }
 
@@ -170,6 +192,8 @@ function toTruthHost(host: EstateHost, estate: Estate): TruthHost {
     interfaces: host.interfaces.map((i) =>
       withoutUndefined({ name: i.name, mac: i.mac, address: i.address, gateway: i.gateway }),
     ),
+    cloudProvider: host.cloud?.provider,
+    cloudMacAddress: host.cloud?.macAddress,
     detections: estate.detections(host).map(toTruthDetection),
   });
 }

@@ -122,8 +122,11 @@ function unseenQid(estate: Estate, r: Random, had: ReadonlySet<number>): Knowled
   return undefined;
 }
 
-/** What a new scan of the host at `scanMs` finds: some open detections fixed, Fixed ones reopened, new QIDs. */
-function scanEvents(estate: Estate, host: EstateHost, r: Random, scanMs: number): DetectionEvent[] {
+/**
+ * What a new scan of the host at `scanMs` finds: some open detections fixed, Fixed ones reopened, new
+ * QIDs. Every change is recorded at `wallClockMs` (see DetectionEvent).
+ */
+function scanEvents(estate: Estate, host: EstateHost, r: Random, scanMs: number, wallClockMs: number): DetectionEvent[] {
   const detections = estate.detections(host);
   const open = detections.filter(isOpen);
   const fixed = detections.filter((d) => !isOpen(d));
@@ -134,10 +137,9 @@ function scanEvents(estate: Estate, host: EstateHost, r: Random, scanMs: number)
     if (open.length > 0) fixing = 1;
     else finding = 1;
   }
-  const processedMs = (): number => scanMs + r.int(60, 1800) * 1000;
   const events: DetectionEvent[] = [];
-  for (const d of sample(r, open, fixing)) events.push({ kind: 'fixed', uniqueVulnId: d.uniqueVulnId, atMs: scanMs, processedMs: processedMs() });
-  for (const d of sample(r, fixed, reopening)) events.push({ kind: 'reopened', uniqueVulnId: d.uniqueVulnId, atMs: scanMs, processedMs: processedMs() });
+  for (const d of sample(r, open, fixing)) events.push({ kind: 'fixed', uniqueVulnId: d.uniqueVulnId, atMs: scanMs, recordedMs: wallClockMs });
+  for (const d of sample(r, fixed, reopening)) events.push({ kind: 'reopened', uniqueVulnId: d.uniqueVulnId, atMs: scanMs, recordedMs: wallClockMs });
   const had = new Set(detections.map((d) => d.qid));
   for (let n = 0; n < finding; n++) {
     // Detections are numbered 0..length-1 on each host, so the next number is free.
@@ -145,7 +147,10 @@ function scanEvents(estate: Estate, host: EstateHost, r: Random, scanMs: number)
     const entry = k < UNIQUE_VULN_ID_STRIDE ? unseenQid(estate, r, had) : undefined;
     if (entry === undefined) break;
     had.add(entry.qid);
-    events.push({ kind: 'found', detection: newlyFoundDetection(r, host.index, k, entry, scanMs) });
+    const detection = newlyFoundDetection(r, host.index, k, entry, scanMs);
+    detection.lastUpdateMs = wallClockMs;
+    detection.lastProcessedMs = wallClockMs;
+    events.push({ kind: 'found', detection });
   }
   return events;
 }
@@ -167,7 +172,7 @@ function changeHosts(estate: Estate, draw: Draw, count: number, wallClockMs: num
     if (host.lastVmScanMs === undefined) continue;
     const r = new Random(estate.seed, CHANGE_STREAM, generation, index);
     const scanMs = estateNowMs(generation) - r.int(0, SCAN_WINDOW_SECONDS) * 1000;
-    const events = scanEvents(estate, host, r, scanMs);
+    const events = scanEvents(estate, host, r, scanMs, wallClockMs);
     if (events.length === 0) continue;
     estate.changes.recordScan(host, scanMs, wallClockMs, events);
     for (const event of events) tally[event.kind] += 1;

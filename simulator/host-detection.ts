@@ -3,108 +3,27 @@
  * Hosts (ascending ID) with their DETECTION_LIST; hosts without a matching detection are omitted, as
  * real HLD does; `truncation_limit` counts hosts.
  */
-import { CONFIDENTIALITY_BANNER, type ApiV2Context } from './context';
+import { CONFIDENTIALITY_BANNER, type ApiV2Context, writeTrailingComments } from './context';
 import { formatQualysDateTime } from './dates';
-import { detectionResults, type EstateDetection, qdsSeverity } from './detections';
+import { type DetectionFilter, detectionPasses, readDetectionFilter } from './detection-filter';
+import { type EstateDetection, qdsSeverity } from './detections';
+import { HOST_DETECTION_PARAMS } from './endpoint-params';
+import { hostPasses, readHostFilter } from './host-filter';
 import { writeCloudElements, writeDnsElements } from './host-list';
 import type { EstateHost } from './hosts';
 import { nextPageUrl, selectedHostIndexes, takePage, writeTruncationWarning } from './paging';
-import {
-  BadRequest,
-  booleanFlag,
-  intervalsContain,
-  listOf,
-  oneOf,
-  optionalDate,
-  optionalIdList,
-  optionalNonNegativeInt,
-  type Params,
-  rejectUnknownParams,
-  requireListAction,
-} from './params';
+import { checkParams } from './param-rules';
+import { booleanFlag, optionalIdList, optionalNonNegativeInt, requireListAction } from './params';
 import { type ApiReply, XML_CONTENT_TYPE } from './responses';
-import type { DetectionStatus } from './types';
+import { detectionResults } from './results-text';
 import { flag, XmlWriter } from './xml';
 
 export const HOST_DETECTION_PATH = '/api/2.0/fo/asset/host/vm/detection/';
-
-/**
- * Parameter names HLD accepts (reference §3.2). Implemented: action, ids, id_min, id_max, status,
- * truncation_limit, show_results, show_qds, show_asset_id, qids, severities, include_vuln_type,
- * vm_processed_after/before, detection_updated_since/before, output_format (XML only). The rest are
- * accepted and ignored (assumption).
- */
-const KNOWN_PARAMS: ReadonlySet<string> = new Set([
-  'action', 'echo_request', 'show_asset_id', 'show_results', 'include_vuln_type', 'output_format', 'truncation_limit',
-  'show_tags', 'show_qds', 'show_qds_factors', 'host_metadata', 'host_metadata_fields', 'show_cloud_tags',
-  'cloud_tag_fields', 'arf_kernel_filter', 'arf_service_filter', 'arf_config_filter', 'active_kernels_only',
-  'suppress_duplicated_data_from_csv', 'detection_updated_since', 'detection_updated_before',
-  'max_days_since_detection_updated', 'detection_processed_before', 'detection_processed_after',
-  'detection_last_tested_since', 'detection_last_tested_since_days', 'detection_last_tested_before',
-  'detection_last_tested_before_days', 'include_ignored', 'include_disabled', 'status', 'ids', 'id_min', 'id_max',
-  'ips', 'ipv6', 'ag_ids', 'ag_titles', 'network_ids', 'network_name', 'vm_scan_since', 'no_vm_scan_since',
-  'max_days_since_last_vm_scan', 'vm_processed_before', 'vm_processed_after', 'vm_scan_date_before',
-  'vm_scan_date_after', 'vm_auth_scan_date_before', 'vm_auth_scan_date_after', 'compliance_enabled', 'os_pattern',
-  'qids', 'severities', 'filter_superseded_qids', 'include_search_list_titles', 'exclude_search_list_titles',
-  'include_search_list_ids', 'exclude_search_list_ids', 'use_tags', 'tag_set_by', 'tag_include_selector',
-  'tag_exclude_selector', 'tag_set_include', 'tag_set_exclude', 'qds_min', 'qds_max', 'show_igs',
-  'vuln_detection_source',
-]);
-
-const STATUSES: readonly DetectionStatus[] = ['New', 'Active', 'Fixed', 'Re-Opened'];
-/** J1 documents that the default excludes Fixed (reference §3.2). */
-const DEFAULT_STATUSES: readonly DetectionStatus[] = ['New', 'Active', 'Re-Opened'];
-
-interface DetectionFilter {
-  statuses: ReadonlySet<DetectionStatus>;
-  qids?: ReturnType<typeof optionalIdList>;
-  severities?: ReturnType<typeof optionalIdList>;
-  vulnType?: 'Confirmed' | 'Potential';
-  updatedSinceMs?: number;
-  updatedBeforeMs?: number;
-  processedAfterMs?: number;
-  processedBeforeMs?: number;
-}
 
 interface DetectionOutput {
   showResults: boolean;
   showQds: boolean;
   showAssetId: boolean;
-}
-
-function readFilter(params: Params): DetectionFilter {
-  const severities = optionalIdList(params, 'severities');
-  if (severities?.some((s) => s.from < 1 || s.to > 5)) {
-    throw new BadRequest('1905', `parameter severities has invalid value: ${params.get('severities') ?? ''}`);
-  }
-  const vulnType = oneOf(params, 'include_vuln_type', ['confirmed', 'potential', 'all'] as const, 'all');
-  return {
-    statuses: new Set(listOf(params, 'status', STATUSES) ?? DEFAULT_STATUSES),
-    qids: optionalIdList(params, 'qids'),
-    severities,
-    vulnType: vulnType === 'confirmed' ? 'Confirmed' : vulnType === 'potential' ? 'Potential' : undefined,
-    updatedSinceMs: optionalDate(params, 'detection_updated_since'),
-    updatedBeforeMs: optionalDate(params, 'detection_updated_before'),
-    processedAfterMs: optionalDate(params, 'vm_processed_after'),
-    processedBeforeMs: optionalDate(params, 'vm_processed_before'),
-  };
-}
-
-function hostPasses(host: EstateHost, filter: DetectionFilter): boolean {
-  if (filter.processedAfterMs === undefined && filter.processedBeforeMs === undefined) return true;
-  const scan = host.lastVmScanMs;
-  if (scan === undefined) return false;
-  return (filter.processedAfterMs === undefined || scan > filter.processedAfterMs)
-    && (filter.processedBeforeMs === undefined || scan < filter.processedBeforeMs);
-}
-
-function detectionPasses(d: EstateDetection, filter: DetectionFilter): boolean {
-  return filter.statuses.has(d.status)
-    && (filter.qids === undefined || intervalsContain(filter.qids, d.qid))
-    && (filter.severities === undefined || intervalsContain(filter.severities, d.severity))
-    && (filter.vulnType === undefined || d.type === filter.vulnType)
-    && (filter.updatedSinceMs === undefined || d.lastUpdateMs >= filter.updatedSinceMs)
-    && (filter.updatedBeforeMs === undefined || d.lastUpdateMs < filter.updatedBeforeMs);
 }
 
 const time = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : formatQualysDateTime(ms));
@@ -118,7 +37,10 @@ function writeDetection(xml: XmlWriter, d: EstateDetection, output: DetectionOut
   xml.text('PORT', d.port);
   xml.text('PROTOCOL', d.protocol);
   xml.text('SSL', flag(d.ssl));
-  if (output.showResults) xml.cdata('RESULTS', detectionResults(d, ctx.estate.knowledgeBase.get(d.qid)?.title ?? ''));
+  if (output.showResults) {
+    const entry = ctx.estate.knowledgeBase.get(d.qid);
+    xml.cdata('RESULTS', detectionResults(d, entry?.title ?? '', entry?.category ?? '', ctx.estate.profile, ctx.estate.seed));
+  }
   xml.text('STATUS', d.status);
   xml.text('FIRST_FOUND_DATETIME', time(d.firstFoundMs));
   xml.text('LAST_FOUND_DATETIME', time(d.lastFoundMs));
@@ -165,30 +87,28 @@ function writeHost(xml: XmlWriter, item: HostWithDetections, output: DetectionOu
 
 export function handleHostDetection(ctx: ApiV2Context): ApiReply {
   const { params, estate } = ctx;
-  rejectUnknownParams(params, KNOWN_PARAMS);
+  checkParams(params, HOST_DETECTION_PARAMS);
   requireListAction(params);
-  // Assumption: only XML is simulated; CSV output formats are refused like an invalid value.
-  oneOf(params, 'output_format', ['XML'] as const, 'XML');
   const limit = optionalNonNegativeInt(params, 'truncation_limit') ?? ctx.defaultTruncationLimit;
   const selection = {
     ids: optionalIdList(params, 'ids'),
     idMin: optionalNonNegativeInt(params, 'id_min'),
     idMax: optionalNonNegativeInt(params, 'id_max'),
   };
-  const filter = readFilter(params);
+  const hostFilter = readHostFilter(params);
+  const filter: DetectionFilter = readDetectionFilter(params);
   // Assumption: RESULTS only with show_results=1 and QDS only with show_qds=1 (the connector's defaults).
   const output: DetectionOutput = {
     showResults: booleanFlag(params, 'show_results'),
     showQds: booleanFlag(params, 'show_qds'),
     showAssetId: booleanFlag(params, 'show_asset_id'),
   };
-  for (const name of ['echo_request', 'show_igs', 'include_ignored', 'include_disabled', 'show_tags']) booleanFlag(params, name);
 
   const page = takePage<HostWithDetections>(
     selectedHostIndexes(estate, selection),
     (index) => {
       const host = estate.host(index);
-      if (!hostPasses(host, filter)) return undefined;
+      if (!hostPasses(host, estate.processedMs(host), hostFilter)) return undefined;
       const detections = estate.detections(host).filter((d) => detectionPasses(d, filter));
       return detections.length > 0 ? { host, detections } : undefined;
     },
@@ -214,5 +134,6 @@ export function handleHostDetection(ctx: ApiV2Context): ApiReply {
     writeTruncationWarning(xml, limit, nextPageUrl(ctx.baseUrl, HOST_DETECTION_PATH, params, page.nextIdMin));
   }
   xml.end().end();
+  writeTrailingComments(xml, 'HOST_LIST_VM_DETECTION_OUTPUT');
   return { status: 200, contentType: XML_CONTENT_TYPE, body: xml.toString() };
 }

@@ -2,38 +2,18 @@
  * Host List API: `/api/2.0/fo/asset/host/?action=list`.
  * `details=None` answers an `ID_SET` (ID and ID_RANGE); `Basic`/`All` answer `HOST_LIST/HOST`.
  */
-import type { ApiV2Context } from './context';
+import { CONFIDENTIALITY_BANNER, type ApiV2Context, writeTrailingComments } from './context';
 import { formatQualysDateTime } from './dates';
+import { HOST_LIST_PARAMS } from './endpoint-params';
+import { hostPasses, readHostFilter, selectsEveryHost } from './host-filter';
 import type { EstateHost } from './hosts';
 import { nextPageUrl, selectedHostIndexes, takePage, writeTruncationWarning } from './paging';
-import {
-  booleanFlag,
-  oneOf,
-  optionalIdList,
-  optionalNonNegativeInt,
-  rejectUnknownParams,
-  requireListAction,
-} from './params';
+import { checkParams } from './param-rules';
+import { booleanFlag, oneOf, optionalIdList, optionalNonNegativeInt, requireListAction } from './params';
 import { type ApiReply, XML_CONTENT_TYPE } from './responses';
 import { XmlWriter } from './xml';
 
 export const HOST_LIST_PATH = '/api/2.0/fo/asset/host/';
-
-/**
- * Parameter names Host List accepts (reference §4). Only action, details, ids, id_min, id_max,
- * truncation_limit, show_asset_id and show_trurisk change the output; the others are accepted and
- * ignored (assumption: enough for a connector; they never cause a 1901).
- */
-const KNOWN_PARAMS: ReadonlySet<string> = new Set([
-  'action', 'echo_request', 'show_asset_id', 'details', 'os_pattern', 'truncation_limit', 'ips', 'ipv6',
-  'ag_ids', 'ag_titles', 'ids', 'id_min', 'id_max', 'network_ids', 'compliance_enabled', 'no_vm_scan_since',
-  'no_compliance_scan_since', 'vm_scan_since', 'compliance_scan_since', 'vm_processed_before', 'vm_processed_after',
-  'vm_scan_date_before', 'vm_scan_date_after', 'vm_auth_scan_date_before', 'vm_auth_scan_date_after',
-  'scap_scan_since', 'no_scap_scan_since', 'use_tags', 'show_tags', 'tag_set_by', 'tag_include_selector',
-  'tag_exclude_selector', 'tag_set_include', 'tag_set_exclude', 'show_ars', 'ars_min', 'ars_max', 'show_ars_factors',
-  'show_trurisk', 'trurisk_min', 'trurisk_max', 'show_trurisk_factors', 'host_metadata', 'host_metadata_fields',
-  'show_cloud_tags', 'cloud_tag_fields', 'os_hostname',
-]);
 
 const DETAILS = ['None', 'Basic', 'Basic/AGs', 'All', 'All/AGs'] as const;
 
@@ -63,13 +43,19 @@ export function writeDnsElements(xml: XmlWriter, host: EstateHost): void {
   }
 }
 
-/** CLOUD_* elements for cloud-connector (EC2) hosts. */
+/**
+ * CLOUD_* elements for cloud instances: EC2-tracked hosts, and in the realistic profile the Azure and
+ * GCP virtual machines too (assumption: same elements, CLOUD_SERVICE "VM", the instance ID as
+ * CLOUD_RESOURCE_ID; EC2_INSTANCE_ID for AWS only).
+ */
 export function writeCloudElements(xml: XmlWriter, host: EstateHost): void {
-  if (host.ec2InstanceId === undefined) return;
-  xml.text('CLOUD_PROVIDER', 'AWS');
+  const provider = host.cloud?.provider ?? (host.ec2InstanceId === undefined ? undefined : 'AWS');
+  if (provider === undefined) return;
+  const resourceId = host.cloud?.instanceId ?? host.ec2InstanceId;
+  xml.text('CLOUD_PROVIDER', provider);
   xml.text('CLOUD_SERVICE', 'VM');
-  xml.text('CLOUD_RESOURCE_ID', host.ec2InstanceId);
-  xml.text('EC2_INSTANCE_ID', host.ec2InstanceId);
+  xml.text('CLOUD_RESOURCE_ID', resourceId);
+  if (provider === 'AWS') xml.text('EC2_INSTANCE_ID', host.ec2InstanceId);
 }
 
 interface HostListOptions {
@@ -104,7 +90,7 @@ function writeHost(xml: XmlWriter, host: EstateHost, options: HostListOptions): 
 
 export function handleHostList(ctx: ApiV2Context): ApiReply {
   const { params, estate } = ctx;
-  rejectUnknownParams(params, KNOWN_PARAMS);
+  checkParams(params, HOST_LIST_PARAMS);
   requireListAction(params);
   const details = oneOf(params, 'details', DETAILS, 'Basic');
   const limit = optionalNonNegativeInt(params, 'truncation_limit') ?? ctx.defaultTruncationLimit;
@@ -113,27 +99,34 @@ export function handleHostList(ctx: ApiV2Context): ApiReply {
     idMin: optionalNonNegativeInt(params, 'id_min'),
     idMax: optionalNonNegativeInt(params, 'id_max'),
   };
+  const filter = readHostFilter(params);
   const options: HostListOptions = {
     all: details.startsWith('All'),
     showAssetId: booleanFlag(params, 'show_asset_id'),
     showTrurisk: booleanFlag(params, 'show_trurisk'),
   };
-  booleanFlag(params, 'echo_request'); // validated, not rendered
 
   const xml = new XmlWriter({
     doctype: { root: 'HOST_LIST_OUTPUT', systemUrl: `${ctx.baseUrl}/api/2.0/fo/asset/host/dtd/list/output.dtd` },
   });
+  if (estate.profile === 'realistic') xml.comment(CONFIDENTIALITY_BANNER);
   xml.start('HOST_LIST_OUTPUT').start('RESPONSE');
   xml.text('DATETIME', formatQualysDateTime(Date.now()));
   const indexes = selectedHostIndexes(estate, selection);
   const hostId = (index: number): number => estate.hostId(index);
+  // Without host filters, ID lists need no host generated: 100 000 IDs stay cheap.
+  const selected = (index: number): EstateHost | undefined => {
+    const host = estate.host(index);
+    return hostPasses(host, estate.processedMs(host), filter) ? host : undefined;
+  };
   let nextIdMin: number | undefined;
   if (details === 'None') {
-    const page = takePage(indexes, hostId, limit, hostId);
+    const everyHost = selectsEveryHost(filter);
+    const page = takePage(indexes, (index) => (everyHost || selected(index) ? hostId(index) : undefined), limit, hostId);
     if (page.items.length > 0) writeIdSet(xml, page.items);
     nextIdMin = page.nextIdMin;
   } else {
-    const page = takePage(indexes, (index) => estate.host(index), limit, hostId);
+    const page = takePage(indexes, selected, limit, hostId);
     if (page.items.length > 0) {
       xml.start('HOST_LIST');
       for (const host of page.items) writeHost(xml, host, options);
@@ -143,5 +136,6 @@ export function handleHostList(ctx: ApiV2Context): ApiReply {
   }
   if (nextIdMin !== undefined) writeTruncationWarning(xml, limit, nextPageUrl(ctx.baseUrl, HOST_LIST_PATH, params, nextIdMin));
   xml.end().end();
+  writeTrailingComments(xml, 'HOST_LIST_OUTPUT');
   return { status: 200, contentType: XML_CONTENT_TYPE, body: xml.toString() };
 }

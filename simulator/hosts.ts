@@ -1,9 +1,14 @@
 /**
  * One simulated host, generated from (seed, index) alone: addresses, names, OS, tracking method,
- * criticality, scan times and its QPS HostAsset interfaces.
+ * criticality, scan times and its QPS HostAsset interfaces. The realistic profile adds a cloud
+ * identity and localized OS captions on top, from streams of their own, so both profiles share the
+ * same estate.
  */
+import { type CloudIdentity, cloudIdentityFor, cloudProviderAt } from './cloud-identity';
 import { DAY_MS, ESTATE_NOW_MS, formatQualysDateTime } from './dates';
+import type { ContentProfile } from './profile';
 import { hashInts, Random } from './random';
+import { LOCALIZED_WINDOWS_OS } from './text-samples';
 
 /** Host List / HLD `TRACKING_METHOD` values (reference §3.3). */
 export type TrackingMethod = 'IP' | 'DNS' | 'NETBIOS' | 'AGENT' | 'EC2';
@@ -43,11 +48,14 @@ export interface EstateHost {
   lastVmScanDurationSec?: number;
   createdMs: number;
   interfaces: HostInterface[];
+  /** Realistic profile: the cloud provider's view of the instance (its MAC only there). */
+  cloud?: CloudIdentity;
 }
 
 const KIND_STREAM = 0x4b1d;
 const ASSET_PRESENCE_STREAM = 0xa55e;
 const HOST_STREAM = 0x4057;
+const LOCALE_STREAM = 0x10ca1e;
 
 /** Cheap: the tracking method alone, without generating the rest of the host. */
 export function trackingMethodAt(seed: number, index: number): TrackingMethod {
@@ -154,8 +162,8 @@ function interfacesFor(r: Random, host: EstateHost, gateway: string | undefined)
   return list;
 }
 
-/** Generates host `index` of an estate. Pure: same (seed, index, id, assetId) ⇒ same host. */
-export function generateHost(seed: number, index: number, id: number, assetId: number): EstateHost {
+/** Generates host `index` of an estate. Pure: same (seed, index, id, assetId, profile) ⇒ same host. */
+export function generateHost(seed: number, index: number, id: number, assetId: number, profile: ContentProfile = 'minimal'): EstateHost {
   const r = new Random(seed, HOST_STREAM, index);
   const trackingMethod = trackingMethodAt(seed, index);
   const cloud = trackingMethod === 'EC2';
@@ -207,7 +215,28 @@ export function generateHost(seed: number, index: number, id: number, assetId: n
     interfaces: [],
   };
   if (host.assetId !== undefined) host.interfaces = interfacesFor(r, host, v6Only ? undefined : v4.gateway);
+  if (profile === 'realistic') addRealisticIdentity(seed, host, domain);
   return host;
+}
+
+/**
+ * The realistic profile's additions, drawn from streams of their own: a cloud identity for AWS, Azure
+ * and GCP instances (whose QPS interfaces then carry no MAC, as cloud-connector assets' do), and the
+ * localized Windows caption a Cloud Agent reports for a share of agent hosts.
+ */
+function addRealisticIdentity(seed: number, host: EstateHost, domain: string | undefined): void {
+  const provider = cloudProviderAt(seed, host.index, host.trackingMethod, host.ip !== undefined);
+  if (provider !== undefined) {
+    const awsRegion = domain?.replace(/\.compute\.internal$/, '') ?? 'eu-west-1';
+    host.cloud = cloudIdentityFor(seed, host.index, provider, host.ec2InstanceId, awsRegion);
+    if (provider !== 'AWS' && host.interfaces.length > 0) {
+      host.interfaces = [{ type: 'PRIVATE', address: host.ip, hostname: host.dnsHostname }];
+    }
+  }
+  if (host.trackingMethod === 'AGENT' && isWindows(host.os)) {
+    const r = new Random(seed, LOCALE_STREAM, host.index);
+    if (r.chance(0.3)) host.os = r.pick(LOCALIZED_WINDOWS_OS);
+  }
 }
 
 export function lastVmScanText(host: EstateHost): string | undefined {

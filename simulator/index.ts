@@ -10,6 +10,7 @@ export { advanceEstate, DEFAULT_ADVANCE_OPTIONS } from './generations';
 export { DEMO_PASSWORD, DEMO_USERNAME } from './auth';
 export type { FaultPlan } from './faults';
 export { ENDPOINTS, API_V2_ENDPOINTS } from './types';
+export { CONTENT_PROFILES, type ContentProfile, DEFAULT_PROFILE, PROFILE_ENV_VAR, resolveProfile } from './profile';
 export type {
   AdvanceOptions,
   AdvanceSummary,

@@ -3,6 +3,8 @@
  * several CVEs. Small enough to build eagerly; hosts' detections draw their QIDs from it.
  */
 import { DAY_MS, ESTATE_NOW_MS, formatQualysDateTime } from './dates';
+import { type KnowledgeBaseExtras, knowledgeBaseExtras, realisticTitle } from './knowledge-base-extras';
+import type { ContentProfile } from './profile';
 import { Random } from './random';
 
 export type VulnType =
@@ -199,8 +201,10 @@ export class KnowledgeBase {
   /** The detectable QIDs in a seed-dependent "popularity" order: detections favour the front. */
   readonly popularQids: readonly number[];
   private readonly byQid: Map<number, KnowledgeBaseEntry>;
+  /** Realistic profile only: the lists and details each VULN carries beyond the CVE mapping. */
+  private readonly extrasByQid?: Map<number, KnowledgeBaseExtras>;
 
-  constructor(seed: number) {
+  constructor(seed: number, profile: ContentProfile = 'minimal') {
     const r = new Random(seed, 0x4b42);
     const totalWeight = CATEGORY_PLANS.reduce((sum, p) => sum + p.weight, 0);
     const byQid = new Map<number, KnowledgeBaseEntry>();
@@ -225,6 +229,19 @@ export class KnowledgeBase {
       [popular[i], popular[j]] = [popular[j] as number, popular[i] as number];
     }
     this.popularQids = popular;
+    if (profile === 'realistic') {
+      this.extrasByQid = new Map();
+      for (const entry of this.entries) {
+        entry.title = realisticTitle(entry.title);
+        entry.diagnosis = `${entry.diagnosis}<P>Détails : la vulnérabilité « ${entry.title} » concerne l’hôte.`;
+        this.extrasByQid.set(entry.qid, knowledgeBaseExtras(seed, entry));
+      }
+    }
+  }
+
+  /** The realistic profile's extra lists for a QID; undefined in the minimal profile. */
+  extras(qid: number): KnowledgeBaseExtras | undefined {
+    return this.extrasByQid?.get(qid);
   }
 
   get(qid: number): KnowledgeBaseEntry | undefined {

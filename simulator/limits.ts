@@ -4,6 +4,11 @@
  * ("the concurrency limit error takes precedence", reference §2.1).
  *
  * Assumption: a call refused with 1960 or 1965 does not itself count against the rate limit.
+ *
+ * Limits are per subscription, shared with the customer's other tools. An injected 1965 fault stands
+ * for those tools having used the budget up: the limiter then refuses every call for the announced
+ * wait, and every response's headers say so, so `X-RateLimit-Remaining` never jumps from 0 back to
+ * hundreds right after a refusal.
  */
 import type { Endpoint } from './types';
 
@@ -22,6 +27,8 @@ class EndpointLimiter {
   /** Start times (epoch ms) of admitted calls still inside the window, oldest first. */
   private starts: number[] = [];
   private head = 0;
+  /** Epoch ms until which the window counts as used up by the subscription's other clients. */
+  private blockedUntil = 0;
 
   constructor(private readonly settings: LimitSettings) {}
 
@@ -42,15 +49,31 @@ class EndpointLimiter {
     return this.starts.length - this.head;
   }
 
-  /** Whole seconds until the oldest call in the window leaves it (at least 1 when the window is full). */
+  private blockedSeconds(now: number): number {
+    return this.blockedUntil > now ? Math.ceil((this.blockedUntil - now) / 1000) : 0;
+  }
+
+  /** Whole seconds until a call may run again (at least 1 when none may). */
   private secondsUntilSlot(now: number): number {
     const oldest = this.starts[this.head];
-    if (oldest === undefined) return 0;
-    return Math.max(1, Math.ceil((oldest + this.windowMs() - now) / 1000));
+    const untilOldestLeaves = oldest === undefined || this.inWindow() < this.settings.rateLimit.calls
+      ? 0
+      : Math.max(1, Math.ceil((oldest + this.windowMs() - now) / 1000));
+    return Math.max(untilOldestLeaves, this.blockedSeconds(now));
+  }
+
+  private remaining(now: number): number {
+    if (this.blockedSeconds(now) > 0) return 0;
+    return Math.max(0, this.settings.rateLimit.calls - this.inWindow());
+  }
+
+  /** The subscription's other clients used the window up: nothing may run for `seconds`. */
+  blockFor(now: number, seconds: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, now + seconds * 1000);
   }
 
   headers(now: number, running: number, toWaitSec: number): Record<string, string> {
-    const remaining = Math.max(0, this.settings.rateLimit.calls - this.inWindow());
+    const remaining = this.remaining(now);
     return {
       'X-RateLimit-Limit': String(this.settings.rateLimit.calls),
       'X-RateLimit-Window-Sec': String(this.settings.rateLimit.windowSeconds),
@@ -76,7 +99,7 @@ class EndpointLimiter {
         headers: this.headers(now, this.running, 0),
       };
     }
-    if (this.inWindow() >= this.settings.rateLimit.calls) {
+    if (this.remaining(now) === 0) {
       const secondsToWait = this.secondsUntilSlot(now);
       return { admitted: false, code: '1965', secondsToWait, headers: this.headers(now, this.running, secondsToWait) };
     }
@@ -118,5 +141,15 @@ export class ApiLimits {
   /** The headers as they stand, without admitting a call (for injected 409 faults). */
   headers(endpoint: Endpoint, now = Date.now()): Record<string, string> {
     return this.limiter(endpoint).snapshotHeaders(now);
+  }
+
+  /**
+   * An injected 1965: the endpoint refuses every call for `seconds` from now, as if other clients of the
+   * subscription had used its budget up. Returns the headers that refusal carries.
+   */
+  exhaustRate(endpoint: Endpoint, seconds: number, now = Date.now()): Record<string, string> {
+    const limiter = this.limiter(endpoint);
+    limiter.blockFor(now, seconds);
+    return limiter.snapshotHeaders(now);
   }
 }

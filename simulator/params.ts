@@ -1,7 +1,7 @@
 /**
  * API v2 request parameters: query string and form body merged (the body wins, as the last occurrence
- * of a parameter wins in Qualys), checked against each endpoint's known names, and validated with the
- * errors Qualys gives (400 CODE 1901 / 1903 / 1905).
+ * of a parameter wins in Qualys), and typed readers that refuse malformed values with the errors
+ * Qualys gives (400 CODE 1903 / 1905). Names and values are checked up front by param-rules.ts.
  */
 import { parseQualysDate } from './dates';
 
@@ -28,11 +28,6 @@ export class BadRequest extends Error {
     super(text);
     this.name = 'BadRequest';
   }
-}
-
-export function rejectUnknownParams(params: Params, known: ReadonlySet<string>): void {
-  const unknown = [...params.keys()].filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new BadRequest('1901', `Unrecognized parameter(s): ${unknown.join(',')}`);
 }
 
 export function requireListAction(params: Params): void {
@@ -72,17 +67,6 @@ export function oneOf<T extends string>(params: Params, name: string, allowed: r
   const match = allowed.find((candidate) => candidate === value);
   if (match === undefined) throw invalid(name, value);
   return match;
-}
-
-/** A comma list of allowed values, e.g. `status=New,Active`. */
-export function listOf<T extends string>(params: Params, name: string, allowed: readonly T[]): T[] | undefined {
-  const value = params.get(name);
-  if (value === undefined) return undefined;
-  return value.split(',').map((token) => {
-    const match = allowed.find((candidate) => candidate === token.trim());
-    if (match === undefined) throw invalid(name, value);
-    return match;
-  });
 }
 
 export function optionalDate(params: Params, name: string): number | undefined {

@@ -4,9 +4,9 @@
  * XML ServiceRequest in, ServiceResponse out; errors ride inside HTTP 200 (reference §6.1).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { formatQualysDateTime } from './dates';
 import type { Estate } from './estate';
-import type { EstateHost, TrackingMethod } from './hosts';
+import { QPS_TRACKING, writeHostAsset } from './host-asset-xml';
+import type { EstateHost } from './hosts';
 import { type IdInterval, mergeIntervals } from './params';
 import { type ApiReply, QPS_CONTENT_TYPE } from './responses';
 import { XmlWriter } from './xml';
@@ -18,15 +18,6 @@ const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
 export type QpsResponseCode = 'SUCCESS' | 'INVALID_REQUEST' | 'INVALID_CREDENTIALS' | 'UNAUTHORIZED' | 'EVALUATION_EXPIRED';
-
-/** QPS `trackingMethod` values for each Host List TRACKING_METHOD. */
-const QPS_TRACKING: Record<TrackingMethod, string> = {
-  IP: 'IP',
-  DNS: 'DNSNAME',
-  NETBIOS: 'NETBIOS',
-  AGENT: 'QAGENT',
-  EC2: 'INSTANCE_ID',
-};
 
 export interface QpsCriterion {
   field: string;
@@ -235,42 +226,6 @@ function* matchingIndexes(estate: Estate, selection: Selection): Generator<numbe
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Rendering
-
-function writeHostAsset(xml: XmlWriter, host: EstateHost): void {
-  xml.start('HostAsset');
-  xml.text('id', host.assetId);
-  xml.text('name', host.fqdn ?? host.dnsHostname ?? host.netbios ?? host.ip ?? host.ipv6);
-  xml.text('created', formatQualysDateTime(host.createdMs));
-  xml.text('modified', formatQualysDateTime(host.lastVmScanMs ?? host.createdMs));
-  xml.text('type', 'HOST');
-  xml.text('qwebHostId', host.id);
-  xml.text('lastVulnScan', host.lastVmScanMs === undefined ? undefined : formatQualysDateTime(host.lastVmScanMs));
-  xml.text('os', host.os);
-  xml.text('dnsHostName', host.fqdn ?? host.dnsHostname);
-  xml.text('fqdn', host.fqdn);
-  xml.text('address', host.ip ?? host.ipv6);
-  xml.text('trackingMethod', QPS_TRACKING[host.trackingMethod]);
-  xml.text('netbiosName', host.netbios);
-  if (host.interfaces.length > 0) {
-    xml.start('networkInterface').start('list');
-    for (const nic of host.interfaces) {
-      xml.start('HostAssetInterface');
-      xml.text('interfaceName', nic.name);
-      xml.text('macAddress', nic.mac);
-      xml.text('type', nic.type);
-      xml.text('address', nic.address);
-      xml.text('gatewayAddress', nic.gateway);
-      xml.text('hostname', nic.hostname);
-      xml.text('interfaceId', nic.interfaceId);
-      xml.end();
-    }
-    xml.end().end();
-  }
-  xml.end();
-}
-
 /** Handles search (`count` false) or count (`count` true) for an authorised user. */
 export function handleHostAsset(estate: Estate, baseUrl: string, body: string, count: boolean): { reply: ApiReply; request?: QpsRequest } {
   let request: QpsRequest;
@@ -312,7 +267,7 @@ export function handleHostAsset(estate: Estate, baseUrl: string, body: string, c
   if (last) xml.text('lastId', last.assetId);
   if (page.length > 0) {
     xml.start('data');
-    for (const host of page) writeHostAsset(xml, host);
+    for (const host of page) writeHostAsset(xml, host, estate.profile, estate.seed);
     xml.end();
   }
   xml.end();

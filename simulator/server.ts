@@ -36,6 +36,7 @@ import {
   rateLimitReply,
   simpleReturnReply,
 } from './responses';
+import { type BodyEncoding, encodeBody, negotiateEncoding, sendBody } from './serve-body';
 import { StatsRecorder } from './stats';
 import type { Endpoint, RunningSimulator, SimulatorOptions } from './types';
 
@@ -100,7 +101,12 @@ class Simulator {
   constructor(options: SimulatorOptions) {
     // Every in-flight call's latency timer listens on this signal; hundreds at once are normal.
     setMaxListeners(0, this.shutdown.signal);
-    this.estate = new Estate({ hosts: options.hosts, seed: options.seed, detectionsPerHost: options.detectionsPerHost });
+    this.estate = new Estate({
+      hosts: options.hosts,
+      seed: options.seed,
+      detectionsPerHost: options.detectionsPerHost,
+      profile: options.profile,
+    });
     this.users = resolveUsers(options.users);
     this.limits = new ApiLimits({
       concurrencyLimit: options.concurrencyLimit ?? 2,
@@ -125,7 +131,7 @@ class Simulator {
     const endpoint = v2?.endpoint ?? qps?.endpoint;
     if (endpoint === undefined) {
       await readBody(req).catch(() => '');
-      return this.send(res, notFoundReply());
+      return this.send(res, notFoundReply(), 'identity');
     }
 
     const at = Date.now();
@@ -155,6 +161,7 @@ class Simulator {
     if (wait > 0) await delay(wait, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
 
     const faultKey = outcome.bodyFault;
+    const encoding = this.encodingFor(req, outcome.reply);
     this.stats.record(
       {
         endpoint,
@@ -164,11 +171,12 @@ class Simulator {
         params: outcome.params,
         servedMs: wait,
         bytes,
+        ...(encoding === 'identity' ? {} : { contentEncoding: encoding }),
       },
       faultKey ?? outcome.reply.errorKey,
     );
     if (res.destroyed || this.shutdown.signal.aborted) return;
-    this.send(res, outcome.reply, outcome.bodyFault);
+    await this.send(res, outcome.reply, encoding, outcome.bodyFault);
   }
 
   private immediateFaultReply(fault: ImmediateFault, endpoint: Endpoint, baseUrl: string, username: string, path: string): ApiReply {
@@ -184,10 +192,9 @@ class Simulator {
         return { ...reply, headers };
       }
       case 'rateLimit': {
-        const reply = rateLimitReply(baseUrl, fault.waitSeconds);
-        const headers = this.limits.headers(endpoint);
-        headers['X-RateLimit-Remaining'] = '0';
-        headers['X-RateLimit-ToWait-Sec'] = String(fault.waitSeconds);
+        // The limiter itself now refuses for the wait, so the headers of this and every later response agree.
+        const headers = this.limits.exhaustRate(endpoint, fault.waitSeconds);
+        const reply = rateLimitReply(baseUrl, Number(headers['X-RateLimit-ToWait-Sec'] ?? fault.waitSeconds));
         return { ...reply, headers };
       }
     }
@@ -270,28 +277,33 @@ class Simulator {
     return { reply, bodyFault: this.faults.takeBodyFault(endpoint), params };
   }
 
-  private send(res: ServerResponse, reply: ApiReply, bodyFault?: BodyFault): void {
+  /** Compressed as asked in the realistic profile; HTML pages come from a proxy in front of Qualys: plain. */
+  private encodingFor(req: IncomingMessage, reply: ApiReply): BodyEncoding {
+    if (this.estate.profile !== 'realistic' || reply.contentType.startsWith('text/html')) return 'identity';
+    return negotiateEncoding(req.headers['accept-encoding']);
+  }
+
+  private async send(res: ServerResponse, reply: ApiReply, encoding: BodyEncoding, bodyFault?: BodyFault): Promise<void> {
+    const profile = this.estate.profile;
+    const text = bodyFault === 'truncated' ? truncateBody(reply.body) : bodyFault === 'malformed' ? malformBody(reply.body) : reply.body;
+    const body = await encodeBody(Buffer.from(text, 'utf8'), encoding);
+    if (res.destroyed) return;
     // No Content-Length: Qualys streams (chunked), which also lets a truncated body end "cleanly".
-    res.writeHead(reply.status, { 'Content-Type': reply.contentType, Server: 'Qualys', ...reply.headers });
-    switch (bodyFault) {
-      case 'reset': {
-        const part = reply.body.slice(0, Math.floor(reply.body.length / 2));
-        res.write(part, () => {
-          const socket = res.socket;
-          if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-          else socket?.destroy();
-        });
-        return;
-      }
-      case 'truncated':
-        res.end(truncateBody(reply.body));
-        return;
-      case 'malformed':
-        res.end(malformBody(reply.body));
-        return;
-      case undefined:
-        res.end(reply.body);
+    res.writeHead(reply.status, {
+      'Content-Type': reply.contentType,
+      Server: 'Qualys',
+      ...(encoding === 'identity' ? {} : { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' }),
+      ...reply.headers,
+    });
+    if (bodyFault === 'reset') {
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => {
+        const socket = res.socket;
+        if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+        else socket?.destroy();
+      });
+      return;
     }
+    await sendBody(res, body, profile, encoding === 'identity');
   }
 
   private async handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

@@ -3,6 +3,7 @@
  * code against these names, so they change only with care.
  */
 import type { FaultPlan } from './faults';
+import type { ContentProfile } from './profile';
 
 /** The Qualys API endpoints the simulator serves; stats and faults are keyed by these. */
 export type Endpoint = 'hostList' | 'hostDetection' | 'knowledgeBase' | 'hostAssetSearch' | 'hostAssetCount';
@@ -54,6 +55,8 @@ export interface SimulatorOptions {
   truncationLimit?: number;
   /** Default: one full-permission user `demo_api_user` with {@link DEMO_PASSWORD}. */
   users?: SimulatedUser[];
+  /** Content profile (see profile.ts); default `QUALYS_SIM_PROFILE`, else `realistic`. */
+  profile?: ContentProfile;
 }
 
 export interface RequestLogEntry {
@@ -67,8 +70,10 @@ export interface RequestLogEntry {
   params: Record<string, string>;
   /** The simulated server time of this call (latency settings), ms; benchmarks derive their bound from it. */
   servedMs?: number;
-  /** Size of the response body. */
+  /** Size of the response body in UTF-8 bytes, before any compression. */
   bytes?: number;
+  /** gzip or deflate when the body was compressed (realistic profile, when the request asked). */
+  contentEncoding?: string;
 }
 
 export interface SimulatorStats {
@@ -107,6 +112,13 @@ export interface TruthDetection {
   qds?: number;
   timesFound: number;
   uniqueVulnId: string;
+  /**
+   * LAST_UPDATE_DATETIME and LAST_PROCESSED_DATETIME (what `detection_updated_*` and
+   * `detection_processed_*` compare). Generated detections carry estate times; detections an
+   * `advance` changed or added carry its wall-clock time.
+   */
+  lastUpdate: string;
+  lastProcessed: string;
 }
 
 export interface TruthHost {
@@ -130,6 +142,10 @@ export interface TruthHost {
   lastProcessedAt?: string;
   /** From the QPS HostAsset record; empty when the host has no HostAsset. */
   interfaces: TruthInterface[];
+  /** Realistic profile: the cloud running the instance (AWS, Azure, GCP) … */
+  cloudProvider?: string;
+  /** … and the MAC its connector reports, found only in the HostAsset `sourceInfo`. */
+  cloudMacAddress?: string;
   /** Every detection the simulator holds for the host, including Fixed ones (HLD omits Fixed by default). */
   detections: TruthDetection[];
 }
@@ -138,6 +154,9 @@ export interface TruthKnowledgeBaseEntry {
   cves: string[];
   severity: number;
   title: string;
+  /** Realistic profile: VENDOR_REFERENCE_LIST and BUGTRAQ_LIST IDs, which are never CVEs. */
+  vendorReferences?: string[];
+  bugtraqIds?: string[];
 }
 
 export interface GroundTruth {

@@ -67,9 +67,9 @@ export class XmlWriter {
   }
 
   /** A CDATA element; skipped when the value is undefined. */
-  cdata(name: string, value: string | number | undefined): this {
+  cdata(name: string, value: string | number | undefined, attributes?: XmlAttributes): this {
     if (value === undefined) return this;
-    this.parts.push(`${this.indent()}<${name}>${cdata(String(value))}</${name}>\n`);
+    this.parts.push(`${this.indent()}<${name}${renderAttributes(attributes)}>${cdata(String(value))}</${name}>\n`);
     return this;
   }
 

@@ -29,6 +29,8 @@ export interface HostAssetRecord {
   qwebHostId?: string;
   fqdn?: string;
   interfaces: Array<{ interfaceName?: string; macAddress?: string; address?: string; gatewayAddress?: string }>;
+  /** Cloud connectors' records (HostAsset `sourceInfo`): a cloud asset's MAC may be only there. */
+  cloudSources?: Array<{ macAddress?: string; privateIpAddress?: string }>;
 }
 
 export interface DetectionRecord {
@@ -61,6 +63,7 @@ export function mapAsset(connection: string, host: HostRecord, hostAsset: HostAs
     address: i.address,
     gatewayAddress: i.gatewayAddress,
   }));
+  const cloudMacs = withCloudMacs(interfaces, hostAsset?.cloudSources ?? []);
   const addresses = [host.ip, host.ipv6, ...interfaces.map((i) => i.address)].filter(isPresent);
   return {
     modelVersion: MODEL_VERSION,
@@ -75,7 +78,7 @@ export function mapAsset(connection: string, host: HostRecord, hostAsset: HostAs
     ipv4Addresses: unique(addresses.filter((a) => !a.includes(':'))),
     ipv6Addresses: unique(addresses.filter((a) => a.includes(':'))),
     networkInterfaces: interfaces,
-    macAddresses: unique(interfaces.map((i) => i.macAddress).filter(isPresent)),
+    macAddresses: unique([...interfaces.map((i) => i.macAddress), ...cloudMacs].filter(isPresent)),
     gatewayAddresses: unique(interfaces.map((i) => i.gatewayAddress).filter(isPresent)),
     operatingSystem: host.os,
     criticality: { assetCriticalityScore: host.assetCriticalityScore, truRiskScore: host.truriskScore },
@@ -147,6 +150,23 @@ export function mapFindings(
     lastSeenAt: seenAt,
   }));
   return { findings, droppedNoCve, droppedUnknownQid };
+}
+
+/**
+ * Cloud-connector assets report their interface without a MAC and the MAC in `sourceInfo` (with the
+ * private IP it belongs to). Such a MAC goes on the interface holding that address when that interface
+ * has none, and always among the asset's MACs. Returns the sources' valid MACs.
+ */
+function withCloudMacs(interfaces: NetworkInterface[], sources: ReadonlyArray<{ macAddress?: string; privateIpAddress?: string }>): string[] {
+  const macs: string[] = [];
+  for (const source of sources) {
+    const mac = normaliseMac(source.macAddress);
+    if (mac === undefined) continue;
+    macs.push(mac);
+    const nic = interfaces.find((i) => i.macAddress === undefined && i.address !== undefined && i.address === source.privateIpAddress);
+    if (nic) nic.macAddress = mac;
+  }
+  return macs;
 }
 
 /** MACs arrive as 00:1A:2B…, 00-1a-2b… or 001a.2b…; one form makes them comparable. Invalid ones are dropped. */

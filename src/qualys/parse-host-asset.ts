@@ -1,7 +1,7 @@
 import { compact } from './compact';
 import { endpointInfo } from './endpoints';
 import type { HostAssetElement, ServiceResponse } from './parse-service-response';
-import type { HostAsset } from './schemas';
+import type { HostAsset, HostAssetCloudSource } from './schemas';
 import { malformed, type XmlContext } from './xml';
 
 export interface HostAssetPage {
@@ -30,7 +30,28 @@ export function hostAssetCount(response: ServiceResponse, context: XmlContext): 
   return count;
 }
 
+type SourceList = NonNullable<NonNullable<HostAssetElement['sourceInfo']>['list']>;
+
+/** The cloud connectors' records, each tagged with its provider; `<AssetSource/>` and the like carry nothing. */
+function cloudSources(list: SourceList | undefined): HostAssetCloudSource[] {
+  if (list === undefined) return [];
+  const tagged = [
+    ...list.Ec2AssetSourceSimple.map((source) => ({ provider: 'AWS' as const, source })),
+    ...list.AzureAssetSourceSimple.map((source) => ({ provider: 'Azure' as const, source })),
+    ...list.GcpAssetSourceSimple.map((source) => ({ provider: 'GCP' as const, source })),
+  ];
+  return tagged.map(({ provider, source }) =>
+    compact({
+      provider,
+      macAddress: source.macAddress,
+      privateIpAddress: source.privateIpAddress,
+      instanceId: source.instanceId ?? source.vmId,
+    }),
+  );
+}
+
 function toHostAsset(asset: HostAssetElement): HostAsset {
+  const sources = cloudSources(asset.sourceInfo?.list);
   return compact({
     id: asset.id,
     qwebHostId: asset.qwebHostId,
@@ -51,5 +72,6 @@ function toHostAsset(asset: HostAssetElement): HostAsset {
         type: nic.type,
       }),
     ),
+    cloudSources: sources.length > 0 ? sources : undefined,
   });
 }

@@ -5,6 +5,17 @@ import { integer, list, node, optionalId, requiredId, requiredText, text } from 
 
 export const SERVICE_RESPONSE_ROOT = 'ServiceResponse';
 
+/**
+ * What a cloud connector reports about an instance (hostasset.xsd `sourceInfo/list`; J1 fixtures
+ * ec2-, azure- and gcp-host-assets.xml). Cloud-connector assets often have their MAC only here.
+ */
+const cloudSourceSchema = z.object({
+  macAddress: text,
+  privateIpAddress: text,
+  instanceId: text,
+  vmId: text,
+});
+
 const hostAssetElementSchema = z.object({
   id: requiredId,
   qwebHostId: optionalId,
@@ -15,6 +26,13 @@ const hostAssetElementSchema = z.object({
   address: text,
   netbiosName: text,
   trackingMethod: text,
+  sourceInfo: node({
+    list: node({
+      Ec2AssetSourceSimple: list(cloudSourceSchema),
+      AzureAssetSourceSimple: list(cloudSourceSchema),
+      GcpAssetSourceSimple: list(cloudSourceSchema),
+    }),
+  }),
   networkInterface: node({
     list: node({
       HostAssetInterface: list(

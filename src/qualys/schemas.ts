@@ -115,6 +115,17 @@ export const hostAssetInterfaceSchema = z.object({
 });
 export type HostAssetInterface = z.infer<typeof hostAssetInterfaceSchema>;
 
+/** A cloud connector's record of the instance (HostAsset `sourceInfo`): the MAC of cloud assets is often only here. */
+export const hostAssetCloudSourceSchema = z.object({
+  /** AWS | Azure | GCP */
+  provider: z.enum(['AWS', 'Azure', 'GCP']),
+  macAddress: optionalString,
+  privateIpAddress: optionalString,
+  /** EC2 instance ID, Azure vmId or GCP instance ID. */
+  instanceId: optionalString,
+});
+export type HostAssetCloudSource = z.infer<typeof hostAssetCloudSourceSchema>;
+
 /** An Asset Management (QPS) HostAsset: where MAC and gateway addresses come from. */
 export const hostAssetSchema = z.object({
   /** Asset Management asset ID (not the host ID). */
@@ -129,6 +140,8 @@ export const hostAssetSchema = z.object({
   netbiosName: optionalString,
   trackingMethod: optionalString,
   interfaces: z.array(hostAssetInterfaceSchema),
+  /** Absent when the asset has no cloud source (and in records staged before this field existed). */
+  cloudSources: z.array(hostAssetCloudSourceSchema).optional(),
 });
 export type HostAsset = z.infer<typeof hostAssetSchema>;
 

@@ -42,7 +42,8 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
       expect(asset.criticality.truRiskScore).toBe(host.truriskScore);
       if (host.ip) expect(asset.ipv4Addresses).toContain(host.ip);
       if (host.ipv6) expect(asset.ipv6Addresses).toContain(host.ipv6);
-      const macs = host.interfaces.map((i) => normaliseMac(i.mac)).filter((m): m is string => m !== undefined);
+      // A cloud instance's MAC may be only in the HostAsset sourceInfo (realistic simulator profile).
+      const macs = [...host.interfaces.map((i) => i.mac), host.cloudMacAddress].map(normaliseMac).filter((m): m is string => m !== undefined);
       expect([...asset.macAddresses].sort()).toEqual([...new Set(macs)].sort());
       const gateways = host.interfaces.map((i) => i.gateway).filter((g): g is string => Boolean(g));
       expect([...asset.gatewayAddresses].sort()).toEqual([...new Set(gateways)].sort());

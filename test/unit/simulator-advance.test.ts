@@ -25,9 +25,18 @@ const isOpen = (d: TruthDetection): boolean => d.status !== 'Fixed';
 /** Qualys datetime (whole seconds, UTC) of epoch ms. */
 const qualysTime = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
-/** A truth without the wall-clock stamps: the only thing two equal sequences of advances may differ in. */
+/**
+ * A truth without the wall-clock stamps: the only thing two equal sequences of advances may differ in
+ * (hosts' lastProcessedAt, and the update and processing times of the detections an advance touched).
+ */
 function withoutClock(truth: GroundTruth): GroundTruth {
-  return { ...truth, hosts: truth.hosts.map(({ lastProcessedAt: _clock, ...host }) => host) };
+  return {
+    ...truth,
+    hosts: truth.hosts.map(({ lastProcessedAt: _clock, detections, ...host }) => ({
+      ...host,
+      detections: detections.map((d) => ({ ...d, lastUpdate: '', lastProcessed: '' })),
+    })),
+  };
 }
 
 function hostJson(host: TruthHost): string {

@@ -360,6 +360,8 @@ describe('API v2 endpoints', () => {
       qds: text(d, 'QDS') === undefined ? undefined : Number(text(d, 'QDS')),
       timesFound: Number(text(d, 'TIMES_FOUND')),
       uniqueVulnId: text(d, 'UNIQUE_VULN_ID'),
+      lastUpdate: text(d, 'LAST_UPDATE_DATETIME'),
+      lastProcessed: text(d, 'LAST_PROCESSED_DATETIME'),
     }));
     const strip = (o: object): object => JSON.parse(JSON.stringify(o)) as object;
     expect(rendered.map(strip)).toEqual(host.detections.map(strip));
@@ -618,7 +620,13 @@ describe('faults', () => {
       }
     }
     expect(codes).toEqual(['1960', '1960', '1965']);
-    expect((await call(sim, HLD, { params: { action: 'list' } })).status).toBe(200);
+    // The refusal is the limiter's own state: the next call is refused too, and its headers agree.
+    const next = await call(sim, HLD, { params: { action: 'list' } });
+    expect(next.status).toBe(409);
+    expect(text(next.xml, 'SIMPLE_RETURN', 'RESPONSE', 'CODE')).toBe('1965');
+    expect(next.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(next.headers.get('x-ratelimit-towait-sec'))).toBeGreaterThan(1200);
+    expect(Number(next.headers.get('x-ratelimit-towait-sec'))).toBeLessThanOrEqual(1234);
   });
 
   it('adds latency and can be switched over HTTP', async () => {

@@ -1,0 +1,132 @@
+/**
+ * The parameters each API v2 endpoint knows, with what their values may be (param-rules.ts). Names
+ * from the reference (§3.2 Host List Detection, §4 Host List, §5.1 KnowledgeBase: qualysdk's
+ * validated lists, Qualys' documentation and real integrations). Values Qualys documents as
+ * enumerations are checked as such; parameters whose values are free (titles, tag sets) as text.
+ */
+import type { ParamRule, ParamRules } from './param-rules';
+
+const TRUNCATION = 'count';
+
+/** Filters and options Host List and Host List Detection share. */
+const HOST_SELECTION: Record<string, ParamRule> = {
+  action: 'text',
+  echo_request: 'flag',
+  show_asset_id: 'flag',
+  truncation_limit: TRUNCATION,
+  ids: 'ids',
+  id_min: 'count',
+  id_max: 'count',
+  ips: 'ipv4s',
+  ipv6: 'ipv6s',
+  ag_ids: 'ids',
+  ag_titles: 'text',
+  network_ids: 'ids',
+  os_pattern: 'pattern',
+  vm_scan_since: 'date',
+  no_vm_scan_since: 'date',
+  vm_processed_before: 'date',
+  vm_processed_after: 'date',
+  vm_scan_date_before: 'date',
+  vm_scan_date_after: 'date',
+  vm_auth_scan_date_before: 'date',
+  vm_auth_scan_date_after: 'date',
+  compliance_enabled: 'flag',
+  use_tags: 'flag',
+  show_tags: 'flag',
+  tag_set_by: { oneOf: ['id', 'name'] },
+  tag_include_selector: { oneOf: ['any', 'all'] },
+  tag_exclude_selector: { oneOf: ['any', 'all'] },
+  tag_set_include: 'text',
+  tag_set_exclude: 'text',
+  host_metadata: { oneOf: ['all', 'ec2', 'azure', 'gcp', 'alibaba', 'oci', 'ibm'] },
+  host_metadata_fields: 'text',
+  show_cloud_tags: 'flag',
+  cloud_tag_fields: 'text',
+};
+
+const DETECTION_STATUSES = ['New', 'Active', 'Fixed', 'Re-Opened'];
+
+export const HOST_LIST_PARAMS: ParamRules = {
+  ...HOST_SELECTION,
+  details: { oneOf: ['None', 'Basic', 'Basic/AGs', 'All', 'All/AGs'] },
+  no_compliance_scan_since: 'date',
+  compliance_scan_since: 'date',
+  scap_scan_since: 'date',
+  no_scap_scan_since: 'date',
+  show_ars: 'flag',
+  ars_min: { range: [0, 1000] },
+  ars_max: { range: [0, 1000] },
+  show_ars_factors: 'flag',
+  show_trurisk: 'flag',
+  trurisk_min: { range: [0, 1000] },
+  trurisk_max: { range: [0, 1000] },
+  show_trurisk_factors: 'flag',
+  os_hostname: 'flag',
+};
+
+export const HOST_DETECTION_PARAMS: ParamRules = {
+  ...HOST_SELECTION,
+  show_results: 'flag',
+  include_vuln_type: { oneOf: ['confirmed', 'potential', 'all'] },
+  // Assumption: only XML is simulated; the CSV formats are refused like any other invalid value.
+  output_format: { oneOf: ['XML'] },
+  suppress_duplicated_data_from_csv: 'flag',
+  show_qds: 'flag',
+  show_qds_factors: 'flag',
+  arf_kernel_filter: 'count',
+  arf_service_filter: 'count',
+  arf_config_filter: 'count',
+  active_kernels_only: 'count',
+  detection_updated_since: 'date',
+  detection_updated_before: 'date',
+  max_days_since_detection_updated: 'count',
+  detection_processed_before: 'date',
+  detection_processed_after: 'date',
+  detection_last_tested_since: 'date',
+  detection_last_tested_since_days: 'count',
+  detection_last_tested_before: 'date',
+  detection_last_tested_before_days: 'count',
+  include_ignored: 'flag',
+  include_disabled: 'flag',
+  status: { listOf: DETECTION_STATUSES },
+  network_name: 'text',
+  max_days_since_last_vm_scan: 'count',
+  qids: 'ids',
+  severities: 'ids',
+  filter_superseded_qids: 'flag',
+  include_search_list_titles: 'text',
+  exclude_search_list_titles: 'text',
+  include_search_list_ids: 'ids',
+  exclude_search_list_ids: 'ids',
+  qds_min: { range: [1, 100] },
+  qds_max: { range: [1, 100] },
+  show_igs: 'flag',
+  vuln_detection_source: 'text',
+};
+
+export const KNOWLEDGE_BASE_PARAMS: ParamRules = {
+  action: 'text',
+  echo_request: 'flag',
+  details: { oneOf: ['Basic', 'All', 'None'] },
+  ids: 'ids',
+  id_min: 'count',
+  id_max: 'count',
+  is_patchable: 'flag',
+  last_modified_after: 'date',
+  last_modified_before: 'date',
+  last_modified_by_user_after: 'date',
+  last_modified_by_user_before: 'date',
+  last_modified_by_service_after: 'date',
+  last_modified_by_service_before: 'date',
+  published_after: 'date',
+  published_before: 'date',
+  code_modified_after: 'date',
+  code_modified_before: 'date',
+  discovery_method: { oneOf: ['Remote', 'Authenticated', 'RemoteOnly', 'RemoteAndAuthenticated'] },
+  discovery_auth_types: 'text',
+  show_supported_modules_info: 'flag',
+  show_disabled_flag: 'flag',
+  show_pci_reasons: 'flag',
+  show_qid_change_log: 'flag',
+};

@@ -11,18 +11,19 @@ import {
 import { parseQualysConnection, resolveTimeouts, type QualysConnection } from './connection';
 import { endpointInfo, type QualysEndpoint } from './endpoints';
 import { QualysError, isQualysError } from './errors';
-import { QualysHttp, type HttpExchange } from './http';
+import { QualysHttp, type HttpResponse } from './http';
 import { readSubscriptionLimits } from './limits';
-import { hostAssetCount, hostAssetPage } from './parse-host-asset';
-import { HOST_DETECTION_ROOT, parseHostDetectionPage } from './parse-host-detection';
-import { HOST_LIST_ROOT, parseHostIdPage, parseHostListPage } from './parse-host-list';
-import { KNOWLEDGE_BASE_ROOT, parseKnowledgeBasePage } from './parse-knowledge-base';
+import { hostAssetCount, hostAssetPage, hostAssetRecords } from './parse-host-asset';
+import { HOST_DETECTION_ROOT, hostDetectionRecords, parseHostDetectionPage } from './parse-host-detection';
+import { HOST_LIST_ROOT, hostListRecords, parseHostIdPage, parseHostListPage } from './parse-host-list';
+import { KNOWLEDGE_BASE_ROOT, knowledgeBaseRecords, parseKnowledgeBasePage } from './parse-knowledge-base';
 import { SERVICE_RESPONSE_ROOT, parseServiceResponse, type ServiceResponse } from './parse-service-response';
 import { QPS_MAX_PAGE_SIZE, hostAssetCountRequest, hostAssetSearchRequest, type HostIdRange } from './qps-request';
 import type { HostAsset, HostDetections, KnowledgeBaseVuln, QualysHost, SubscriptionLimits } from './schemas';
 import { nextPageIdMin, type ResponseWarning } from './truncation';
 import { connectorUserAgent } from './user-agent';
 import { malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
+import { XmlBodyReader, type RecordSink } from './xml-body-reader';
 
 export type { QualysConnection } from './connection';
 export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
@@ -129,6 +130,7 @@ export class QualysClient {
       range,
       HOST_LIST_ROOT,
       call,
+      undefined,
       (document, context) => {
         const page = parseHostIdPage(document, context);
         for (const id of page.ids) ids.add(id);
@@ -154,11 +156,8 @@ export class QualysClient {
       range,
       HOST_LIST_ROOT,
       call,
-      (document, context) => {
-        const page = parseHostListPage(document, context);
-        hosts.push(...page.hosts);
-        return page.warning;
-      },
+      { reader: hostListRecords, take: (host) => hosts.push(host) },
+      (document, context) => parseHostListPage(document, context).warning,
     );
     return hosts;
   }
@@ -169,15 +168,33 @@ export class QualysClient {
     options: DetectionQueryOptions = {},
     call: QualysCallOptions = {},
   ): Promise<HostDetections[]> {
+    const hosts: HostDetections[] = [];
+    await this.streamDetections(range, options, call, (host) => hosts.push(host));
+    return hosts;
+  }
+
+  /**
+   * Host List Detection, each host handed to `take` as soon as it has been read and validated, while the
+   * body is still arriving: nothing holds the page. The hosts are provisional until the promise
+   * resolves — a body that turns out cut short or broken rejects it, and the caller must drop what it took.
+   */
+  async streamDetections(
+    range: HostIdRange,
+    options: DetectionQueryOptions,
+    call: QualysCallOptions,
+    take: (host: HostDetections) => void,
+  ): Promise<void> {
     checkRange('listDetections', range, true);
     const params = detectionParams(options);
-    const hosts: HostDetections[] = [];
-    await this.#pagesV2('hostDetection', params, range, HOST_DETECTION_ROOT, call, (document, context) => {
-      const page = parseHostDetectionPage(document, context);
-      hosts.push(...page.hosts);
-      return page.warning;
-    });
-    return hosts;
+    await this.#pagesV2(
+      'hostDetection',
+      params,
+      range,
+      HOST_DETECTION_ROOT,
+      call,
+      { reader: hostDetectionRecords, take },
+      (document, context) => parseHostDetectionPage(document, context).warning,
+    );
   }
 
   /**
@@ -209,11 +226,15 @@ export class QualysClient {
 
   async #knowledgeBaseList(form: Record<string, string>, call: QualysCallOptions): Promise<KnowledgeBaseVuln[]> {
     const vulns = new Map<string, KnowledgeBaseVuln>();
-    await this.#pagesV2('knowledgeBase', form, {}, KNOWLEDGE_BASE_ROOT, call, (document, context) => {
-      const page = parseKnowledgeBasePage(document, context);
-      for (const vuln of page.vulns) vulns.set(vuln.qid, vuln);
-      return page.warning;
-    });
+    await this.#pagesV2(
+      'knowledgeBase',
+      form,
+      {},
+      KNOWLEDGE_BASE_ROOT,
+      call,
+      { reader: knowledgeBaseRecords, take: (vuln) => vulns.set(vuln.qid, vuln) },
+      (document, context) => parseKnowledgeBasePage(document, context).warning,
+    );
     return [...vulns.values()];
   }
 
@@ -227,9 +248,9 @@ export class QualysClient {
         'hostAssetSearch',
         hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId),
         call,
+        { reader: hostAssetRecords, take: (asset) => assets.push(asset) },
       );
       const page = hostAssetPage(response, context);
-      assets.push(...page.assets);
       if (page.nextAfterId === undefined) return assets;
       if (afterId !== undefined && page.nextAfterId <= afterId) {
         throw malformed(context, `${endpointInfo.hostAssetSearch.title} returned lastId ${page.nextAfterId}, which does not advance past ${afterId}.`);
@@ -250,15 +271,17 @@ export class QualysClient {
   }
 
   /**
-   * Runs an API v2 list call, re-issuing it with the next `id_min` while Qualys truncates
-   * (WARNING 1980). `handlePage` consumes each page and returns its WARNING.
+   * Runs an API v2 list call, re-issuing it with the next `id_min` while Qualys truncates (WARNING
+   * 1980). Records on the sink's path go to it as they are read; `handlePage` reads the rest of each
+   * page (the envelope) and returns its WARNING.
    */
-  async #pagesV2(
+  async #pagesV2<T>(
     endpoint: QualysEndpoint,
     params: Readonly<Record<string, string>>,
     range: Partial<HostIdRange>,
     expectedRoot: string,
     call: QualysCallOptions,
+    sink: RecordSink<T> | undefined,
     handlePage: (document: XmlDocument, context: ResponseContext) => ResponseWarning,
   ): Promise<void> {
     let idMin = range.idMin;
@@ -267,7 +290,7 @@ export class QualysClient {
       if (idMin !== undefined) form.set('id_min', String(idMin));
       if (range.idMax !== undefined) form.set('id_max', String(range.idMax));
 
-      const { document, context } = await this.#exchangeV2(endpoint, form.toString(), expectedRoot, call);
+      const { document, context } = await this.#exchangeV2(endpoint, form.toString(), expectedRoot, call, sink);
       const warning = handlePage(document, context);
       const next = nextPageIdMin(warning, idMin, context);
       if (next === undefined || (range.idMax !== undefined && next > range.idMax)) return;
@@ -275,40 +298,42 @@ export class QualysClient {
     }
   }
 
-  async #exchangeV2(
+  async #exchangeV2<T>(
     endpoint: QualysEndpoint,
     form: string,
     expectedRoot: string,
     call: QualysCallOptions,
+    sink?: RecordSink<T>,
   ): Promise<{ document: XmlDocument; context: ResponseContext }> {
-    return this.#exchange(endpoint, form, call, (exchange, context) => {
-      const parsed = tryParse(exchange, context);
+    return this.#exchange(endpoint, form, call, async (response, context) => {
+      const parsed = await readXml(response, context, sink);
       if (parsed.document) {
         const apiError = errorFromApiDocument(parsed.document, context);
         if (apiError) throw apiError;
       }
-      throwForStatus(exchange, context, parsed);
+      throwForStatus(context, parsed);
       if (!parsed.document) throw parsed.error;
       if (parsed.document.rootName !== expectedRoot) throw unexpectedRoot(parsed.document, [expectedRoot], context);
       return { document: parsed.document, context };
     });
   }
 
-  async #exchangeQps(
+  async #exchangeQps<T>(
     endpoint: QualysEndpoint,
     xml: string,
     call: QualysCallOptions,
+    sink?: RecordSink<T>,
   ): Promise<{ response: ServiceResponse; context: ResponseContext }> {
-    return this.#exchange(endpoint, xml, call, (exchange, context) => {
-      const parsed = tryParse(exchange, context);
+    return this.#exchange(endpoint, xml, call, async (http, context) => {
+      const parsed = await readXml(http, context, sink);
       if (parsed.document?.rootName === SERVICE_RESPONSE_ROOT) {
         const response = parseServiceResponse(parsed.document, context);
         const serviceError = errorFromServiceResponse(response, context);
         if (serviceError) throw serviceError;
-        throwForStatus(exchange, context, parsed);
+        throwForStatus(context, parsed);
         return { response, context };
       }
-      throwForStatus(exchange, context, parsed);
+      throwForStatus(context, parsed);
       if (!parsed.document) throw parsed.error;
       throw unexpectedRoot(parsed.document, [SERVICE_RESPONSE_ROOT], context);
     });
@@ -322,7 +347,7 @@ export class QualysClient {
     endpoint: QualysEndpoint,
     body: string,
     call: QualysCallOptions,
-    interpret: (exchange: HttpExchange, context: ResponseContext) => T,
+    interpret: (response: HttpResponse, context: ResponseContext) => Promise<T>,
   ): Promise<T> {
     const signal = this.#signal(call);
     const pass: CallPass | undefined = await this.#gate?.enter(endpoint, signal);
@@ -332,8 +357,10 @@ export class QualysClient {
     let ok = false;
     let limits: SubscriptionLimits | undefined;
     let refusedWaitSeconds: number | undefined;
+    let response: HttpResponse | undefined;
     try {
-      const exchange = await this.#http.post(endpoint, body, signal);
+      response = await this.#http.open(endpoint, body, signal);
+      const exchange = response;
       httpStatus = exchange.status;
       limits = readSubscriptionLimits(exchange.headers);
       if (limits) {
@@ -349,7 +376,7 @@ export class QualysClient {
         limits,
         location: exchange.headers.location,
       };
-      const result = interpret(exchange, context);
+      const result = await interpret(exchange, context);
       ok = true;
       return result;
     } catch (error) {
@@ -359,6 +386,7 @@ export class QualysClient {
       if (error.kind === 'rate-limit' && httpStatus !== undefined) refusedWaitSeconds = error.waitSeconds;
       throw this.#withoutSecrets(error);
     } finally {
+      response?.discard();
       this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok }, call);
       await pass?.leave({ limits, refusedWaitSeconds });
     }
@@ -399,13 +427,32 @@ export class QualysClient {
   }
 }
 
-type Parsed = { document: XmlDocument; error?: undefined } | { document?: undefined; error: QualysError };
+type Parsed = ({ document: XmlDocument; error?: undefined } | { document?: undefined; error: QualysError }) & {
+  /** The body held nothing but white space. */
+  empty: boolean;
+};
 
-function tryParse(exchange: HttpExchange, context: ResponseContext): Parsed {
+/**
+ * Reads the body as XML. A successful status streams it, records going to the sink as they are read
+ * (a body that fails to read or parse fails the call there and then). Any other status reads the whole
+ * (small) body first: its status may decide what went wrong whatever the body says.
+ */
+async function readXml<T>(response: HttpResponse, context: ResponseContext, sink: RecordSink<T> | undefined): Promise<Parsed> {
+  if (response.status >= 200 && response.status < 300) {
+    const reader = new XmlBodyReader(context, sink);
+    let empty = true;
+    for await (const chunk of response.chunks()) {
+      if (empty && chunk.trim() !== '') empty = false;
+      reader.write(chunk);
+    }
+    return { document: reader.end(), empty };
+  }
+  const body = await response.text();
+  const empty = body.trim() === '';
   try {
-    return { document: parseQualysXml(exchange.body, context) };
+    return { document: parseQualysXml(body, context), empty };
   } catch (error) {
-    if (isQualysError(error)) return { error };
+    if (isQualysError(error)) return { error, empty };
     throw error;
   }
 }
@@ -415,11 +462,11 @@ function tryParse(exchange: HttpExchange, context: ResponseContext): Parsed {
  * (401, 403, 409, …), then any other non-2xx. A proxy's HTML page on a 5xx stays a
  * malformed-response (it names what answered); an empty or unknown body becomes a status error.
  */
-function throwForStatus(exchange: HttpExchange, context: ResponseContext, parsed: Parsed): void {
+function throwForStatus(context: ResponseContext, parsed: Parsed): void {
   const decisive = errorForHttpStatus(context);
   if (decisive) throw decisive;
-  if (exchange.status >= 200 && exchange.status < 300) return;
-  if (exchange.body.trim() === '') throw errorForFailedStatus(context, 'empty body');
+  if (context.httpStatus >= 200 && context.httpStatus < 300) return;
+  if (parsed.empty) throw errorForFailedStatus(context, 'empty body');
   if (parsed.error) throw parsed.error;
   throw errorForFailedStatus(context, `a <${parsed.document.rootName}> document`);
 }

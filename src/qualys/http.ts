@@ -1,5 +1,4 @@
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { createDispatcher, type HttpTimeouts } from './dispatcher';
@@ -27,6 +26,20 @@ export interface HttpExchange {
   status: number;
   headers: ResponseHeaders;
   body: string;
+}
+
+/**
+ * A response whose headers have arrived; its body is read once, either as text chunks as they arrive
+ * (decompressed, UTF-8 decoded — a character split between packets arrives whole) or all at once.
+ * Failures while reading are QualysErrors like the request's own.
+ */
+export interface HttpResponse {
+  status: number;
+  headers: ResponseHeaders;
+  chunks(): AsyncGenerator<string, void, undefined>;
+  text(): Promise<string>;
+  /** Drops a body nobody will read, freeing the connection. */
+  discard(): void;
 }
 
 /** Far above a sane page (1000 hosts with show_results=0); below V8's string limit (~512 MiB). */
@@ -61,8 +74,14 @@ export class QualysHttp {
     });
   }
 
-  /** POSTs `body` to the endpoint: form-encoded for API v2 (long `ids` lists fit), XML for QPS. */
+  /** POSTs `body` to the endpoint and reads the whole response. */
   async post(endpoint: QualysEndpoint, body: string, signal?: AbortSignal): Promise<HttpExchange> {
+    const response = await this.open(endpoint, body, signal);
+    return { status: response.status, headers: response.headers, body: await response.text() };
+  }
+
+  /** POSTs `body` to the endpoint: form-encoded for API v2 (long `ids` lists fit), XML for QPS. Resolves once the headers are in. */
+  async open(endpoint: QualysEndpoint, body: string, signal?: AbortSignal): Promise<HttpResponse> {
     const info = endpointInfo[endpoint];
     const headers: Record<string, string> = {
       authorization: this.#authorization,
@@ -75,8 +94,9 @@ export class QualysHttp {
     // QPS answers JSON when asked; pin XML. API v2 always answers XML.
     if (info.family === 'qps') headers.accept = 'application/xml';
 
+    let response: Dispatcher.ResponseData;
     try {
-      const response = await this.#dispatcher.request({
+      response = await this.#dispatcher.request({
         origin: this.#origin.origin,
         path: `${this.#basePath}${info.path}`,
         method: 'POST',
@@ -84,28 +104,78 @@ export class QualysHttp {
         body,
         signal,
       });
-      const responseHeaders = flattenHeaders(response.headers);
-      const text = await readBody(
-        response.body,
-        responseHeaders['content-encoding'],
-        this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-        endpoint,
-        response.statusCode,
-      );
-      return { status: response.statusCode, headers: responseHeaders, body: text };
     } catch (error) {
-      // Cancellation is the caller's decision, not a Qualys failure: surface the caller's reason.
-      if (signal?.aborted) throw signal.reason ?? error;
-      if (isQualysError(error)) throw error;
-      throw networkError(error, {
+      throw this.#failure(error, endpoint, signal);
+    }
+    const status = response.statusCode;
+    const responseHeaders = flattenHeaders(response.headers);
+    const maxBytes = this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    let read = false;
+    const chunks = async function* (this: QualysHttp): AsyncGenerator<string, void, undefined> {
+      if (read) throw new Error('a response body can be read only once');
+      read = true;
+      const source = decoded(response.body, responseHeaders['content-encoding'], endpoint, status);
+      const decoder = new TextDecoder('utf-8');
+      let size = 0;
+      try {
+        for await (const chunk of source) {
+          const bytes = chunk as Buffer;
+          size += bytes.length;
+          if (size > maxBytes) throw tooLarge(endpoint, status, maxBytes);
+          const text = decoder.decode(bytes, { stream: true });
+          if (text !== '') yield text;
+        }
+      } catch (error) {
+        throw this.#failure(error, endpoint, signal, status);
+      } finally {
+        // Stopped early (an error, or a reader that gave up): the connection must not wait for the rest.
+        source.destroy();
+        if (source !== response.body) response.body.destroy();
+      }
+      const rest = decoder.decode();
+      if (rest !== '') yield rest;
+    }.bind(this);
+    return {
+      status,
+      headers: responseHeaders,
+      chunks,
+      text: async () => {
+        let text = '';
+        for await (const chunk of chunks()) text += chunk;
+        return text;
+      },
+      discard: () => {
+        if (!read) response.body.destroy();
+        read = true;
+      },
+    };
+  }
+
+  /** A failure to reach Qualys or to read its answer, as the error the caller should see. */
+  #failure(error: unknown, endpoint: QualysEndpoint, signal: AbortSignal | undefined, httpStatus?: number): unknown {
+    // Cancellation is the caller's decision, not a Qualys failure: surface the caller's reason.
+    if (signal?.aborted) return signal.reason ?? error;
+    if (isQualysError(error)) return error;
+    if (isZlibError(error)) {
+      return new QualysError({
+        kind: 'malformed-response',
         endpoint,
-        host: this.#origin.host,
-        knownPlatformHost: this.#options.knownPlatformHost,
-        connectTimeoutMs: this.#options.timeouts.connectMs,
-        headersTimeoutMs: this.#options.timeouts.headersMs,
-        bodyTimeoutMs: this.#options.timeouts.bodyMs,
+        httpStatus,
+        message: `${endpointInfo[endpoint].title} sent a compressed body that could not be decompressed (${
+          (error as { code: string }).code
+        }); it was probably cut off in transit.`,
+        fix: 'Usually a dropped connection; the call can be retried.',
+        cause: error,
       });
     }
+    return networkError(error, {
+      endpoint,
+      host: this.#origin.host,
+      knownPlatformHost: this.#options.knownPlatformHost,
+      connectTimeoutMs: this.#options.timeouts.connectMs,
+      headersTimeoutMs: this.#options.timeouts.headersMs,
+      bodyTimeoutMs: this.#options.timeouts.bodyMs,
+    });
   }
 
   async close(): Promise<void> {
@@ -121,27 +191,8 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return flat;
 }
 
-async function readBody(
-  body: Readable,
-  contentEncoding: string | undefined,
-  maxBytes: number,
-  endpoint: QualysEndpoint,
-  httpStatus: number,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        done(tooLarge(endpoint, httpStatus, maxBytes));
-        return;
-      }
-      chunks.push(chunk);
-      done();
-    },
-  });
-
+/** The body as it arrives, decompressed when Qualys compressed it. */
+function decoded(body: Readable, contentEncoding: string | undefined, endpoint: QualysEndpoint, httpStatus: number): Readable {
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   const decoder =
     encoding === 'gzip' || encoding === 'x-gzip'
@@ -160,26 +211,10 @@ async function readBody(
       message: `${endpointInfo[endpoint].title} answered with an unsupported Content-Encoding "${encoding}".`,
     });
   }
-
-  try {
-    if (decoder) await pipeline(body, decoder, sink);
-    else await pipeline(body, sink);
-  } catch (error) {
-    if (isZlibError(error)) {
-      throw new QualysError({
-        kind: 'malformed-response',
-        endpoint,
-        httpStatus,
-        message: `${endpointInfo[endpoint].title} sent a compressed body that could not be decompressed (${
-          (error as { code: string }).code
-        }); it was probably cut off in transit.`,
-        fix: 'Usually a dropped connection; the call can be retried.',
-        cause: error,
-      });
-    }
-    throw error;
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
+  if (decoder === undefined) return body;
+  // Errors of either side surface on the decoder, which the reader iterates.
+  body.on('error', (error) => decoder.destroy(error));
+  return body.pipe(decoder);
 }
 
 function tooLarge(endpoint: QualysEndpoint, httpStatus: number, maxBytes: number): QualysError {

@@ -1,6 +1,7 @@
 import { compact } from './compact';
 import { endpointInfo } from './endpoints';
-import type { HostAssetElement, ServiceResponse } from './parse-service-response';
+import { recordReader } from './parse-document';
+import { SERVICE_RESPONSE_ROOT, hostAssetElementSchema, type HostAssetElement, type ServiceResponse } from './parse-service-response';
 import type { HostAsset, HostAssetCloudSource } from './schemas';
 import { malformed, type XmlContext } from './xml';
 
@@ -9,6 +10,9 @@ export interface HostAssetPage {
   /** The `id` to continue after, when Qualys has more records. */
   nextAfterId?: number;
 }
+
+/** One HostAsset of a search, read as soon as its end tag arrives (the streaming path). */
+export const hostAssetRecords = recordReader([SERVICE_RESPONSE_ROOT, 'data', 'HostAsset'], hostAssetElementSchema, toHostAsset);
 
 /** A successful `search/am/hostasset` envelope. `count` 0 with no `data` means nothing matched. */
 export function hostAssetPage(response: ServiceResponse, context: XmlContext): HostAssetPage {

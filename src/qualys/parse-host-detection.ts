@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { compact } from './compact';
-import { parseDocument } from './parse-document';
+import { parseDocument, recordReader } from './parse-document';
 import { hostElementShape, toQualysHost } from './parse-host-fields';
 import type { Detection, HostDetections } from './schemas';
 import { warningSchema, type ResponseWarning } from './truncation';
@@ -58,20 +58,25 @@ const detectionElementSchema = z.object({
 });
 type DetectionElement = z.output<typeof detectionElementSchema>;
 
+const hostElementSchema = z.object({
+  ...hostElementShape,
+  DETECTION_LIST: node({ DETECTION: list(detectionElementSchema) }),
+});
+
 const detectionDocumentSchema = z.object({
   RESPONSE: z.object({
     DATETIME: text,
-    HOST_LIST: node({
-      HOST: list(
-        z.object({
-          ...hostElementShape,
-          DETECTION_LIST: node({ DETECTION: list(detectionElementSchema) }),
-        }),
-      ),
-    }),
+    HOST_LIST: node({ HOST: list(hostElementSchema) }),
     WARNING: warningSchema,
   }),
 });
+
+/** One HOST with its detections, read as soon as its end tag arrives (the streaming path). */
+export const hostDetectionRecords = recordReader(
+  [HOST_DETECTION_ROOT, 'RESPONSE', 'HOST_LIST', 'HOST'],
+  hostElementSchema,
+  toHostDetections,
+);
 
 export interface HostDetectionPage {
   hosts: HostDetections[];
@@ -81,11 +86,11 @@ export interface HostDetectionPage {
 /** Host List Detection. A RESPONSE holding only DATETIME means no hosts matched. */
 export function parseHostDetectionPage(document: XmlDocument, context: XmlContext): HostDetectionPage {
   const { RESPONSE } = parseDocument(detectionDocumentSchema, document, HOST_DETECTION_ROOT, context);
-  const hosts = (RESPONSE.HOST_LIST?.HOST ?? []).map((host) => ({
-    ...toQualysHost(host),
-    detections: (host.DETECTION_LIST?.DETECTION ?? []).map(toDetection),
-  }));
-  return { hosts, warning: RESPONSE.WARNING };
+  return { hosts: (RESPONSE.HOST_LIST?.HOST ?? []).map(toHostDetections), warning: RESPONSE.WARNING };
+}
+
+function toHostDetections(host: z.output<typeof hostElementSchema>): HostDetections {
+  return { ...toQualysHost(host), detections: (host.DETECTION_LIST?.DETECTION ?? []).map(toDetection) };
 }
 
 function toDetection(detection: DetectionElement): Detection {

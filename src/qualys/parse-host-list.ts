@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { endpointInfo } from './endpoints';
-import { parseDocument } from './parse-document';
+import { parseDocument, recordReader } from './parse-document';
 import { hostElementShape, toQualysHost } from './parse-host-fields';
 import type { QualysHost } from './schemas';
 import { warningSchema, type ResponseWarning } from './truncation';
@@ -9,12 +9,14 @@ import { list, node, requiredText, text } from './xml-values';
 
 export const HOST_LIST_ROOT = 'HOST_LIST_OUTPUT';
 
+const hostElementSchema = z.object(hostElementShape);
+
 const hostListDocumentSchema = z.object({
   RESPONSE: z.object({
     DATETIME: text,
     // details=None: the IDs only, consecutive runs compressed to ID_RANGE "a-b".
     ID_SET: node({ ID: list(requiredText), ID_RANGE: list(requiredText) }),
-    HOST_LIST: node({ HOST: list(z.object(hostElementShape)) }),
+    HOST_LIST: node({ HOST: list(hostElementSchema) }),
     WARNING: warningSchema,
   }),
 });
@@ -28,6 +30,9 @@ export interface HostListPage {
   hosts: QualysHost[];
   warning: ResponseWarning;
 }
+
+/** One HOST of Host List details=All, read as soon as its end tag arrives (the streaming path). */
+export const hostListRecords = recordReader([HOST_LIST_ROOT, 'RESPONSE', 'HOST_LIST', 'HOST'], hostElementSchema, toQualysHost);
 
 /** Guards memory: a subscription's whole ID set is far below this. */
 const MAX_IDS_PER_RESPONSE = 20_000_000;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { compact } from './compact';
-import { parseDocument } from './parse-document';
+import { parseDocument, recordReader } from './parse-document';
 import type { KnowledgeBaseVuln } from './schemas';
 import { warningSchema, type ResponseWarning } from './truncation';
 import type { XmlContext, XmlDocument } from './xml';
@@ -31,6 +31,13 @@ const knowledgeBaseDocumentSchema = z.object({
     WARNING: warningSchema,
   }),
 });
+
+/** One VULN, read as soon as its end tag arrives (the streaming path). */
+export const knowledgeBaseRecords = recordReader(
+  [KNOWLEDGE_BASE_ROOT, 'RESPONSE', 'VULN_LIST', 'VULN'],
+  vulnElementSchema,
+  toKnowledgeBaseVuln,
+);
 
 export interface KnowledgeBasePage {
   vulns: KnowledgeBaseVuln[];

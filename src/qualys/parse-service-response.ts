@@ -16,7 +16,7 @@ const cloudSourceSchema = z.object({
   vmId: text,
 });
 
-const hostAssetElementSchema = z.object({
+export const hostAssetElementSchema = z.object({
   id: requiredId,
   qwebHostId: optionalId,
   name: text,

@@ -13,15 +13,17 @@ import type {
   ValidationResult,
 } from './contracts';
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
-import { MODEL_VERSION, type Asset, type Finding } from '../model/exposure';
-import { mapAsset, mapFindings, type DetectionRecord, type HostAssetRecord, type HostRecord } from '../model/map-qualys';
+import { MODEL_VERSION } from '../model/exposure';
+import type { DetectionRecord, HostAssetRecord, HostRecord } from '../model/map-qualys';
 import type { QualysCallOptions, DetectionStatus } from '../qualys/client';
 import { accessProbes } from '../qualys/diagnostics';
+import type { QualysEndpoint } from '../qualys/endpoints';
 import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
 import type { ExposureStore, StagedPart } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
 import type { CommitPolicy, KnowledgeBaseEntry } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
+import { pageMapping } from './page-mapping';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type LimitHandling } from './failures';
 
 export interface IdRange {
@@ -38,13 +40,20 @@ export interface QualysApi {
     options?: { statuses?: readonly DetectionStatus[] },
     call?: QualysCallOptions,
   ): Promise<Array<HostRecord & { detections: DetectionRecord[] }>>;
+  /** Like listDetections, each host handed over as soon as it is read (provisional until the promise resolves). */
+  streamDetections(
+    range: IdRange,
+    options: { statuses?: readonly DetectionStatus[] },
+    call: QualysCallOptions,
+    take: (host: HostRecord & { detections: DetectionRecord[] }) => void,
+  ): Promise<void>;
   knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   searchHostAssets(range: IdRange, call?: QualysCallOptions): Promise<HostAssetRecord[]>;
   countHostAssets(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number>;
-  subscriptionLimits():
-    | { concurrencyLimit?: number; rateLimit?: number; rateWindowSeconds?: number; rateRemaining?: number }
-    | undefined;
+  subscriptionLimits(
+    endpoint?: QualysEndpoint,
+  ): { concurrencyLimit?: number; rateLimit?: number; rateWindowSeconds?: number; rateRemaining?: number } | undefined;
 }
 
 export interface SyncActivityDeps {
@@ -62,7 +71,6 @@ const KNOWLEDGE_BASE_BATCH = 500;
 interface StagedFetch {
   hosts: HostRecord[];
   hostAssets: HostAssetRecord[];
-  detections: Array<HostRecord & { detections: DetectionRecord[] }>;
 }
 
 /** The activities of a `qualysSync` run, built from injected dependencies. */
@@ -110,22 +118,41 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context?.info.attempt ?? 1 }));
   }
 
-  /** Asks the KnowledgeBase about the QIDs the cache does not know (batches of 500); returns those asked. */
+  /**
+   * Asks the KnowledgeBase about the QIDs the cache does not know, in batches of 500 side by side — as
+   * many at once as the KnowledgeBase's own limit leaves the connector (limit − 1; the store's slots
+   * stay the bound). Each batch is cached as it lands. Returns the QIDs asked about.
+   */
   async function lookUpUnknownQids(run: RunRef, qids: readonly string[]): Promise<string[]> {
     const known = await store.readKnowledgeBase(run.connection, qids);
     const unknown = qids.filter((q) => !known.has(q)).sort((a, b) => Number(a) - Number(b));
     if (unknown.length === 0) return [];
+    const batches: string[][] = [];
+    for (let i = 0; i < unknown.length; i += KNOWLEDGE_BASE_BATCH) batches.push(unknown.slice(i, i + KNOWLEDGE_BASE_BATCH));
     await withQualys(run.connection, run, async (client, call) => {
-      for (let i = 0; i < unknown.length; i += KNOWLEDGE_BASE_BATCH) {
-        const batch = unknown.slice(i, i + KNOWLEDGE_BASE_BATCH);
-        const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
-        // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
-        const entries = batch.map((qid) => {
-          const entry = found.get(qid);
-          return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
-        });
-        await store.saveKnowledgeBase(run.connection, entries);
-      }
+      const limit = (client.subscriptionLimits('knowledgeBase') ?? client.subscriptionLimits())?.concurrencyLimit;
+      const lanes = Math.min(batches.length, Math.max(1, (limit ?? 2) - 1));
+      let next = 0;
+      let failure: { error: unknown } | undefined;
+      const lane = async (): Promise<void> => {
+        while (failure === undefined && next < batches.length) {
+          const batch = batches[next++] as string[];
+          try {
+            const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
+            // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
+            const entries = batch.map((qid) => {
+              const entry = found.get(qid);
+              return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
+            });
+            await store.saveKnowledgeBase(run.connection, entries);
+          } catch (error) {
+            failure ??= { error };
+          }
+        }
+      };
+      // The attempt ends only once every lane has, so a retry never overlaps a call still running.
+      await Promise.all(Array.from({ length: lanes }, lane));
+      if (failure !== undefined) throw failure.error;
     });
     return unknown;
   }
@@ -139,18 +166,45 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return value;
   }
 
-  async function readStagedFetch(run: RunRef, page: PageRange): Promise<StagedFetch> {
-    const [hosts, hostAssets, detections] = await Promise.all([
+  /**
+   * The detections part of a page, streamed from Qualys into staging: each host is serialised as soon
+   * as it is parsed, and the page is staged (with its QIDs) once the body has been read in full — a body
+   * cut short stages nothing. From staging when an earlier attempt fetched it. Returns the detection count.
+   */
+  async function stagedDetections(
+    run: RunRef,
+    page: PageRange,
+    fetch: QualysApi['streamDetections'],
+    statuses: DetectionStatus[] | undefined,
+    call: QualysCallOptions,
+  ): Promise<number> {
+    const existing = await store.stagedDetectionTotals(run, page);
+    if (existing !== undefined) return existing.detections;
+    const hostJson: string[] = [];
+    const qids = new Set<string>();
+    let detections = 0;
+    await fetch(page, { statuses }, call, (host) => {
+      hostJson.push(JSON.stringify(host));
+      detections += host.detections.length;
+      for (const d of host.detections) qids.add(d.qid);
+    });
+    await store.stageDetections(run, page, hostJson, [...qids]);
+    return detections;
+  }
+
+  /** What mapping a page needs besides its detections (which are read back batch by batch). */
+  async function readStagedPage(run: RunRef, page: PageRange): Promise<StagedFetch & { qids: string[] }> {
+    const [hosts, hostAssets, qids] = await Promise.all([
       store.readStagedPart<StagedFetch['hosts']>(run, page, 'hosts'),
       store.readStagedPart<StagedFetch['hostAssets']>(run, page, 'hostAssets'),
-      store.readStagedPart<StagedFetch['detections']>(run, page, 'detections'),
+      store.stagedPageQids(run, page),
     ]);
-    if (!hosts || !hostAssets || !detections) {
+    if (!hosts || !hostAssets || !qids) {
       throw new StagedPageMissingError(
         `Page ${page.index + 1} (hosts ${page.idMin}–${page.idMax}) of run ${run.runKey} is not staged in the store: its run was abandoned or its staging cleared. Start a new run.`,
       );
     }
-    return { hosts, hostAssets, detections };
+    return { hosts, hostAssets, qids };
   }
 
   return {
@@ -214,14 +268,12 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         const parts = [
           staged(run, page, 'hosts', () => client.listHosts(page, call)),
           staged(run, page, 'hostAssets', () => client.searchHostAssets(page, call)),
-          staged(run, page, 'detections', () => client.listDetections(page, { statuses }, call)),
+          stagedDetections(run, page, client.streamDetections.bind(client), statuses, call),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);
         const [hosts, , detections] = await Promise.all(parts);
-        const qids = [...new Set(detections.flatMap((h) => h.detections.map((d) => d.qid)))];
-        await store.stagePart(run, page, 'qids', qids);
-        return { hosts: hosts.length, detections: detections.reduce((n, h) => n + h.detections.length, 0) };
+        return { hosts: hosts.length, detections };
       });
     },
 
@@ -241,37 +293,13 @@ export function createSyncActivities(deps: SyncActivityDeps) {
      * store outage costs nothing of the subscription's budget.
      */
     async uploadPage({ run, page }: PageRef): Promise<PageMapped> {
-      const fetched = await storeStep('read the staged page', () => readStagedFetch(run, page));
-      const qids = [...new Set(fetched.detections.flatMap((h) => h.detections.map((d) => d.qid)))];
-      const unknown = await lookUpUnknownQids(run, qids);
+      const staged = await storeStep('read the staged page', () => readStagedPage(run, page));
+      const unknown = await lookUpUnknownQids(run, staged.qids);
       return storeStep('map and upload the page', async () => {
-        const knowledgeBase = await store.readKnowledgeBase(run.connection, qids);
-        const seenAt = run.startedAt;
-        const hostAssets = new Map(fetched.hostAssets.map((a) => [a.qwebHostId, a]));
-        const hosts = new Map(fetched.hosts.map((h) => [h.id, h]));
-        // A host seen only by Host List Detection (scoped differently) is still an asset.
-        for (const h of fetched.detections) if (!hosts.has(h.id)) hosts.set(h.id, h);
-        const assets: Asset[] = [...hosts.values()].map((h) => mapAsset(run.connection, h, hostAssets.get(h.id), seenAt));
-        const findings: Finding[] = [];
-        let droppedNoCve = 0;
-        let droppedUnknownQid = 0;
-        let detections = 0;
-        for (const host of fetched.detections) {
-          const mapped = mapFindings(run.connection, host.id, host.detections, knowledgeBase, seenAt);
-          findings.push(...mapped.findings);
-          detections += host.detections.length;
-          droppedNoCve += mapped.droppedNoCve;
-          droppedUnknownQid += mapped.droppedUnknownQid;
-        }
-        await store.uploadPage(run, page, { assets, findings });
-        return {
-          assets: assets.length,
-          findings: findings.length,
-          detections,
-          droppedNoCve,
-          droppedUnknownQid,
-          knowledgeBaseLookups: unknown.length,
-        };
+        const knowledgeBase = await store.readKnowledgeBase(run.connection, staged.qids);
+        const mapping = pageMapping(run.connection, run.startedAt, staged.hosts, staged.hostAssets, knowledgeBase);
+        await store.uploadPage(run, page, mapping);
+        return { ...mapping.counts(), knowledgeBaseLookups: unknown.length };
       });
     },
 

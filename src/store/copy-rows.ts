@@ -4,7 +4,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 /** One field in COPY's text format: backslash, tab, newline and carriage return are escaped; null is \N. */
-function copyField(value: string | number | null): string {
+export function copyField(value: string | number | null): string {
   if (value === null) return '\\N';
   return String(value).replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] ?? c);
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { CallLogEntry } from '../activities/call-log';
 import type { CommitResult, PageRange, RunRef } from '../activities/contracts';
@@ -6,6 +5,8 @@ import type { Asset, Finding } from '../model/exposure';
 import { clearStaging } from './clear-staging';
 import { commitRun } from './commit';
 import { copyRows } from './copy-rows';
+import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
+import { stageDetections, stagedDetectionTotals, stagedPageQids, uploadStagedPage, type StagedPageMapping } from './staged-pages';
 import { withClient } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
 import { StagedPageMissingError } from './errors';
@@ -91,6 +92,19 @@ export class ExposureStore {
     if (staged.rowCount === 0) throw runNotRunning(run);
   }
 
+  /** Stages a page's detections (one JSON text per host, as parsed) with its QIDs: see staged-pages.ts. */
+  async stageDetections(run: RunRef, page: PageRange, hostJson: readonly string[], qids: readonly string[]): Promise<void> {
+    await stageDetections(this.pool, run, page, hostJson, qids);
+  }
+
+  async stagedDetectionTotals(run: RunRef, page: PageRange): Promise<{ hosts: number; detections: number } | undefined> {
+    return stagedDetectionTotals(this.pool, run, page);
+  }
+
+  async stagedPageQids(run: RunRef, page: PageRange): Promise<string[] | undefined> {
+    return stagedPageQids(this.pool, run, page);
+  }
+
   /** Every QID the run's fetched pages detected, wherever they were fetched. */
   async stagedQids(run: RunRef): Promise<string[]> {
     const { rows } = await this.pool.query<{ qid: string }>(
@@ -100,32 +114,29 @@ export class ExposureStore {
     return rows.map((r) => r.qid);
   }
 
-  /** Writes a page's mapped records for the run's commit; writing the same page again replaces them. */
-  async uploadPage(run: RunRef, page: PageRange, records: { assets: readonly Asset[]; findings: readonly Finding[] }): Promise<void> {
+  /**
+   * Writes a page's mapped records for the run's commit; writing the same page again replaces them.
+   * Given a mapping instead of records, maps the page's staged detections batch by batch as it writes,
+   * never holding the page or its findings whole (see staged-pages.ts).
+   */
+  async uploadPage<Host>(
+    run: RunRef,
+    page: PageRange,
+    records: { assets: readonly Asset[]; findings: readonly Finding[] } | StagedPageMapping<Host>,
+  ): Promise<void> {
+    if (isStagedPageMapping(records)) {
+      await uploadStagedPage(this.pool, run, page, records);
+      return;
+    }
+    const { assets, findings } = records;
     await this.transaction(async (client) => {
       // Shares the run row with other uploads; a run ending (or abandoned) waits, then sees its staging go.
       const { rows } = await client.query<{ status: string }>('SELECT status FROM runs WHERE run_key = $1 FOR SHARE', [run.runKey]);
       if (rows[0]?.status !== 'running') throw runNotRunning(run);
       await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
       await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
-      await copyRows(
-        client,
-        'staged_assets',
-        ['run_key', 'page_index', 'key', 'host_id', 'record'],
-        records.assets.map((a) => [run.runKey, page.index, a.key, a.qualysHostId, JSON.stringify(a)]),
-      );
-      await copyRows(
-        client,
-        'staged_findings',
-        ['run_key', 'page_index', 'key', 'asset_key', 'cve', 'status', 'record', 'record_hash'],
-        records.findings.map((f) => {
-          // Status and lastSeenAt are the store's lifecycle columns; the rest is what Qualys reported,
-          // and its hash lets the commit skip findings that did not change (not a security hash).
-          const { status, lastSeenAt: _lastSeenAt, ...reported } = f;
-          const record = JSON.stringify(reported);
-          return [run.runKey, page.index, f.key, f.assetKey, f.cve, status, record, createHash('md5').update(record).digest('hex')];
-        }),
-      );
+      await copyRows(client, 'staged_assets', ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a)));
+      await copyRows(client, 'staged_findings', FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
       await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
     });
   }
@@ -227,6 +238,10 @@ export class ExposureStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function isStagedPageMapping<Host>(records: object): records is StagedPageMapping<Host> {
+  return 'findings' in records && typeof records.findings === 'function';
 }
 
 function runNotRunning(run: RunRef): StagedPageMissingError {

@@ -14,7 +14,7 @@ export const syncInputSchema = z
       .min(1)
       .max(50)
       .optional()
-      .describe('pages in flight at most; default 4, and never more than the subscription allows minus one'),
+      .describe('pages in flight at most; default and ceiling: the subscription\'s concurrency limit minus one'),
     statuses: z
       .array(z.enum(['New', 'Active', 'Re-Opened', 'Fixed']))
       .min(1)
@@ -56,7 +56,8 @@ export const syncInputSchema = z
 export type SyncInput = z.infer<typeof syncInputSchema>;
 
 export const DEFAULT_PAGE_SIZE = 1000;
-export const DEFAULT_MAX_CONCURRENCY = 4;
+/** The cap on pages in flight before they followed the subscription's limit (see `legacyPageConcurrency`). */
+export const LEGACY_MAX_CONCURRENCY = 4;
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
 export const DEFAULT_RETRY_WINDOW_MINUTES = 360;
 export const DEFAULT_MAX_SHRINK_SHARE = 0.5;
@@ -73,10 +74,20 @@ export function describeInputProblems(error: z.ZodError): string {
 }
 
 /**
- * Pages in flight: the configured cap, but never more than the subscription's concurrency limit minus
- * one slot kept free for the customer's other Qualys tools (and at least one).
+ * Pages in flight: what the subscription allows per API — its concurrency limit minus one slot kept free
+ * for the customer's other Qualys tools (and at least one) — or less when the input caps it. Each page
+ * makes one call per API at a time, so the per-API slots (the true bound) are all used, none exceeded.
  */
 export function pageConcurrency(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
   const allowed = Math.max(1, (subscriptionConcurrencyLimit ?? 2) - 1);
-  return Math.min(configuredCap ?? DEFAULT_MAX_CONCURRENCY, allowed);
+  return configuredCap === undefined ? allowed : Math.min(configuredCap, allowed);
+}
+
+/**
+ * Pages in flight as runs started before `pageConcurrency` followed the limit computed it (a default cap
+ * of 4). A run in flight on a subscription whose limit is above 5 replays only with this value: the
+ * workflow should choose between the two behind `patched()` (see README, "Changing the workflow").
+ */
+export function legacyPageConcurrency(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
+  return Math.min(configuredCap ?? LEGACY_MAX_CONCURRENCY, pageConcurrency(undefined, subscriptionConcurrencyLimit));
 }

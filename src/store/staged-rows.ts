@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import type { RunRef, PageRange } from '../activities/contracts';
+import type { Asset, Finding } from '../model/exposure';
+
+export const ASSET_COLUMNS = ['run_key', 'page_index', 'key', 'host_id', 'record'] as const;
+export const FINDING_COLUMNS = ['run_key', 'page_index', 'key', 'asset_key', 'cve', 'status', 'record', 'record_hash'] as const;
+
+/** A mapped asset as a `staged_assets` row. */
+export function assetRow(run: RunRef, page: PageRange, asset: Asset): Array<string | number> {
+  return [run.runKey, page.index, asset.key, asset.qualysHostId, JSON.stringify(asset)];
+}
+
+/** A mapped finding as a `staged_findings` row. */
+export function findingRow(run: RunRef, page: PageRange, finding: Finding): Array<string | number> {
+  // Status and lastSeenAt are the store's lifecycle columns; the rest is what Qualys reported,
+  // and its hash lets the commit skip findings that did not change (not a security hash).
+  const { status, lastSeenAt: _lastSeenAt, ...reported } = finding;
+  const record = JSON.stringify(reported);
+  return [run.runKey, page.index, finding.key, finding.assetKey, finding.cve, status, record, createHash('md5').update(record).digest('hex')];
+}

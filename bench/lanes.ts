@@ -19,3 +19,14 @@ export function peakRssMiB(pid: number | 'self' = 'self'): number | undefined {
     return undefined;
   }
 }
+
+/** Resident set size of a process now (VmRSS), in MiB; Linux only. */
+export function rssMiB(pid: number | 'self' = 'self'): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Number(kb) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@ export interface BenchResult {
   date: string;
   command: string;
   machine: { cpus: string; cores: number; memoryGiB: number; node: string; platform: string };
-  estate: { hosts: number; smallHosts: number; detectionsPerHost: number; pageSize: number; latency: string; limits: string };
+  estate: { hosts: number; smallHosts: number; wideHosts: number; detectionsPerHost: number; pageSize: number; latency: string; limits: string };
   figures: Figure[];
   timelines: { temporal: Timeline; plain: Timeline };
 }
@@ -15,6 +15,8 @@ export interface Figure {
   ratio?: number;
   target?: string;
   met?: boolean;
+  /** What the measurement says about why it is where it is (shown when the target is missed). */
+  why?: string;
 }
 
 export interface Timeline {
@@ -29,17 +31,21 @@ export function renderMarkdown(r: BenchResult): string {
   const rows = r.figures.map(
     (f) => `| ${f.name} | ${f.value} | ${f.ratio === undefined ? '' : f.ratio.toFixed(2)} | ${f.target ?? ''} | ${f.met === undefined ? '' : f.met ? 'met' : '**missed**'} |`,
   );
+  const missed = r.figures.filter((f) => f.met === false);
   return [
     `Measured ${r.date} with \`${r.command}\`.`,
     '',
     `- Machine: ${r.machine.cores} × ${r.machine.cpus}, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}`,
-    `- Estate: ${r.estate.hosts.toLocaleString('en-US')} hosts (and ${r.estate.smallHosts.toLocaleString('en-US')} for the memory and history comparisons), ~${r.estate.detectionsPerHost} detections per host, ${r.estate.pageSize} hosts per page`,
+    `- Estate: ${r.estate.hosts.toLocaleString('en-US')} hosts (and ${r.estate.smallHosts.toLocaleString('en-US')} for the memory and history comparisons, ${r.estate.wideHosts.toLocaleString('en-US')} at a limit of 10), ~${r.estate.detectionsPerHost} detections per host, ${r.estate.pageSize} hosts per page`,
     `- Simulated Qualys: ${r.estate.limits}; latency ${r.estate.latency}`,
     '',
     '| figure | value | ratio | target | |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...(missed.length === 0
+      ? ['Every target is met.', '']
+      : [`Missed: ${missed.length} of ${r.figures.filter((f) => f.met !== undefined).length} targets.`, '', ...missed.map((f) => `- **${f.name}**: ${f.value}, target ${f.target}${f.why ? ` — ${f.why}.` : '.'}`), '']),
   ].join('\n');
 }
 

@@ -47,6 +47,8 @@ const MAX_MARKUP_CHARS = 1 << 20;
 /** An entity reference is never longer than this; a trailing `&` further back needs no holding back. */
 const MAX_REFERENCE_CHARS = 64;
 
+const BLANKS = /[ \t\r\n]*/y;
+
 const NAME = /^[A-Za-z_:\u00C0-\uFFFF][-A-Za-z0-9_.:\u00B7\u00C0-\uFFFF]*$/;
 
 /**
@@ -144,6 +146,12 @@ export class XmlTokenizer {
         continue;
       }
 
+      // Indentation between elements: skipped at native speed (a text node is trimmed anyway).
+      if (!this.#textOpen && isSpace(b.charCodeAt(pos))) {
+        BLANKS.lastIndex = pos;
+        BLANKS.test(b);
+        pos = BLANKS.lastIndex;
+      }
       const lt = b.indexOf('<', pos);
       if (lt === -1) {
         pos = this.#trailingText(b, pos, final);
@@ -156,6 +164,12 @@ export class XmlTokenizer {
       if (next !== next) break; // NaN: the buffer ends after "<"
 
       if (next === SLASH) {
+        const open = this.#open[this.#open.length - 1];
+        if (open !== undefined && b.charCodeAt(lt + 2 + open.length) === GT && b.startsWith(open, lt + 2)) {
+          this.#closeTop(open);
+          pos = lt + 3 + open.length;
+          continue;
+        }
         const gt = b.indexOf('>', lt + 2);
         if (gt === -1) {
           this.#checkPending(b, lt);
@@ -194,7 +208,14 @@ export class XmlTokenizer {
         }
         pos = end + 2;
       } else {
-        // The name runs to a space, "/" or ">": a tag without attributes (most) needs no quote-aware scan.
+        // `<NAME>` with a name seen before (most tags): no scan for spaces, quotes or "/".
+        const close = b.indexOf('>', lt + 1);
+        const known = close === -1 ? undefined : this.#knownName(b, lt + 1, close);
+        if (known !== undefined) {
+          pos = this.#element(b, lt, close, known, undefined, false);
+          continue;
+        }
+        // The name runs to a space, "/" or ">": a tag without attributes needs no quote-aware scan.
         let i = lt + 1;
         let c = b.charCodeAt(i);
         while (c === c && c !== GT && c !== SLASH && !isSpace(c)) c = b.charCodeAt(++i);
@@ -215,8 +236,11 @@ export class XmlTokenizer {
     let to = b.length;
     if (!final) {
       // An entity reference or a CRLF may be split across chunks: hold back from a trailing "&" or CR.
-      const amp = b.lastIndexOf('&');
-      if (amp >= from && amp >= b.length - MAX_REFERENCE_CHARS && b.indexOf(';', amp) === -1) to = amp;
+      const amp = b.indexOf('&', Math.max(from, b.length - MAX_REFERENCE_CHARS));
+      if (amp !== -1) {
+        const last = b.lastIndexOf('&');
+        if (b.indexOf(';', last) === -1) to = last;
+      }
       if (to > from && b.charCodeAt(to - 1) === CR) to -= 1;
     }
     if (to > from) this.#textRun(b, from, to, false);
@@ -253,6 +277,11 @@ export class XmlTokenizer {
     const end = selfClosing ? gt - 1 : gt;
     const name = this.#name(b, lt + 1, nameEnd, 'element');
     const attributes = nameEnd < end ? this.#attributes(b, nameEnd, end) : undefined;
+    return this.#element(b, lt, gt, name, attributes, selfClosing);
+  }
+
+  /** An element whose start tag `<…>` runs from `lt` to `gt` begins; returns where to go on. */
+  #element(b: string, lt: number, gt: number, name: string, attributes: Record<string, string> | undefined, selfClosing: boolean): number {
     if (this.#open.length === 0) {
       if (this.#rootClosed) this.#fail(`a second root element <${name}>`, lt);
       this.#rootSeen = true;
@@ -318,23 +347,30 @@ export class XmlTokenizer {
    * few dozen names), so the tree's keys need no hashing and no copies.
    */
   #name(b: string, from: number, to: number, what: 'element' | 'attribute'): string {
-    const key = b.charCodeAt(from) * 1024 + (to - from);
-    const known = this.#names.get(key);
-    if (known !== undefined) {
-      for (let k = 0; k < known.length; k++) {
-        const name = known[k] as string;
-        if (b.startsWith(name, from)) return name;
-      }
-    }
+    const known = this.#knownName(b, from, to);
+    if (known !== undefined) return known;
     const name = b.slice(from, to);
     this.#checkName(name, from, what);
     // The cache must not grow with a hostile body.
     if (this.#nameCount < 4096) {
       this.#nameCount += 1;
-      if (known === undefined) this.#names.set(key, [name]);
-      else known.push(name);
+      const key = nameKey(b, from, to);
+      const same = this.#names.get(key);
+      if (same === undefined) this.#names.set(key, [name]);
+      else same.push(name);
     }
     return name;
+  }
+
+  /** The checked name that `from`…`to` spells, if it has been seen before. */
+  #knownName(b: string, from: number, to: number): string | undefined {
+    const known = this.#names.get(nameKey(b, from, to));
+    if (known === undefined) return undefined;
+    for (let k = 0; k < known.length; k++) {
+      const name = known[k] as string;
+      if (b.startsWith(name, from)) return name;
+    }
+    return undefined;
   }
 
   #checkName(name: string, at: number, what: 'element' | 'attribute'): void {
@@ -377,6 +413,11 @@ export class XmlTokenizer {
       i = close + 1;
     }
   }
+}
+
+/** Names are cached by first character and length: a match is then one `startsWith`. */
+function nameKey(b: string, from: number, to: number): number {
+  return b.charCodeAt(from) * 1024 + (to - from);
 }
 
 function isBlank(b: string, from: number, to: number): boolean {

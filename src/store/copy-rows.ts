@@ -6,8 +6,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 /** One field in COPY's text format: backslash, tab, newline and carriage return are escaped; null is \N. */
 export function copyField(value: string | number | null): string {
   if (value === null) return '\\N';
-  return String(value).replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] ?? c);
+  const text = String(value);
+  // Most fields (keys, hashes, JSON without backslashes) need nothing: test before building a copy.
+  if (!NEEDS_ESCAPE.test(text)) return text;
+  return text.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] ?? c);
 }
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 /** Bulk-writes rows with COPY FROM STDIN (far faster than INSERTs), streamed in chunks. */
 export async function copyRows(

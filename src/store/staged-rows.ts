@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { RunRef, PageRange } from '../activities/contracts';
 import type { Asset, Finding } from '../model/exposure';
 
@@ -16,5 +16,5 @@ export function findingRow(run: RunRef, page: PageRange, finding: Finding): Arra
   // and its hash lets the commit skip findings that did not change (not a security hash).
   const { status, lastSeenAt: _lastSeenAt, ...reported } = finding;
   const record = JSON.stringify(reported);
-  return [run.runKey, page.index, finding.key, finding.assetKey, finding.cve, status, record, createHash('md5').update(record).digest('hex')];
+  return [run.runKey, page.index, finding.key, finding.assetKey, finding.cve, status, record, hash('md5', record)];
 }

@@ -108,7 +108,7 @@ export class XmlTokenizer {
     if (this.#pos < this.#buffer.length) throw new XmlSyntaxError('the body ends inside a tag', at);
     const open = this.#open.at(-1);
     if (open !== undefined) throw new XmlSyntaxError(`the body ends before element <${open}> is closed`, at);
-    if (!this.#rootSeen) throw new XmlSyntaxError('the body has no root element', at);
+    if (!this.#rootSeen) throw new XmlSyntaxError('the body ends before its root element', at);
   }
 
   #fail(problem: string, index: number): never {
@@ -182,8 +182,8 @@ export class XmlTokenizer {
           this.#mode = Mode.Comment;
           pos = lt + 4;
           this.#searchFrom = pos;
-        } else if (b.length - lt < 9 && !final) {
-          break; // not enough to tell a CDATA section from a DOCTYPE yet
+        } else if (b.length - lt < 9 && isMarkupStart(b.slice(lt))) {
+          break; // not enough yet to tell a CDATA section from a DOCTYPE (at the end: a body cut inside it)
         } else if (b.startsWith('<![CDATA[', lt)) {
           if (this.#open.length === 0) this.#fail('a CDATA section outside the root element', lt);
           this.#mode = Mode.Cdata;
@@ -413,6 +413,11 @@ export class XmlTokenizer {
       i = close + 1;
     }
   }
+}
+
+/** Whether `text` may be the start of a comment, a CDATA section or a DOCTYPE. */
+function isMarkupStart(text: string): boolean {
+  return '<![CDATA['.startsWith(text) || '<!DOCTYPE'.startsWith(text) || '<!--'.startsWith(text);
 }
 
 /** Names are cached by first character and length: a match is then one `startsWith`. */

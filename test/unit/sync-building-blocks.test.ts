@@ -7,7 +7,7 @@ import { ConfigError } from '../../src/config/errors';
 import { assetSchema, findingSchema } from '../../src/model/exposure';
 import { mapAsset, mapFindings, normaliseMac } from '../../src/model/map-qualys';
 import { shrinkProblem } from '../../src/store/shrink-guard';
-import { syncInputSchema } from '../../src/workflows/sync-input';
+import { legacyPageConcurrency, pageConcurrency, syncInputSchema } from '../../src/workflows/sync-input';
 
 describe('cutIntoPages', () => {
   it('cuts sorted IDs into contiguous ranges of at most pageSize hosts', () => {
@@ -116,5 +116,22 @@ describe('shrink guard', () => {
     expect(shrinkProblem(100, 0, policy)).toMatch(/returned 0 hosts where the last committed run had 100.*API user lost scope.*"allowShrink": true/);
     expect(shrinkProblem(100, 49, policy)).toMatch(/49 hosts .* 100 .*51 %/);
     expect(shrinkProblem(100, 0, { ...policy, allowShrink: true })).toBeUndefined();
+  });
+});
+
+describe('pages in flight', () => {
+  it("follow the subscription's limit, one slot kept free, capped only when the input says so", () => {
+    expect(pageConcurrency(undefined, 2)).toBe(1);
+    expect(pageConcurrency(undefined, 10)).toBe(9);
+    expect(pageConcurrency(undefined, 1)).toBe(1);
+    expect(pageConcurrency(undefined, undefined)).toBe(1);
+    expect(pageConcurrency(3, 10)).toBe(3);
+    expect(pageConcurrency(20, 10)).toBe(9);
+  });
+
+  it('as runs started before this change computed them (a default cap of 4), for replaying those', () => {
+    expect(legacyPageConcurrency(undefined, 10)).toBe(4);
+    expect(legacyPageConcurrency(undefined, 2)).toBe(1);
+    expect(legacyPageConcurrency(6, 10)).toBe(6);
   });
 });

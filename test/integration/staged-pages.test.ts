@@ -1,0 +1,109 @@
+import { Pool } from 'pg';
+import type { PageRange, RunRef } from '../../src/activities/contracts';
+import { pageMapping, type StagedDetectionHost } from '../../src/activities/page-mapping';
+import { mapAsset, mapFindings } from '../../src/model/map-qualys';
+import { StagedPageMissingError } from '../../src/store/errors';
+import { ExposureStore } from '../../src/store/exposure-store';
+import { migrate } from '../../src/store/migrations';
+import { freshDatabase } from '../harness/database';
+
+// A page's detections staged as they were parsed (one JSON text per host) and mapped back batch by
+// batch: the same rows as mapping the whole page at once, readable from the older one-value staging too.
+
+const PAGE: PageRange = { index: 0, idMin: 1, idMax: 400, hosts: 250 };
+const SEEN_AT = '2026-01-01T00:00:00.000Z';
+
+/** A connection of its own per run: beginning a run abandons (and clears) its connection's others. */
+function runRef(runKey: string): RunRef {
+  return { connection: `staged-${runKey}`, runKey, workflowId: `wf-${runKey}`, startedAt: SEEN_AT };
+}
+
+/** The mapping's connection names the keys: every run maps as connection "staged" so their rows compare. */
+const CONNECTION = 'staged';
+
+/** 250 hosts (more than one read-back batch), with a backslash and a tab in a result to test COPY's escaping. */
+const hosts: StagedDetectionHost[] = Array.from({ length: 250 }, (_, h) => ({
+  id: String(h + 1),
+  ip: `10.0.${Math.floor(h / 250)}.${h % 250}`,
+  os: h % 7 === 0 ? 'Windows 10 企业版' : 'Ubuntu',
+  detections: Array.from({ length: h % 5 }, (_, d) => ({
+    qid: String(1000 + ((h + d) % 6)),
+    ssl: d % 2 === 0,
+    status: d === 3 ? 'Fixed' : 'Active',
+    port: String(440 + d),
+    firstFound: '2025-01-01T00:00:00Z',
+    ...(d === 1 ? { results: 'C:\\Windows\\win32k.sys\tv10' } : {}),
+  })),
+}));
+const cves = new Map([
+  ['1000', { cves: ['CVE-2024-0001'] }],
+  ['1001', { cves: ['CVE-2024-0001', 'CVE-2024-0002'] }],
+  ['1002', { cves: [] }],
+  ['1003', { cves: ['CVE-2024-0003'] }],
+  ['1004', { cves: [], unknown: true }],
+]);
+const qids = [...new Set(hosts.flatMap((h) => h.detections.map((d) => d.qid)))];
+
+describe('pages staged as they are parsed, mapped back batch by batch', () => {
+  let pool: Pool;
+  let store: ExposureStore;
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: await freshDatabase() });
+    await migrate(pool);
+    store = new ExposureStore(pool);
+  });
+  afterAll(async () => pool?.end());
+
+  async function stagedRows(run: RunRef): Promise<{ assets: unknown[]; findings: unknown[] }> {
+    const assets = await pool.query('SELECT key, host_id, record FROM staged_assets WHERE run_key = $1 ORDER BY key', [run.runKey]);
+    const findings = await pool.query('SELECT key, asset_key, cve, status, record, record_hash FROM staged_findings WHERE run_key = $1 ORDER BY key', [
+      run.runKey,
+    ]);
+    return { assets: assets.rows, findings: findings.rows };
+  }
+
+  it('writes exactly the rows the whole page mapped at once writes, and counts what it mapped', async () => {
+    const streamed = runRef('streamed');
+    await store.beginRun(streamed, [PAGE], 250);
+    await store.stageDetections(streamed, PAGE, hosts.map((h) => JSON.stringify(h)), qids);
+    expect(await store.stagedDetectionTotals(streamed, PAGE)).toEqual({ hosts: 250, detections: hosts.reduce((n, h) => n + h.detections.length, 0) });
+    expect((await store.stagedPageQids(streamed, PAGE))?.sort()).toEqual([...qids].sort());
+    const mapping = pageMapping(CONNECTION, SEEN_AT, [], [], cves);
+    await store.uploadPage(streamed, PAGE, mapping);
+
+    const whole = runRef('whole');
+    await store.beginRun(whole, [PAGE], 250);
+    const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, SEEN_AT).findings);
+    const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, SEEN_AT));
+    await store.uploadPage(whole, PAGE, { assets, findings });
+
+    expect(await stagedRows(streamed)).toEqual(await stagedRows(whole));
+    const counts = mapping.counts();
+    expect(counts).toMatchObject({ assets: 250, findings: findings.length, detections: hosts.reduce((n, h) => n + h.detections.length, 0) });
+    expect(counts.droppedNoCve).toBeGreaterThan(0);
+    expect(counts.droppedUnknownQid).toBeGreaterThan(0);
+  });
+
+  it('reads a page staged the older way (one value, no QID part), deriving its QIDs', async () => {
+    const older = runRef('older');
+    await store.beginRun(older, [PAGE], 250);
+    await store.stagePart(older, PAGE, 'detections', hosts);
+    expect((await store.stagedPageQids(older, PAGE))?.sort()).toEqual([...qids].sort());
+    await store.uploadPage(older, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves));
+    const whole = await stagedRows(runRef('whole'));
+    expect(whole.findings.length).toBeGreaterThan(0);
+    expect(await stagedRows(older)).toEqual(whole);
+  });
+
+  it('stages nothing for a run that is no longer running, and says a missing page is missing', async () => {
+    const ended = runRef('ended');
+    await store.beginRun(ended, [PAGE], 250);
+    await store.endRun(ended, 'cancelled', 'test', {});
+    await expect(store.stageDetections(ended, PAGE, ['{"id":"1","detections":[]}'], [])).rejects.toBeInstanceOf(StagedPageMissingError);
+    const fresh = runRef('fresh');
+    await store.beginRun(fresh, [PAGE], 250);
+    expect(await store.stagedPageQids(fresh, PAGE)).toBeUndefined();
+    expect(await store.stagedDetectionTotals(fresh, PAGE)).toBeUndefined();
+    await expect(store.uploadPage(fresh, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves))).rejects.toBeInstanceOf(StagedPageMissingError);
+  });
+});

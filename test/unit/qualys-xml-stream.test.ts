@@ -1,0 +1,148 @@
+// The streaming parse (xml-tokenizer, xml-tree-builder, xml-body-reader): a body read in chunks of any
+// size — cut inside tags, entities, CDATA, CRLFs or multi-byte characters — gives exactly what the whole
+// body gives; records are handed over before the body ends, and a body cut short is an error at the end,
+// never a short page; well-formedness and shape errors are what the tree parser's were.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { QualysError } from '../../src/qualys/errors';
+import { hostDetectionRecords, parseHostDetectionPage } from '../../src/qualys/parse-host-detection';
+import { knowledgeBaseRecords, parseKnowledgeBasePage } from '../../src/qualys/parse-knowledge-base';
+import type { HostDetections, KnowledgeBaseVuln } from '../../src/qualys/schemas';
+import { parseQualysXml, type XmlContext, type XmlDocument } from '../../src/qualys/xml';
+import { XmlBodyReader, type RecordSink } from '../../src/qualys/xml-body-reader';
+import { fixture, fixturePath } from './fixtures/qualys/fake-qualys';
+
+const hld: XmlContext = { endpoint: 'hostDetection', httpStatus: 200 };
+const kb: XmlContext = { endpoint: 'knowledgeBase', httpStatus: 200 };
+
+/** Feeds `body` as UTF-8 bytes cut every `size` bytes, decoded as the HTTP client decodes them. */
+function readInChunks<T>(body: string, size: number, context: XmlContext, sink?: RecordSink<T>): XmlDocument {
+  const bytes = Buffer.from(body, 'utf8');
+  const decoder = new TextDecoder('utf-8');
+  const reader = new XmlBodyReader(context, sink);
+  for (let at = 0; at < bytes.length; at += size) reader.write(decoder.decode(bytes.subarray(at, at + size), { stream: true }));
+  reader.write(decoder.decode());
+  return reader.end();
+}
+
+function failure(run: () => unknown): QualysError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(QualysError);
+    return error as QualysError;
+  }
+  throw new Error('expected a QualysError');
+}
+
+const xmlFixtures = readdirSync(path.dirname(fixturePath('x'))).filter((name) => name.endsWith('.xml'));
+
+describe('chunked reading', () => {
+  it.each(xmlFixtures)('%s reads the same in chunks of 1, 2, 3, 7 and 64 bytes as whole', (name) => {
+    const body = fixture(name);
+    const whole = parseQualysXml(body, hld);
+    for (const size of [1, 2, 3, 7, 64]) expect(readInChunks(body, size, hld)).toEqual(whole);
+  });
+
+  it('keeps multi-byte characters, entities, CDATA padding and CRLFs split across chunks intact', () => {
+    const body =
+      '<A><OS><![CDATA[\r\n  Windows 10 企业版 🚀  \r\n]]></OS><T>It&#039;s &amp; &lt;b&gt; &nbsp;€&euro;</T>' +
+      '<R>line one\r\nline two\rline three</R><Q severity="HIGH &amp; rising">75</Q></A>';
+    const expected = {
+      OS: 'Windows 10 企业版 🚀',
+      T: "It's & <b> \u00a0€€",
+      R: 'line one\nline two\nline three',
+      Q: { '#text': '75', '@severity': 'HIGH & rising' },
+    };
+    for (const size of [1, 2, 3, 4, 5, 11]) expect(readInChunks(body, size, hld).root).toEqual(expected);
+  });
+
+  it('hands each record over as soon as its end tag has been read, and leaves it out of the document', () => {
+    const body = fixture('detections-page1.xml');
+    const taken: HostDetections[] = [];
+    const reader = new XmlBodyReader(hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) });
+    const secondHost = body.indexOf('<HOST>', body.indexOf('<HOST>') + 1);
+    reader.write(body.slice(0, secondHost));
+    expect(taken.map((h) => h.id)).toEqual(['120']);
+    reader.write(body.slice(secondHost));
+    const envelope = reader.end();
+    expect(taken.map((h) => h.id)).toEqual(['120', '121']);
+    // The envelope keeps the rest (the truncation WARNING), without the hosts.
+    const page = parseHostDetectionPage(envelope, hld);
+    expect(page.hosts).toEqual([]);
+    expect(page.warning?.CODE).toBe('1980');
+    // The records are those the whole-document path gives.
+    expect(taken).toEqual(parseHostDetectionPage(parseQualysXml(body, hld), hld).hosts);
+  });
+
+  it('streams KnowledgeBase VULNs exactly as the whole-document path reads them', () => {
+    const body = fixture('knowledge-base-realistic.xml');
+    const taken: KnowledgeBaseVuln[] = [];
+    readInChunks(body, 5, kb, { reader: knowledgeBaseRecords, take: (vuln) => taken.push(vuln) });
+    expect(taken).toEqual(parseKnowledgeBasePage(parseQualysXml(body, kb), kb).vulns);
+  });
+});
+
+describe('a body cut short', () => {
+  it('is an error at the end wherever it is cut — never a shorter page — though earlier records were handed over', () => {
+    const body = fixture('detections-page1.xml');
+    const rootEnd = body.indexOf('</HOST_LIST_VM_DETECTION_OUTPUT>') + '</HOST_LIST_VM_DETECTION_OUTPUT>'.length;
+    for (let cut = 1; cut < rootEnd; cut += 7) {
+      const taken: HostDetections[] = [];
+      const e = failure(() => readInChunks(body.slice(0, cut), 64, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
+      expect(e.kind).toBe('malformed-response');
+      expect(e.retryable).toBe(true);
+      expect(e.message).toMatch(/^Host List Detection returned XML that is not well-formed \(the body ends /);
+    }
+  });
+});
+
+describe('what is refused, as the tree parser refused it', () => {
+  it.each([
+    ['a bare "&"', '<A><T>a & b</T></A>', 'an "&" that starts no entity reference'],
+    ['mismatched tags', '<A><B>1</b></A>', 'an end tag </b> where </B> was expected'],
+    ['a repeated attribute', '<A><T a="1" a="2">x</T></A>', 'attribute "a" repeated'],
+    ['an unquoted attribute', '<A><T a=1>x</T></A>', 'attribute "a" without a quoted value'],
+    ['a "<" in an attribute value', '<A><T a="<">x</T></A>', 'a "<" in the value of attribute "a"'],
+    ['text after the root', '<A><B>1</B></A>junk', 'text after the root element'],
+    ['a second root', '<A/><B/>', 'a second root element <B>'],
+    ['an invalid name', '<A><1B>x</1B></A>', 'an invalid element name "1B"'],
+    ['a name JavaScript objects inherit', '<A><__proto__>x</__proto__></A>', 'the element name "__proto__", which is reserved'],
+    ['"constructor" too', '<A><constructor>x</constructor></A>', 'the element name "constructor", which is reserved'],
+    ['an unterminated comment', '<A></A><!-- never closed', 'the body ends inside a comment'],
+  ])('%s', (_what, body, problem) => {
+    const e = failure(() => readInChunks(body, 3, hld));
+    expect(e.kind).toBe('malformed-response');
+    expect(e.message).toContain(`not well-formed (${problem} at character`);
+  });
+
+  it('expands no entity a document declares itself (no expansion bomb), and leaves unknown ones as written', () => {
+    const bomb = '<!DOCTYPE A [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><A><T>&b;&b;</T><U>&foo;</U></A>';
+    expect(readInChunks(bomb, 4, hld).root).toEqual({ T: '&b;&b;', U: '&foo;' });
+  });
+
+  it('names an HTML page by its title, also when its start arrives a few bytes at a time', () => {
+    const e = failure(() => readInChunks(fixture('bad-gateway.html'), 3, { ...hld, httpStatus: 502 }));
+    expect(e.message).toBe(
+      'Host List Detection returned an HTML page (status 502) instead of XML — a proxy or load balancer answered ("502 Bad Gateway").',
+    );
+  });
+
+  it('calls a body of white space empty', () => {
+    expect(failure(() => readInChunks(' \n\t ', 1, kb)).message).toBe('KnowledgeBase returned an empty body (HTTP 200) instead of XML.');
+  });
+});
+
+describe('a record of a shape the connector does not know', () => {
+  it('fails as it is read, naming its path from the root with its index, the host and the QID; not retryable', () => {
+    const body = fixture('detections-page1.xml').replace('<PORT>22</PORT>', '<PORT>ssh</PORT>');
+    const taken: HostDetections[] = [];
+    const e = failure(() => readInChunks(body, 100, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
+    expect(taken.map((h) => h.id)).toEqual(['120']);
+    expect(e.kind).toBe('malformed-response');
+    expect(e.retryable).toBe(false);
+    expect(e.message).toContain(
+      'HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[1].DETECTION_LIST.DETECTION[1].PORT (HOST ID 121 › DETECTION QID 105943): expected a whole number, got "ssh"',
+    );
+  });
+});

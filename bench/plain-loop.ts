@@ -3,6 +3,7 @@ import type { RunTotals } from '../src/activities/contracts';
 import { createSyncActivities } from '../src/activities/sync-activities';
 import { ConnectionProfiles } from '../src/config/connections';
 import { openActivityDeps } from '../src/worker/activity-deps';
+import { applyHeapSettings } from '../src/worker/heap-settings';
 import { addPage, emptyTotals } from '../src/workflows/run-totals';
 import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, pageConcurrency } from '../src/workflows/sync-input';
 import { inLanes, peakRssMiB } from './lanes';
@@ -22,6 +23,8 @@ export interface PlainLoopResult {
 }
 
 async function main(): Promise<void> {
+  // The same heap settings as the worker, so the two compare.
+  applyHeapSettings();
   const config = JSON.parse(process.argv[2] ?? '{}') as { apiUrl: string; username: string; password: string; databaseUrl: string; pageSize: number };
   const connection = 'bench';
   const deps = await openActivityDeps({

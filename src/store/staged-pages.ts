@@ -131,12 +131,17 @@ export async function uploadStagedPage<Host>(pool: Pool, run: RunRef, page: Page
       const { rows } = await client.query<{ h: Host }>(`FETCH ${HOSTS_PER_FETCH} FROM staged_hosts`);
       if (rows.length === 0) break;
       const findings = mapping.findings(rows.map((r) => r.h));
-      if (findings.length > 0) await copyRows(client, 'staged_findings', FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
+      // Rows are built as COPY sends them, so each dies young rather than all living until the batch is sent.
+      if (findings.length > 0) await copyRows(client, 'staged_findings', FINDING_COLUMNS, rowsOf(findings, (f) => findingRow(run, page, f)));
     }
     await client.query('CLOSE staged_hosts');
-    await copyRows(client, 'staged_assets', ASSET_COLUMNS, mapping.assets().map((a) => assetRow(run, page, a)));
+    await copyRows(client, 'staged_assets', ASSET_COLUMNS, rowsOf(mapping.assets(), (a) => assetRow(run, page, a)));
     await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
   });
+}
+
+function* rowsOf<T>(records: readonly T[], row: (record: T) => Array<string | number>): Generator<Array<string | number>> {
+  for (const record of records) yield row(record);
 }
 
 async function transaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@tempor
 import type { Duration } from '@temporalio/common';
 import { openActivityDeps } from './activity-deps';
 import { createConnectorWorker } from './create-worker';
+import { applyHeapSettings } from './heap-settings';
 import { createJsonLogger } from './json-logger';
 import { temporalSettingsFromEnv } from './temporal-settings';
 
@@ -79,6 +80,7 @@ function readFlags(argv: string[]): NodeJS.ProcessEnv {
 // the task queue until SIGINT/SIGTERM. On a signal it stops polling, lets in-flight steps finish within
 // the grace period, and exits; a step cut off there is retried by another worker.
 async function main(): Promise<void> {
+  applyHeapSettings();
   const env = readFlags(process.argv.slice(2));
   const settings = temporalSettingsFromEnv(env);
   const deps = await openActivityDeps({ env });

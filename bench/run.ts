@@ -508,6 +508,15 @@ function computeFigures(i: FigureInputs): Figure[] {
     { name: 'Durability overhead: Temporal run vs plain loop, wall time', value: `${s(i.full.wallMs)} vs ${s(i.plain.wallMs)}`, ratio: overhead, target: '≤ 1.15', met: overhead <= 1.15 },
     { name: `Qualys calls made ÷ the minimum the estate needs, ${n(i.hosts)} hosts`, value: `${fullCalls} / ${fullMinimum}`, ratio: fullCalls / fullMinimum, target: '1.00', met: fullCalls === fullMinimum },
     { name: `Qualys calls made ÷ the minimum, ${n(i.wideHosts)} hosts at a limit of 10`, value: `${wideCalls} / ${wideMinimum}`, ratio: wideCalls / wideMinimum, target: '1.00', met: wideCalls === wideMinimum },
+    ...[
+      [`${n(i.hosts)} hosts`, i.full] as const,
+      [`${n(i.wideHosts)} hosts at a limit of 10`, i.wide] as const,
+    ].map(([label, run]) => ({
+      name: `Qualys calls by API, and refusals, ${label}`,
+      value: `${Object.entries(run.report.apiCalls.callsByEndpoint)
+        .map(([api, count]) => `${api} ${count}`)
+        .join(', ')}; refused: ${JSON.stringify(run.report.apiCalls.failuresByCode)}`,
+    })),
     {
       name: 'Bound ÷ wall time with the whole subscription limit as the bound (server time of all calls ÷ 2, no slot kept free), for comparison',
       value: `${s(literalBound)} / ${s(i.full.wallMs)}`,

@@ -47,6 +47,10 @@ export interface QualysApi {
     call: QualysCallOptions,
     take: (host: HostRecord & { detections: DetectionRecord[] }) => void,
   ): Promise<void>;
+  /** Host List details, each host handed over as soon as it is read (provisional until the promise resolves). */
+  streamHosts(range: IdRange, call: QualysCallOptions, take: (host: HostRecord) => void): Promise<void>;
+  /** Asset Management host assets, each handed over as soon as it is read (provisional until the promise resolves). */
+  streamHostAssets(range: IdRange, call: QualysCallOptions, take: (asset: HostAssetRecord) => void): Promise<void>;
   knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   searchHostAssets(range: IdRange, call?: QualysCallOptions): Promise<HostAssetRecord[]>;
@@ -157,20 +161,25 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return unknown;
   }
 
-  /** One part of a page's Qualys answer: from staging when an earlier attempt fetched it, else from Qualys. */
-  async function staged<T>(run: RunRef, page: PageRange, part: StagedPart, fetch: () => Promise<T>): Promise<T> {
-    const existing = await store.readStagedPart<T>(run, page, part);
+  /**
+   * One part of a page's Qualys answer, staged while Qualys' body is parsed: each record goes on to the
+   * store (COPY) as soon as it is read, and the part is committed once the body has been read in full —
+   * a body cut short stages nothing. From staging when an earlier attempt fetched it. Returns its records.
+   */
+  async function stagedPart<R>(run: RunRef, page: PageRange, part: StagedPart, fetch: (take: (record: R) => void) => Promise<void>): Promise<number> {
+    const existing = await store.stagedPartLength(run, page, part);
     if (existing !== undefined) return existing;
-    const value = await fetch();
-    await store.stagePart(run, page, part, value);
-    return value;
+    let records = 0;
+    await store.stageStreamedPart(run, page, part, (emit) =>
+      fetch((record) => {
+        records += 1;
+        emit(JSON.stringify(record));
+      }),
+    );
+    return records;
   }
 
-  /**
-   * The detections part of a page, streamed from Qualys into staging: each host is serialised as soon
-   * as it is parsed, and the page is staged (with its QIDs) once the body has been read in full — a body
-   * cut short stages nothing. From staging when an earlier attempt fetched it. Returns the detection count.
-   */
+  /** The detections part, staged like the others (see `stagedPart`) with the page's QIDs beside it. Returns its detections. */
   async function stagedDetections(
     run: RunRef,
     page: PageRange,
@@ -180,15 +189,20 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   ): Promise<number> {
     const existing = await store.stagedDetectionTotals(run, page);
     if (existing !== undefined) return existing.detections;
-    const hostJson: string[] = [];
     const qids = new Set<string>();
     let detections = 0;
-    await fetch(page, { statuses }, call, (host) => {
-      hostJson.push(JSON.stringify(host));
-      detections += host.detections.length;
-      for (const d of host.detections) qids.add(d.qid);
-    });
-    await store.stageDetections(run, page, hostJson, [...qids]);
+    await store.stageStreamedPart(
+      run,
+      page,
+      'detections',
+      (emit) =>
+        fetch(page, { statuses }, call, (host) => {
+          detections += host.detections.length;
+          for (const d of host.detections) qids.add(d.qid);
+          emit(JSON.stringify(host));
+        }),
+      () => [{ part: 'qids', body: [...qids] }],
+    );
     return detections;
   }
 
@@ -266,14 +280,14 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         // within "one page, one call per API". Each part is staged on its own, so a retry after a
         // failure fetches only what is missing.
         const parts = [
-          staged(run, page, 'hosts', () => client.listHosts(page, call)),
-          staged(run, page, 'hostAssets', () => client.searchHostAssets(page, call)),
+          stagedPart<HostRecord>(run, page, 'hosts', (take) => client.streamHosts(page, call, take)),
+          stagedPart<HostAssetRecord>(run, page, 'hostAssets', (take) => client.streamHostAssets(page, call, take)),
           stagedDetections(run, page, client.streamDetections.bind(client), statuses, call),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);
         const [hosts, , detections] = await Promise.all(parts);
-        return { hosts: hosts.length, detections };
+        return { hosts, detections };
       });
     },
 

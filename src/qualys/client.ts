@@ -142,8 +142,14 @@ export class QualysClient {
 
   /** Hosts with their details, TruRisk and asset criticality: Host List `details=All`. */
   async listHosts(range: HostIdRange, call: QualysCallOptions = {}): Promise<QualysHost[]> {
-    checkRange('listHosts', range, true);
     const hosts: QualysHost[] = [];
+    await this.streamHosts(range, call, (host) => hosts.push(host));
+    return hosts;
+  }
+
+  /** Host List `details=All`, each host handed to `take` as soon as it is read (provisional until the promise resolves). */
+  async streamHosts(range: HostIdRange, call: QualysCallOptions, take: (host: QualysHost) => void): Promise<void> {
+    checkRange('listHosts', range, true);
     await this.#pagesV2(
       'hostList',
       {
@@ -156,10 +162,9 @@ export class QualysClient {
       range,
       HOST_LIST_ROOT,
       call,
-      { reader: hostListRecords, take: (host) => hosts.push(host) },
+      { reader: hostListRecords, take },
       (document, context) => parseHostListPage(document, context).warning,
     );
-    return hosts;
   }
 
   /** Hosts in the range with their detections: Host List Detection, following truncation. */
@@ -240,18 +245,24 @@ export class QualysClient {
 
   /** Asset Management host assets whose Qualys host ID is in the range (interfaces: MAC, gateway). */
   async searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}): Promise<HostAsset[]> {
-    checkRange('searchHostAssets', range, true);
     const assets: HostAsset[] = [];
+    await this.streamHostAssets(range, call, (asset) => assets.push(asset));
+    return assets;
+  }
+
+  /** Asset Management host assets, each handed to `take` as soon as it is read (provisional until the promise resolves). */
+  async streamHostAssets(range: HostIdRange, call: QualysCallOptions, take: (asset: HostAsset) => void): Promise<void> {
+    checkRange('searchHostAssets', range, true);
     let afterId: number | undefined;
     for (;;) {
       const { response, context } = await this.#exchangeQps(
         'hostAssetSearch',
         hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId),
         call,
-        { reader: hostAssetRecords, take: (asset) => assets.push(asset) },
+        { reader: hostAssetRecords, take },
       );
       const page = hostAssetPage(response, context);
-      if (page.nextAfterId === undefined) return assets;
+      if (page.nextAfterId === undefined) return;
       if (afterId !== undefined && page.nextAfterId <= afterId) {
         throw malformed(context, `${endpointInfo.hostAssetSearch.title} returned lastId ${page.nextAfterId}, which does not advance past ${afterId}.`);
       }

@@ -6,7 +6,7 @@ import { clearStaging } from './clear-staging';
 import { commitRun } from './commit';
 import { copyRows } from './copy-rows';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
-import { stageDetections, stagedDetectionTotals, stagedPageQids, uploadStagedPage, type StagedPageMapping } from './staged-pages';
+import { stageStreamedPart, stagedDetectionTotals, stagedPageQids, uploadStagedPage, type ExtraPart, type StagedPageMapping } from './staged-pages';
 import { withClient } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
 import { StagedPageMissingError } from './errors';
@@ -92,9 +92,24 @@ export class ExposureStore {
     if (staged.rowCount === 0) throw runNotRunning(run);
   }
 
-  /** Stages a page's detections (one JSON text per host, as parsed) with its QIDs: see staged-pages.ts. */
-  async stageDetections(run: RunRef, page: PageRange, hostJson: readonly string[], qids: readonly string[]): Promise<void> {
-    await stageDetections(this.pool, run, page, hostJson, qids);
+  /** Stages a part while its records are parsed (COPY as they come), with the parts `extra` gives at the end: see staged-pages.ts. */
+  async stageStreamedPart(
+    run: RunRef,
+    page: PageRange,
+    part: StagedPart,
+    produce: (emit: (json: string) => void) => Promise<void>,
+    extra?: () => readonly ExtraPart[],
+  ): Promise<void> {
+    await stageStreamedPart(this.pool, run, page, part, produce, extra);
+  }
+
+  /** How many records a staged part holds; undefined when it is not staged. */
+  async stagedPartLength(run: RunRef, page: PageRange, part: StagedPart): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      'SELECT jsonb_array_length(body) AS n FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = $3',
+      [run.runKey, page.index, part],
+    );
+    return rows[0]?.n;
   }
 
   async stagedDetectionTotals(run: RunRef, page: PageRange): Promise<{ hosts: number; detections: number } | undefined> {

@@ -1,10 +1,10 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished as streamFinished } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
 import { z } from 'zod';
 import type { PageRange, RunRef } from '../activities/contracts';
 import type { Asset, Finding } from '../model/exposure';
+import type { StagedPart } from './exposure-store';
 import { copyField, copyRows } from './copy-rows';
 import { StagedPageMissingError } from './errors';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
@@ -20,48 +20,124 @@ import { withClient } from './with-client';
 /** Hosts per round trip when a staged page is read back: a few thousand detections at a time. */
 const HOSTS_PER_FETCH = 100;
 
+/** A part staged beside the streamed one, in the same transaction (e.g. the page's QIDs). */
+export interface ExtraPart {
+  part: StagedPart;
+  body: unknown;
+}
+
 /**
- * Stages the detections part (a JSON array whose elements are `hostJson`, each one host already
- * serialised) with the page's distinct QIDs, both or neither; replaces what an earlier attempt staged.
+ * Stages one part of a page (a JSON array: one element per record) while its records are still being
+ * read from Qualys: `produce` hands over each record's JSON as it is parsed, and it goes on to the store
+ * with COPY at once, so the page is never whole in the worker's memory. The transaction opens with the
+ * first record (not while Qualys thinks), and commits only once `produce` has finished — with the parts
+ * `extra` returns then — so a body cut short, or any failure, stages nothing. Replaces what an earlier
+ * attempt staged.
  */
-export async function stageDetections(
+export async function stageStreamedPart(
   pool: Pool,
   run: RunRef,
   page: PageRange,
-  hostJson: readonly string[],
-  qids: readonly string[],
+  part: StagedPart,
+  produce: (emit: (json: string) => void) => Promise<void>,
+  extra: () => readonly ExtraPart[] = () => [],
 ): Promise<void> {
-  await transaction(pool, async (client) => {
-    await expectRunning(client, run);
-    await client.query('DELETE FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = ANY($3)', [
-      run.runKey,
-      page.index,
-      ['detections', 'qids'],
-    ]);
-    const prefix = `${copyField(run.runKey)}\t${page.index}\tdetections\t[`;
-    const sink = client.query(copyFrom('COPY staged_fetches (run_key, page_index, part, body) FROM STDIN'));
-    await pipeline(Readable.from(jsonArrayRow(prefix, hostJson)), sink);
-    await client.query('INSERT INTO staged_fetches (run_key, page_index, part, body) VALUES ($1, $2, $3, $4)', [
-      run.runKey,
-      page.index,
-      'qids',
-      JSON.stringify(qids),
-    ]);
-  });
+  let session: CopySession | undefined;
+  let opening: Promise<void> | undefined;
+  let failure: { error: unknown } | undefined;
+  const pending: string[] = [];
+  let elements = 0;
+  const open = (): Promise<void> => {
+    opening ??= openCopy(pool, run, page, part).then(
+      (opened) => {
+        session = opened;
+        for (const text of pending) opened.copy.write(text);
+        pending.length = 0;
+      },
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    return opening;
+  };
+  try {
+    await produce((json) => {
+      if (failure !== undefined) throw failure.error;
+      const text = (elements++ === 0 ? '' : ',') + (json.includes('\\') ? json.replace(/\\/g, '\\\\') : json);
+      if (session !== undefined) session.copy.write(text);
+      else {
+        pending.push(text);
+        void open();
+      }
+    });
+    const more = extra();
+    await open();
+    if (failure !== undefined) throw failure.error;
+    const opened = session;
+    if (opened === undefined) throw new Error('staging: the COPY session did not open');
+    opened.copy.end(']\n');
+    await opened.finished;
+    for (const p of more) {
+      await opened.client.query('DELETE FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = $3', [run.runKey, page.index, p.part]);
+      await opened.client.query('INSERT INTO staged_fetches (run_key, page_index, part, body) VALUES ($1, $2, $3, $4)', [
+        run.runKey,
+        page.index,
+        p.part,
+        JSON.stringify(p.body),
+      ]);
+    }
+    await opened.client.query('COMMIT');
+    opened.release();
+  } catch (error) {
+    // Whatever was sent is rolled back with the connection: nothing of this attempt stays staged.
+    await opening?.catch(() => undefined);
+    session?.abandon(error);
+    throw error;
+  }
 }
 
-/** COPY's text format for one row ending in the JSON array: backslashes doubled (JSON has no raw tabs or newlines). */
-function* jsonArrayRow(prefix: string, elements: readonly string[]): Generator<string> {
-  let chunk = prefix;
-  for (let i = 0; i < elements.length; i++) {
-    const element = elements[i] as string;
-    chunk += (i === 0 ? '' : ',') + (element.includes('\\') ? element.replace(/\\/g, '\\\\') : element);
-    if (chunk.length > 1 << 20) {
-      yield chunk;
-      chunk = '';
-    }
+interface CopySession {
+  client: PoolClient;
+  copy: CopyStreamQuery;
+  /** Resolves once PostgreSQL has taken the whole row. */
+  finished: Promise<void>;
+  release(): void;
+  abandon(error: unknown): void;
+}
+
+/** A transaction on a connection of its own, the run checked as running, the part's old row gone and its COPY begun. */
+async function openCopy(pool: Pool, run: RunRef, page: PageRange, part: StagedPart): Promise<CopySession> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
+  let released = false;
+  const release = (error?: unknown): void => {
+    if (released) return;
+    released = true;
+    client.off('error', onError);
+    // A connection left mid-COPY or mid-transaction is closed, not reused: that also rolls back.
+    client.release(error === undefined ? broken : error instanceof Error ? error : new Error(String(error)));
+  };
+  try {
+    await client.query('BEGIN');
+    await expectRunning(client, run);
+    await client.query('DELETE FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = $3', [run.runKey, page.index, part]);
+    const copy = client.query(copyFrom('COPY staged_fetches (run_key, page_index, part, body) FROM STDIN'));
+    const finished = streamFinished(copy);
+    finished.catch(() => undefined); // observed when the row is complete; an early failure also fails the next write
+    copy.write(`${copyField(run.runKey)}\t${page.index}\t${copyField(part)}\t[`);
+    const abandon = (error: unknown): void => {
+      copy.destroy();
+      release(error);
+    };
+    return { client, copy, finished, release: () => release(), abandon };
+  } catch (error) {
+    release(error);
+    throw error;
   }
-  yield `${chunk}]\n`;
 }
 
 /** What the detections part of a staged page holds, counted in the store; undefined when it is not staged. */

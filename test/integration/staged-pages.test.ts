@@ -65,7 +65,19 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
   it('writes exactly the rows the whole page mapped at once writes, and counts what it mapped', async () => {
     const streamed = runRef('streamed');
     await store.beginRun(streamed, [PAGE], 250);
-    await store.stageDetections(streamed, PAGE, hosts.map((h) => JSON.stringify(h)), qids);
+    await store.stageStreamedPart(
+      streamed,
+      PAGE,
+      'detections',
+      async (emit) => {
+        for (const host of hosts) {
+          emit(JSON.stringify(host));
+          // As a body arrives: the records come over several turns of the event loop.
+          if (Number(host.id) % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      },
+      () => [{ part: 'qids', body: qids }],
+    );
     expect(await store.stagedDetectionTotals(streamed, PAGE)).toEqual({ hosts: 250, detections: hosts.reduce((n, h) => n + h.detections.length, 0) });
     expect((await store.stagedPageQids(streamed, PAGE))?.sort()).toEqual([...qids].sort());
     const mapping = pageMapping(CONNECTION, SEEN_AT, [], [], cves);
@@ -95,11 +107,31 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
     expect(await stagedRows(older)).toEqual(whole);
   });
 
+  it('stages nothing when the records stop coming with a failure (a body cut short), and keeps what an earlier attempt staged', async () => {
+    const run = runRef('cut');
+    await store.beginRun(run, [PAGE], 250);
+    await store.stageStreamedPart(run, PAGE, 'hosts', async (emit) => emit('{"id":"7"}'));
+    const cut = store.stageStreamedPart(run, PAGE, 'hosts', async (emit) => {
+      emit('{"id":"8"}');
+      await new Promise((resolve) => setImmediate(resolve));
+      emit('{"id":"9"}');
+      throw new Error('the body was cut short');
+    });
+    await expect(cut).rejects.toThrow('the body was cut short');
+    expect(await store.readStagedPart(run, PAGE, 'hosts')).toEqual([{ id: '7' }]);
+    // An answer without records is staged too, as an empty list.
+    await store.stageStreamedPart(run, PAGE, 'hostAssets', async () => undefined);
+    expect(await store.readStagedPart(run, PAGE, 'hostAssets')).toEqual([]);
+    expect(await store.stagedPartLength(run, PAGE, 'hosts')).toBe(1);
+  });
+
   it('stages nothing for a run that is no longer running, and says a missing page is missing', async () => {
     const ended = runRef('ended');
     await store.beginRun(ended, [PAGE], 250);
     await store.endRun(ended, 'cancelled', 'test', {});
-    await expect(store.stageDetections(ended, PAGE, ['{"id":"1","detections":[]}'], [])).rejects.toBeInstanceOf(StagedPageMissingError);
+    await expect(store.stageStreamedPart(ended, PAGE, 'detections', async (emit) => emit('{"id":"1","detections":[]}'))).rejects.toBeInstanceOf(
+      StagedPageMissingError,
+    );
     const fresh = runRef('fresh');
     await store.beginRun(fresh, [PAGE], 250);
     expect(await store.stagedPageQids(fresh, PAGE)).toBeUndefined();

@@ -6,6 +6,7 @@ import type { HostDetections } from '../src/qualys/schemas';
 import { hostDetectionRecords } from '../src/qualys/parse-host-detection';
 import { XmlBodyReader } from '../src/qualys/xml-body-reader';
 import { copyField } from '../src/store/copy-rows';
+import { applyHeapSettings } from '../src/worker/heap-settings';
 import { findingRow } from '../src/store/staged-rows';
 
 export interface CpuResult {
@@ -100,6 +101,8 @@ export function measureCpu(pageXml: Buffer, knowledgeBase: ReadonlyMap<string, {
 
 /** `node lib/bench/cpu.js DIR`: measures DIR/page.xml with the QID → CVE map DIR/cves.json; prints one JSON line. */
 if (require.main === module) {
+  // Measured as the worker runs it.
+  applyHeapSettings();
   const dir = process.argv[2] ?? '.';
   const cves = JSON.parse(readFileSync(path.join(dir, 'cves.json'), 'utf8')) as Record<string, string[]>;
   const knowledgeBase = new Map(Object.entries(cves).map(([qid, list]) => [qid, { cves: list }]));

@@ -22,12 +22,6 @@ export interface QualysHttpOptions {
   maxBodyBytes?: number;
 }
 
-export interface HttpExchange {
-  status: number;
-  headers: ResponseHeaders;
-  body: string;
-}
-
 /**
  * A response whose headers have arrived; its body is read once, either as text chunks as they arrive
  * (decompressed, UTF-8 decoded — a character split between packets arrives whole) or all at once.
@@ -42,7 +36,7 @@ export interface HttpResponse {
   discard(): void;
 }
 
-/** Far above a sane page (1000 hosts with show_results=0); below V8's string limit (~512 MiB). */
+/** Far above a sane page (1000 hosts with show_results=0): a body larger than this is refused as it arrives. */
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 // Qualys requires the header on API v2 (CSRF protection) and any value works; sent on QPS too.
@@ -50,8 +44,8 @@ const REQUESTED_WITH = 'qualys-exposure-connector';
 
 /**
  * The HTTP transport: POSTs to one Qualys platform over a keep-alive pool, with Basic auth, the
- * headers Qualys wants, timeouts, proxy and CA settings. Returns status, headers and the whole body;
- * deciding what a response means is the caller's job. Transport failures become `network` errors.
+ * headers Qualys wants, timeouts, proxy and CA settings. Returns status and headers, and the body as it
+ * arrives; deciding what a response means is the caller's job. Transport failures become `network` errors.
  */
 export class QualysHttp {
   readonly #dispatcher: Dispatcher;
@@ -72,12 +66,6 @@ export class QualysHttp {
       caFile: options.caFile,
       proxyUrl: options.proxyUrl,
     });
-  }
-
-  /** POSTs `body` to the endpoint and reads the whole response. */
-  async post(endpoint: QualysEndpoint, body: string, signal?: AbortSignal): Promise<HttpExchange> {
-    const response = await this.open(endpoint, body, signal);
-    return { status: response.status, headers: response.headers, body: await response.text() };
   }
 
   /** POSTs `body` to the endpoint: form-encoded for API v2 (long `ids` lists fit), XML for QPS. Resolves once the headers are in. */

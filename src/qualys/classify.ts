@@ -226,7 +226,7 @@ function describeFailedBody(body: FailedBody): string {
     case 'document':
       return `a <${body.rootName}> document`;
     case 'html':
-      return `an HTML page${body.title ? ` "${body.title}"` : ''} from a proxy, load balancer or maintenance page instead of XML`;
+      return `an HTML page${body.title ? ` "${body.title}"` : ''} from a proxy, load balancer or maintenance window instead of XML`;
     case 'not-xml':
       return 'a body that is not well-formed XML';
   }

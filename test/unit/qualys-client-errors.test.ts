@@ -155,7 +155,7 @@ describe('HTTP-level failures', () => {
     expectKind(e, 'server', true);
     expect(e).toMatchObject({ httpStatus: status, endpoint: 'hostDetection' });
     expect(e.message).toBe(
-      `Host List Detection failed with HTTP ${status} (an HTML page "${status} From The Proxy" from a proxy, load balancer or maintenance page instead of XML).`,
+      `Host List Detection failed with HTTP ${status} (an HTML page "${status} From The Proxy" from a proxy, load balancer or maintenance window instead of XML).`,
     );
   });
 

@@ -22,7 +22,7 @@ import { QPS_MAX_PAGE_SIZE, hostAssetCountRequest, hostAssetSearchRequest, type 
 import type { HostAsset, HostDetections, KnowledgeBaseVuln, QualysHost, SubscriptionLimits } from './schemas';
 import { nextPageIdMin, type ResponseWarning } from './truncation';
 import { connectorUserAgent } from './user-agent';
-import { malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
+import { htmlPageTitle, malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
 
 export type { QualysConnection } from './connection';
 export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
@@ -412,16 +412,19 @@ function tryParse(exchange: HttpExchange, context: ResponseContext): Parsed {
 
 /**
  * After any Qualys error document has been classified: statuses that decide by themselves
- * (401, 403, 409, …), then any other non-2xx. A proxy's HTML page on a 5xx stays a
- * malformed-response (it names what answered); an empty or unknown body becomes a status error.
+ * (401, 403, 409, …), then any other non-2xx. On a 5xx the status decides whatever the body is
+ * (a proxy's HTML page is a server error naming the status); on a 4xx an unreadable body stays a
+ * malformed-response (it says what answered). On a 2xx the caller reports what the body lacks.
  */
 function throwForStatus(exchange: HttpExchange, context: ResponseContext, parsed: Parsed): void {
   const decisive = errorForHttpStatus(context);
   if (decisive) throw decisive;
   if (exchange.status >= 200 && exchange.status < 300) return;
-  if (exchange.body.trim() === '') throw errorForFailedStatus(context, 'empty body');
-  if (parsed.error) throw parsed.error;
-  throw errorForFailedStatus(context, `a <${parsed.document.rootName}> document`);
+  if (exchange.body.trim() === '') throw errorForFailedStatus(context, { kind: 'empty' });
+  if (parsed.document) throw errorForFailedStatus(context, { kind: 'document', rootName: parsed.document.rootName });
+  if (exchange.status < 500) throw parsed.error;
+  const title = htmlPageTitle(exchange.body, context.contentType);
+  throw errorForFailedStatus(context, title === undefined ? { kind: 'not-xml' } : { kind: 'html', title });
 }
 
 function detectionParams(options: DetectionQueryOptions): Record<string, string> {

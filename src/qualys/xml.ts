@@ -70,8 +70,8 @@ export function parseQualysXml(body: string, context: XmlContext): XmlDocument {
   if (text.trim() === '') {
     throw malformed(context, `${title} returned an empty body (HTTP ${status}) instead of XML.`);
   }
-  if (looksLikeHtml(text, context.contentType)) {
-    const pageTitle = htmlTitle(text);
+  const pageTitle = htmlPageTitle(text, context.contentType);
+  if (pageTitle !== undefined) {
     throw malformed(
       context,
       `${title} returned an HTML page (status ${status}) instead of XML — a proxy or load balancer answered` +
@@ -132,13 +132,18 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function looksLikeHtml(text: string, contentType: string | undefined): boolean {
-  if (contentType !== undefined && /\btext\/html\b/i.test(contentType)) return true;
-  const start = text.trimStart().slice(0, 512).toLowerCase();
-  return /^(<\?xml[^>]*>\s*)?<!doctype html/.test(start) || /^<(html|head|body)[\s>]/.test(start);
+/**
+ * For an HTML page (what a proxy, load balancer, portal or maintenance window serves): its <title>,
+ * or '' when it has none. Undefined when the body is not HTML.
+ */
+export function htmlPageTitle(body: string, contentType: string | undefined): string | undefined {
+  if (!looksLikeHtml(body, contentType)) return undefined;
+  const match = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(body);
+  return match?.[1]?.trim() ?? '';
 }
 
-function htmlTitle(text: string): string | undefined {
-  const match = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(text);
-  return match?.[1]?.trim() || undefined;
+function looksLikeHtml(text: string, contentType: string | undefined): boolean {
+  if (contentType !== undefined && /\btext\/html\b/i.test(contentType)) return true;
+  const start = text.replace(/^\uFEFF/, '').trimStart().slice(0, 512).toLowerCase();
+  return /^(<\?xml[^>]*>\s*)?<!doctype html/.test(start) || /^<(html|head|body)[\s>]/.test(start);
 }

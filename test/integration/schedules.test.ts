@@ -54,8 +54,10 @@ describe('npm run schedule: one schedule per connection', () => {
       expect((firstRun as SyncResult).outcome).toBe('completed');
       expect((await schedule('delete', '--connection', every)).stdout).toContain('deleted');
 
-      // A trigger while the schedule's own run is going is skipped (overlap policy Skip).
-      expect((await schedule('create', '--connection', manual, '--every', '1h', '--jitter', '1m')).stdout).toContain('created');
+      // A trigger while the schedule's own run is going is skipped (overlap policy Skip). Its detection
+      // pages are held slow (8 pages, about 20 s) until the skip is seen, however slow the commands are.
+      simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 2500 });
+      expect((await schedule('create', '--connection', manual, '--every', '1h', '--jitter', '1m', '--page-size', '5')).stdout).toContain('created');
       expect((await schedule('trigger', '--connection', manual)).stdout).toContain('triggered');
       await until('the triggered run', async () => ((await describe(manual)).info.runningActions.length === 1 ? true : undefined));
       expect((await schedule('trigger', '--connection', manual)).code).toBe(0);
@@ -63,6 +65,7 @@ describe('npm run schedule: one schedule per connection', () => {
         const d = await describe(manual);
         return d.info.numActionsSkippedOverlap >= 1 ? d : undefined;
       });
+      simulator.clearFaults();
       expect(afterSecondTrigger.info.numActionsTaken).toBe(1);
       expect(afterSecondTrigger.policies.overlap).toBe('SKIP');
 

@@ -7,6 +7,7 @@ import type {
   PageMapped,
   PageRange,
   PageRef,
+  RunPlan,
   RunRef,
   RunTimings,
   RunTotals,
@@ -15,13 +16,14 @@ import type {
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
 import { MODEL_VERSION, type Asset, type Finding } from '../model/exposure';
 import { mapAsset, mapFindings, type DetectionRecord, type HostAssetRecord, type HostRecord } from '../model/map-qualys';
-import type { QualysCallOptions, DetectionStatus } from '../qualys/client';
+import type { DetectionStatus, HostFilter, HostIdSet, QualysCallOptions } from '../qualys/client';
 import { accessProbes } from '../qualys/diagnostics';
 import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
 import type { ExposureStore, StagedPart } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
 import type { CommitPolicy, KnowledgeBaseEntry } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
+import { cutIntoPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type LimitHandling } from './failures';
 
 export interface IdRange {
@@ -31,11 +33,11 @@ export interface IdRange {
 
 /** The part of the Qualys client the sync uses (the real client fits it). */
 export interface QualysApi {
-  listHostIds(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number[]>;
-  listHosts(range: IdRange, call?: QualysCallOptions): Promise<HostRecord[]>;
+  listHostIdSet(range?: Partial<IdRange>, filter?: HostFilter, call?: QualysCallOptions): Promise<HostIdSet>;
+  listHosts(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostRecord[]>;
   listDetections(
     range: IdRange,
-    options?: { statuses?: readonly DetectionStatus[] },
+    options?: { statuses?: readonly DetectionStatus[]; processedAfter?: string },
     call?: QualysCallOptions,
   ): Promise<Array<HostRecord & { detections: DetectionRecord[] }>>;
   knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
@@ -157,7 +159,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     /** The checks of `npm run doctor` that a run cannot do without; fails fast and non-retryably. */
     async validateCredentials(input: { connection: string; run?: RunRef }): Promise<ValidationResult> {
       return withQualys(input.connection, input.run, async (client, call) => {
-        await accessProbes.authentication(client, call);
+        const { responseTime } = await accessProbes.authentication(client, call);
         await accessProbes.knowledgeBase(client, call);
         await accessProbes.hostAsset(client, call);
         const profile = deps.profiles.get(input.connection);
@@ -169,6 +171,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           rateLimit: observed?.rateLimit,
           rateWindowSeconds: observed?.rateWindowSeconds,
           rateRemaining: observed?.rateRemaining,
+          qualysTime: responseTime,
         };
       });
     },
@@ -186,35 +189,60 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     },
 
     /**
-     * Lists the host IDs, cuts them into pages and records the page list in the store. A host count
-     * that collapsed against the last committed run stops the run here, before a single page is fetched.
+     * Decides full or incremental, lists the host IDs (and, incremental, the hosts Qualys processed
+     * since the watermark), cuts the hosts to ask for into pages and records the page list in the store.
+     * A host count that collapsed against the last committed run stops the run here, before a single
+     * page is fetched.
      */
     async enumerateAssets(input: {
       run: RunRef;
       pageSize: number;
       shrinkGuard: Pick<CommitPolicy, 'allowShrink' | 'maxShrinkShare'>;
+      planning?: PlanRequest;
+      /** Qualys' time at the run's first call (from validateCredentials). */
+      qualysTime?: string;
     }): Promise<EnumerationResult> {
       const { run } = input;
-      const ids = await withQualys(run.connection, run, (client, call) => client.listHostIds({}, call));
+      const previous = await storeStep('read the connection\'s state', () => store.readState(run.connection));
+      const plan = input.planning ? planRun(input.planning, previous, input.qualysTime) : { mode: 'full' as const, reason: 'a full run' };
+      const listed = await withQualys(run.connection, run, async (client, call) => {
+        const all = await client.listHostIdSet({}, {}, call);
+        const changed = plan.since ? await client.listHostIdSet({}, { processedAfter: plan.since }, call) : undefined;
+        return { all: all.ids, changed: changed?.ids };
+      });
       return storeStep('record the page list', async () => {
-        const previous = await store.readState(run.connection);
-        const problem = shrinkProblem(previous.hostCount, ids.length, input.shrinkGuard);
+        const problem = shrinkProblem(previous.hostCount, listed.all.length, input.shrinkGuard);
         if (problem) throw new ShrinkGuardError(problem);
-        const pages = cutIntoPages(ids, input.pageSize);
-        await store.beginRun(run, pages, ids.length);
-        return { hostCount: ids.length, pages };
+        let pages: PageRange[];
+        if (plan.mode === 'incremental' && listed.changed) {
+          // Changed hosts, plus hosts asked for whole (without the processed-since filter): hosts in the
+          // estate the store does not hold as active (added with an old scan, or back after a removal),
+          // and hosts with a QID whose CVEs changed since the last commit, so their findings follow.
+          const estate = new Set(listed.all);
+          const active = await store.activeHostIds(run.connection);
+          const whole = new Set(listed.all.filter((id) => !active.has(id)));
+          for (const id of await store.hostsWithRemappedQids(run.connection)) if (estate.has(id)) whole.add(id);
+          const ask = [...new Set([...listed.changed.filter((id) => estate.has(id)), ...whole])].sort((a, b) => a - b);
+          pages = cutIntoPages(ask, input.pageSize, whole);
+        } else {
+          pages = cutIntoPages(listed.all, input.pageSize);
+        }
+        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: plan.mode === 'incremental' ? listed.all : undefined });
+        return { hostCount: listed.all.length, hostsAsked: pages.reduce((n, p) => n + p.hosts, 0), pages, plan };
       });
     },
 
-    async fetchDetections({ run, page, statuses }: PageRef & { statuses?: DetectionStatus[] }): Promise<DetectionsFetched> {
+    async fetchDetections({ run, page, statuses, since }: PageRef & { statuses?: DetectionStatus[]; since?: string }): Promise<DetectionsFetched> {
+      // An incremental run asks only for the hosts of the range Qualys processed since its watermark.
+      const processedAfter = since && !page.everyHost ? since : undefined;
       return withQualys(run.connection, run, async (client, call) => {
         // Three different Qualys APIs, each counting its own limits: one call to each at once stays
         // within "one page, one call per API". Each part is staged on its own, so a retry after a
         // failure fetches only what is missing.
         const parts = [
-          staged(run, page, 'hosts', () => client.listHosts(page, call)),
+          staged(run, page, 'hosts', () => client.listHosts(page, call, { processedAfter })),
           staged(run, page, 'hostAssets', () => client.searchHostAssets(page, call)),
-          staged(run, page, 'detections', () => client.listDetections(page, { statuses }, call)),
+          staged(run, page, 'detections', () => client.listDetections(page, { statuses, processedAfter }, call)),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);
@@ -263,7 +291,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           droppedNoCve += mapped.droppedNoCve;
           droppedUnknownQid += mapped.droppedUnknownQid;
         }
-        await store.uploadPage(run, page, { assets, findings });
+        const qidsByHost = new Map(fetched.detections.map((h) => [h.id, [...new Set(h.detections.map((d) => d.qid))]]));
+        await store.uploadPage(run, page, { assets, findings, qidsByHost });
         return {
           assets: assets.length,
           findings: findings.length,
@@ -276,7 +305,15 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     },
 
     /** Commits the run in one store transaction (see src/store/commit.ts); a retry returns the same result. */
-    async commitRun(input: { run: RunRef; totals: RunTotals; timings: RunTimings; policy: CommitPolicy }): Promise<CommitResult> {
+    async commitRun(input: {
+      run: RunRef;
+      totals: RunTotals;
+      timings: RunTimings;
+      policy: CommitPolicy;
+      /** Qualys' time at the run's first call; the run's start by the workflow's clock when unknown. */
+      watermark?: string;
+      plan?: RunPlan;
+    }): Promise<CommitResult> {
       return storeStep('commit', async () => {
         const { run, totals, timings } = input;
         const calls = summariseCalls(await store.readCalls(run));
@@ -296,7 +333,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
             apiCalls: { ...calls, total: Object.values(calls.callsByEndpoint).reduce((a, b) => a + b, 0) },
             waiting: { rateLimitTimerSeconds: timings.rateLimitTimerSeconds, retryDelaySeconds: calls.retryDelaySeconds },
             continuedAsNew: timings.continuedAsNew,
-            watermark: run.startedAt,
+            watermark: input.watermark ?? run.startedAt,
+            plan: input.plan ?? { mode: 'full', reason: 'a full run' },
           },
           input.policy,
         );
@@ -317,16 +355,6 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 }
 
 export type SyncActivities = ReturnType<typeof createSyncActivities>;
-
-/** Cuts the sorted host ID set into contiguous ID ranges of at most `pageSize` hosts. */
-export function cutIntoPages(sortedIds: readonly number[], pageSize: number): PageRange[] {
-  const pages: PageRange[] = [];
-  for (let start = 0; start < sortedIds.length; start += pageSize) {
-    const end = Math.min(start + pageSize, sortedIds.length) - 1;
-    pages.push({ index: pages.length, idMin: sortedIds[start], idMax: sortedIds[end], hosts: end - start + 1 });
-  }
-  return pages;
-}
 
 function toCacheEntry(vuln: KnowledgeBaseEntry): KnowledgeBaseEntry {
   return { qid: vuln.qid, cves: vuln.cves, severity: vuln.severity, title: vuln.title, lastServiceModified: vuln.lastServiceModified };

@@ -64,8 +64,22 @@ export interface DetectionQueryOptions {
   showResults?: boolean;
   /** Hosts per response before Qualys truncates and points at the next page (default 1000). */
   truncationLimit?: number;
-  /** Only detections changed since (`YYYY-MM-DD[THH:MM:SSZ]`, UTC), for incremental runs. */
+  /** Only detections changed since (`YYYY-MM-DD[THH:MM:SSZ]`, UTC). */
   detectionUpdatedSince?: string;
+  /** Only hosts whose last VM scan Qualys processed after this time (all their detections): incremental runs. */
+  processedAfter?: string;
+}
+
+/** Which hosts a Host List call selects (all when empty). */
+export interface HostFilter {
+  /** Hosts whose last VM scan Qualys processed after (`YYYY-MM-DDTHH:MM:SSZ`, UTC): `vm_processed_after`. */
+  processedAfter?: string;
+}
+
+export interface HostIdSet {
+  ids: number[];
+  /** RESPONSE/DATETIME of the first answer: Qualys' time, whatever the worker's clock says. */
+  responseTime?: string;
 }
 
 const DEFAULT_TRUNCATION_LIMIT = 1000;
@@ -121,25 +135,35 @@ export class QualysClient {
 
   /** All host IDs (or those in the range), ascending: Host List `details=None`, `truncation_limit=0`. */
   async listHostIds(range: Partial<HostIdRange> = {}, call: QualysCallOptions = {}): Promise<number[]> {
+    return (await this.listHostIdSet(range, {}, call)).ids;
+  }
+
+  /**
+   * The host ID set (of the range, of the hosts the filter selects), ascending, with Qualys' own time
+   * of the answer (RESPONSE/DATETIME): the clock an incremental run's watermark must use.
+   */
+  async listHostIdSet(range: Partial<HostIdRange> = {}, filter: HostFilter = {}, call: QualysCallOptions = {}): Promise<HostIdSet> {
     checkRange('listHostIds', range);
     const ids = new Set<number>();
+    let responseTime: string | undefined;
     await this.#pagesV2(
       'hostList',
-      { action: 'list', details: 'None', truncation_limit: '0' },
+      { action: 'list', details: 'None', truncation_limit: '0', ...hostFilterParams('listHostIds', filter) },
       range,
       HOST_LIST_ROOT,
       call,
       (document, context) => {
         const page = parseHostIdPage(document, context);
+        responseTime ??= page.responseTime;
         for (const id of page.ids) ids.add(id);
         return page.warning;
       },
     );
-    return [...ids].sort((a, b) => a - b);
+    return { ids: [...ids].sort((a, b) => a - b), responseTime };
   }
 
   /** Hosts with their details, TruRisk and asset criticality: Host List `details=All`. */
-  async listHosts(range: HostIdRange, call: QualysCallOptions = {}): Promise<QualysHost[]> {
+  async listHosts(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<QualysHost[]> {
     checkRange('listHosts', range, true);
     const hosts: QualysHost[] = [];
     await this.#pagesV2(
@@ -150,6 +174,7 @@ export class QualysClient {
         show_asset_id: '1',
         show_trurisk: '1',
         truncation_limit: String(DEFAULT_TRUNCATION_LIMIT),
+        ...hostFilterParams('listHosts', filter),
       },
       range,
       HOST_LIST_ROOT,
@@ -446,6 +471,7 @@ function detectionParams(options: DetectionQueryOptions): Record<string, string>
     show_qds: '1',
     truncation_limit: String(truncationLimit),
   };
+  Object.assign(params, hostFilterParams('listDetections', { processedAfter: options.processedAfter }));
   if (options.detectionUpdatedSince !== undefined) {
     if (!QUALYS_DATE.test(options.detectionUpdatedSince)) {
       throw invalidArgument('listDetections', 'detectionUpdatedSince must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
@@ -481,4 +507,12 @@ function invalidArgument(method: string, problem: string): QualysError {
     message: `QualysClient.${method}: ${problem}`,
     fix: 'This is a bug in the caller; fix the arguments.',
   });
+}
+
+function hostFilterParams(method: string, filter: HostFilter): Record<string, string> {
+  if (filter.processedAfter === undefined) return {};
+  if (!QUALYS_DATE.test(filter.processedAfter)) {
+    throw invalidArgument(method, 'processedAfter must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
+  }
+  return { vm_processed_after: filter.processedAfter };
 }

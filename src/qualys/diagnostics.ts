@@ -48,7 +48,7 @@ export interface DiagnoseOptions {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-type ProbeClient = Pick<QualysClient, 'listHostIds' | 'knowledgeBase' | 'countHostAssets'>;
+type ProbeClient = Pick<QualysClient, 'listHostIdSet' | 'knowledgeBase' | 'countHostAssets'>;
 
 /** QID 6, "DNS Host Name", is in every subscription's KnowledgeBase. */
 export const PROBE_QID = '6';
@@ -58,7 +58,8 @@ export const PROBE_QID = '6';
  * and Asset Management. The doctor runs them, and so does every run's credentials check.
  */
 export const accessProbes = {
-  authentication: (client: ProbeClient, call?: QualysCallOptions) => client.listHostIds({ idMin: 1, idMax: 1 }, call),
+  // Its answer's DATETIME is Qualys' time at the start of a run: the run's watermark.
+  authentication: (client: ProbeClient, call?: QualysCallOptions) => client.listHostIdSet({ idMin: 1, idMax: 1 }, {}, call),
   knowledgeBase: (client: ProbeClient, call?: QualysCallOptions) => client.knowledgeBase([PROBE_QID], call),
   hostAsset: (client: ProbeClient, call?: QualysCallOptions) => client.countHostAssets({}, call),
 } as const;

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cutIntoPages } from '../../src/activities/sync-activities';
+import { cutIntoPages } from '../../src/activities/run-plan';
 import { ConnectionProfiles } from '../../src/config/connections';
 import { ConfigError } from '../../src/config/errors';
 import { assetSchema, findingSchema } from '../../src/model/exposure';

@@ -1,0 +1,41 @@
+import type { PageRange, RunPlan } from './contracts';
+
+export interface PlanRequest {
+  mode: 'full' | 'incremental' | 'auto';
+  fullEveryHours: number;
+  overlapMinutes: number;
+}
+
+/**
+ * Full or incremental. Every time here is Qualys' (the stored watermarks, and `qualysNow` from the
+ * run's first answer), so a worker whose clock is off decides exactly as one whose clock is right.
+ */
+export function planRun(request: PlanRequest, state: { watermark?: string; lastFullAt?: string }, qualysNow: string | undefined): RunPlan {
+  if (request.mode === 'full') return { mode: 'full', reason: 'a full run was asked for' };
+  if (!state.watermark || !state.lastFullAt) return { mode: 'full', reason: 'the connection has no committed full run yet' };
+  const since = qualysDateTime(Date.parse(state.watermark) - request.overlapMinutes * 60_000);
+  if (request.mode === 'incremental') return { mode: 'incremental', since, reason: 'an incremental run was asked for' };
+  const now = qualysNow ? Date.parse(qualysNow) : NaN;
+  if (Number.isNaN(now)) return { mode: 'full', reason: "Qualys' time is unknown (its answer had no DATETIME)" };
+  const ageHours = (now - Date.parse(state.lastFullAt)) / 3_600_000;
+  const age = `the last full run is ${ageHours.toFixed(1)} h old`;
+  if (ageHours >= request.fullEveryHours) return { mode: 'full', reason: `${age} (a full run every ${request.fullEveryHours} h)` };
+  return { mode: 'incremental', since, reason: `${age} (a full run every ${request.fullEveryHours} h)` };
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ`, the form Qualys' date filters take. */
+export function qualysDateTime(epochMs: number): string {
+  return `${new Date(epochMs).toISOString().slice(0, 19)}Z`;
+}
+
+/** Cuts the sorted host ID set into contiguous ID ranges of at most `pageSize` hosts. */
+export function cutIntoPages(sortedIds: readonly number[], pageSize: number, everyHost?: ReadonlySet<number>): PageRange[] {
+  const pages: PageRange[] = [];
+  for (let start = 0; start < sortedIds.length; start += pageSize) {
+    const ids = sortedIds.slice(start, start + pageSize);
+    const page: PageRange = { index: pages.length, idMin: ids[0], idMax: ids[ids.length - 1], hosts: ids.length };
+    if (everyHost && ids.some((id) => everyHost.has(id))) page.everyHost = true;
+    pages.push(page);
+  }
+  return pages;
+}

@@ -171,7 +171,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           rateLimit: observed?.rateLimit,
           rateWindowSeconds: observed?.rateWindowSeconds,
           rateRemaining: observed?.rateRemaining,
-          qualysTime: responseTime,
+          qualysTime: isoTime(responseTime),
         };
       });
     },
@@ -355,6 +355,12 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 }
 
 export type SyncActivities = ReturnType<typeof createSyncActivities>;
+
+/** Qualys' DATETIME as an ISO 8601 instant; undefined when it is missing or not a time. */
+function isoTime(value: string | undefined): string | undefined {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
 
 function toCacheEntry(vuln: KnowledgeBaseEntry): KnowledgeBaseEntry {
   return { qid: vuln.qid, cves: vuln.cves, severity: vuln.severity, title: vuln.title, lastServiceModified: vuln.lastServiceModified };

@@ -10,10 +10,10 @@ export interface PageRange {
   /** Hosts of the range the run asks for (in an incremental run, the changed ones). */
   hosts: number;
   /**
-   * Incremental runs: the range holds a host new to the store (one Qualys did not process since the
-   * watermark, yet the store does not have), so the page is asked for every host, not only changed ones.
+   * Incremental runs: the page asks Qualys for the hosts of its range listed in the store's page list
+   * (the changed ones), not for every host of the range.
    */
-  everyHost?: boolean;
+  listedHosts?: boolean;
 }
 
 /** full: every host. incremental: only the hosts Qualys processed since the last committed run. */

@@ -29,13 +29,13 @@ export function qualysDateTime(epochMs: number): string {
 }
 
 /** Cuts the sorted host ID set into contiguous ID ranges of at most `pageSize` hosts. */
-export function cutIntoPages(sortedIds: readonly number[], pageSize: number, everyHost?: ReadonlySet<number>): PageRange[] {
-  const pages: PageRange[] = [];
-  for (let start = 0; start < sortedIds.length; start += pageSize) {
-    const ids = sortedIds.slice(start, start + pageSize);
-    const page: PageRange = { index: pages.length, idMin: ids[0], idMax: ids[ids.length - 1], hosts: ids.length };
-    if (everyHost && ids.some((id) => everyHost.has(id))) page.everyHost = true;
-    pages.push(page);
-  }
-  return pages;
+export function cutIntoPages(sortedIds: readonly number[], pageSize: number): PageRange[] {
+  return hostsOfPages(sortedIds, pageSize).map((ids, index) => ({ index, idMin: ids[0], idMax: ids[ids.length - 1], hosts: ids.length }));
+}
+
+/** The host IDs of each page `cutIntoPages` makes, in page order. */
+export function hostsOfPages(sortedIds: readonly number[], pageSize: number): number[][] {
+  const slices: number[][] = [];
+  for (let start = 0; start < sortedIds.length; start += pageSize) slices.push(sortedIds.slice(start, start + pageSize));
+  return slices;
 }

@@ -23,7 +23,7 @@ import type { ExposureStore, StagedPart } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
 import type { CommitPolicy, KnowledgeBaseEntry } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
-import { cutIntoPages, planRun, type PlanRequest } from './run-plan';
+import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type LimitHandling } from './failures';
 
 export interface IdRange {
@@ -37,12 +37,12 @@ export interface QualysApi {
   listHosts(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostRecord[]>;
   listDetections(
     range: IdRange,
-    options?: { statuses?: readonly DetectionStatus[]; processedAfter?: string },
+    options?: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
     call?: QualysCallOptions,
   ): Promise<Array<HostRecord & { detections: DetectionRecord[] }>>;
   knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
-  searchHostAssets(range: IdRange, call?: QualysCallOptions): Promise<HostAssetRecord[]>;
+  searchHostAssets(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostAssetRecord[]>;
   countHostAssets(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number>;
   subscriptionLimits():
     | { concurrencyLimit?: number; rateLimit?: number; rateWindowSeconds?: number; rateRemaining?: number }
@@ -214,35 +214,38 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         const problem = shrinkProblem(previous.hostCount, listed.all.length, input.shrinkGuard);
         if (problem) throw new ShrinkGuardError(problem);
         let pages: PageRange[];
+        let pageHostIds: number[][] | undefined;
         if (plan.mode === 'incremental' && listed.changed) {
-          // Changed hosts, plus hosts asked for whole (without the processed-since filter): hosts in the
-          // estate the store does not hold as active (added with an old scan, or back after a removal),
-          // and hosts with a QID whose CVEs changed since the last commit, so their findings follow.
+          // Changed hosts, plus hosts in the estate the store does not hold as active (added with an
+          // old scan, or back after a removal) and hosts with a QID whose CVEs changed since the last
+          // commit, so their findings follow the KnowledgeBase. Each page asks for its hosts by ID.
           const estate = new Set(listed.all);
           const active = await store.activeHostIds(run.connection);
-          const whole = new Set(listed.all.filter((id) => !active.has(id)));
-          for (const id of await store.hostsWithRemappedQids(run.connection)) if (estate.has(id)) whole.add(id);
-          const ask = [...new Set([...listed.changed.filter((id) => estate.has(id)), ...whole])].sort((a, b) => a - b);
-          pages = cutIntoPages(ask, input.pageSize, whole);
+          const ask = new Set(listed.changed.filter((id) => estate.has(id)));
+          for (const id of listed.all) if (!active.has(id)) ask.add(id);
+          for (const id of await store.hostsWithRemappedQids(run.connection)) if (estate.has(id)) ask.add(id);
+          const sorted = [...ask].sort((a, b) => a - b);
+          pages = cutIntoPages(sorted, input.pageSize).map((page) => ({ ...page, listedHosts: true }));
+          pageHostIds = hostsOfPages(sorted, input.pageSize);
         } else {
           pages = cutIntoPages(listed.all, input.pageSize);
         }
-        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: plan.mode === 'incremental' ? listed.all : undefined });
+        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: plan.mode === 'incremental' ? listed.all : undefined, pageHostIds });
         return { hostCount: listed.all.length, hostsAsked: pages.reduce((n, p) => n + p.hosts, 0), pages, plan };
       });
     },
 
-    async fetchDetections({ run, page, statuses, since }: PageRef & { statuses?: DetectionStatus[]; since?: string }): Promise<DetectionsFetched> {
-      // An incremental run asks only for the hosts of the range Qualys processed since its watermark.
-      const processedAfter = since && !page.everyHost ? since : undefined;
+    async fetchDetections({ run, page, statuses }: PageRef & { statuses?: DetectionStatus[] }): Promise<DetectionsFetched> {
+      // An incremental run's page asks only for its listed hosts (the changed ones of its range).
+      const ids = page.listedHosts ? await storeStep('read the page\'s hosts', () => store.readPageHostIds(run, page)) : undefined;
       return withQualys(run.connection, run, async (client, call) => {
         // Three different Qualys APIs, each counting its own limits: one call to each at once stays
         // within "one page, one call per API". Each part is staged on its own, so a retry after a
         // failure fetches only what is missing.
         const parts = [
-          staged(run, page, 'hosts', () => client.listHosts(page, call, { processedAfter })),
-          staged(run, page, 'hostAssets', () => client.searchHostAssets(page, call)),
-          staged(run, page, 'detections', () => client.listDetections(page, { statuses, processedAfter }, call)),
+          staged(run, page, 'hosts', () => client.listHosts(page, call, { ids })),
+          staged(run, page, 'hostAssets', () => client.searchHostAssets(page, call, { ids })),
+          staged(run, page, 'detections', () => client.listDetections(page, { statuses, ids }, call)),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);

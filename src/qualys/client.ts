@@ -66,14 +66,18 @@ export interface DetectionQueryOptions {
   truncationLimit?: number;
   /** Only detections changed since (`YYYY-MM-DD[THH:MM:SSZ]`, UTC). */
   detectionUpdatedSince?: string;
-  /** Only hosts whose last VM scan Qualys processed after this time (all their detections): incremental runs. */
+  /** Only hosts whose last VM scan Qualys processed after this time (all their detections). */
   processedAfter?: string;
+  /** Only these host IDs (all their detections): an incremental run's page. */
+  ids?: readonly number[];
 }
 
-/** Which hosts a Host List call selects (all when empty). */
+/** Which hosts a call selects (all of the range when empty). */
 export interface HostFilter {
   /** Hosts whose last VM scan Qualys processed after (`YYYY-MM-DDTHH:MM:SSZ`, UTC): `vm_processed_after`. */
   processedAfter?: string;
+  /** Only these host IDs (`ids`, or `qwebHostId IN` for Asset Management): an incremental run's page. */
+  ids?: readonly number[];
 }
 
 export interface HostIdSet {
@@ -243,14 +247,15 @@ export class QualysClient {
   }
 
   /** Asset Management host assets whose Qualys host ID is in the range (interfaces: MAC, gateway). */
-  async searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}): Promise<HostAsset[]> {
+  async searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<HostAsset[]> {
     checkRange('searchHostAssets', range, true);
+    const hostIds = checkedIds('searchHostAssets', filter.ids);
     const assets: HostAsset[] = [];
     let afterId: number | undefined;
     for (;;) {
       const { response, context } = await this.#exchangeQps(
         'hostAssetSearch',
-        hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId),
+        hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId, hostIds),
         call,
       );
       const page = hostAssetPage(response, context);
@@ -471,7 +476,7 @@ function detectionParams(options: DetectionQueryOptions): Record<string, string>
     show_qds: '1',
     truncation_limit: String(truncationLimit),
   };
-  Object.assign(params, hostFilterParams('listDetections', { processedAfter: options.processedAfter }));
+  Object.assign(params, hostFilterParams('listDetections', { processedAfter: options.processedAfter, ids: options.ids }));
   if (options.detectionUpdatedSince !== undefined) {
     if (!QUALYS_DATE.test(options.detectionUpdatedSince)) {
       throw invalidArgument('listDetections', 'detectionUpdatedSince must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
@@ -510,9 +515,35 @@ function invalidArgument(method: string, problem: string): QualysError {
 }
 
 function hostFilterParams(method: string, filter: HostFilter): Record<string, string> {
-  if (filter.processedAfter === undefined) return {};
-  if (!QUALYS_DATE.test(filter.processedAfter)) {
-    throw invalidArgument(method, 'processedAfter must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
+  const params: Record<string, string> = {};
+  if (filter.processedAfter !== undefined) {
+    if (!QUALYS_DATE.test(filter.processedAfter)) {
+      throw invalidArgument(method, 'processedAfter must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
+    }
+    params.vm_processed_after = filter.processedAfter;
   }
-  return { vm_processed_after: filter.processedAfter };
+  const ids = checkedIds(method, filter.ids);
+  if (ids !== undefined) params.ids = idList(ids);
+  return params;
+}
+
+function checkedIds(method: string, ids: readonly number[] | undefined): readonly number[] | undefined {
+  if (ids === undefined) return undefined;
+  if (ids.length === 0 || ids.some((id) => !Number.isSafeInteger(id) || id < 0)) {
+    throw invalidArgument(method, 'ids must be a non-empty list of host IDs.');
+  }
+  return ids;
+}
+
+/** Host IDs as Qualys' `ids` takes them, runs of consecutive IDs as ranges: "1-5,9,12-13". */
+function idList(ids: readonly number[]): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
 }

@@ -44,7 +44,7 @@ export class ExposureStore {
     run: RunRef,
     pages: readonly PageRange[],
     hostCount: number,
-    options: { plan?: RunPlan; hostIds?: readonly number[] } = {},
+    options: { plan?: RunPlan; hostIds?: readonly number[]; pageHostIds?: ReadonlyArray<readonly number[]> } = {},
   ): Promise<void> {
     const plan = options.plan ?? { mode: 'full', reason: 'a full run' };
     await this.transaction(async (client) => {
@@ -65,8 +65,8 @@ export class ExposureStore {
       await copyRows(
         client,
         'run_pages',
-        ['run_key', 'page_index', 'id_min', 'id_max', 'hosts'],
-        pages.map((p) => [run.runKey, p.index, p.idMin, p.idMax, p.hosts]),
+        ['run_key', 'page_index', 'id_min', 'id_max', 'hosts', 'host_ids'],
+        pages.map((p) => [run.runKey, p.index, p.idMin, p.idMax, p.hosts, options.pageHostIds?.[p.index] ? `{${options.pageHostIds[p.index].join(',')}}` : null]),
       );
     });
   }
@@ -94,6 +94,21 @@ export class ExposureStore {
       [connection],
     );
     return rows.map((r) => Number(r.host_id));
+  }
+
+  /** The hosts an incremental run's page asks for (recorded with its page list). */
+  async readPageHostIds(run: RunRef, page: PageRange): Promise<number[]> {
+    const { rows } = await this.pool.query<{ host_ids: string[] | null }>(
+      'SELECT host_ids FROM run_pages WHERE run_key = $1 AND page_index = $2',
+      [run.runKey, page.index],
+    );
+    const ids = rows[0]?.host_ids;
+    if (!ids) {
+      throw new StagedPageMissingError(
+        `Page ${page.index + 1} (hosts ${page.idMin}–${page.idMax}) of run ${run.runKey} has no host list in the store: its run was abandoned or its staging cleared. Start a new run.`,
+      );
+    }
+    return ids.map(Number);
   }
 
   /** The Qualys host IDs of the connection's active assets. */

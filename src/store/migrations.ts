@@ -237,6 +237,8 @@ END $$;
     sql: `
 ALTER TABLE runs ADD COLUMN mode text NOT NULL DEFAULT 'full' CHECK (mode IN ('full', 'incremental'));
 ALTER TABLE runs ADD COLUMN since timestamptz;
+-- The hosts an incremental run's page asks for (the changed ones of its ID range).
+ALTER TABLE run_pages ADD COLUMN host_ids bigint[];
 -- The host ID set of an incremental run: hosts it did not ask for but that are still in Qualys stay active.
 CREATE TABLE run_hosts (
   run_key  text NOT NULL,

@@ -197,7 +197,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     const hostsOf = (page: PageRange): string => `hosts ${page.idMin}–${page.idMax}`;
     const fetchPage = async (page: PageRange): Promise<void> => {
       await step('qualys', `fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
-        fetchDetections.executeWithOptions(o, [{ run, page, statuses: input.statuses, since: plan?.since }]),
+        fetchDetections.executeWithOptions(o, [{ run, page, statuses: input.statuses }]),
       );
       pagesFetched += 1;
       showProgress();

@@ -19,8 +19,9 @@ export function planRun(request: PlanRequest, state: { watermark?: string; lastF
   if (Number.isNaN(now)) return { mode: 'full', reason: "Qualys' time is unknown (its answer had no DATETIME)" };
   const ageHours = (now - Date.parse(state.lastFullAt)) / 3_600_000;
   const age = `the last full run is ${ageHours.toFixed(1)} h old`;
-  if (ageHours >= request.fullEveryHours) return { mode: 'full', reason: `${age} (a full run every ${request.fullEveryHours} h)` };
-  return { mode: 'incremental', since, reason: `${age} (a full run every ${request.fullEveryHours} h)` };
+  const every = `a full run every ${request.fullEveryHours} h`;
+  if (ageHours >= request.fullEveryHours) return { mode: 'full', reason: `${age}, ${every}` };
+  return { mode: 'incremental', since, reason: `${age}, ${every}` };
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, the form Qualys' date filters take. */

@@ -131,9 +131,9 @@ describe('planRun: full or incremental, by Qualys\' time', () => {
     expect(planRun(request, state, '2026-11-27T11:00:00Z')).toEqual({
       mode: 'incremental',
       since: '2026-11-27T09:00:00Z',
-      reason: 'the last full run is 11.0 h old (a full run every 24 h)',
+      reason: 'the last full run is 11.0 h old, a full run every 24 h',
     });
-    expect(planRun(request, state, '2026-11-28T00:00:00Z')).toMatchObject({ mode: 'full', reason: 'the last full run is 24.0 h old (a full run every 24 h)' });
+    expect(planRun(request, state, '2026-11-28T00:00:00Z')).toMatchObject({ mode: 'full', reason: 'the last full run is 24.0 h old, a full run every 24 h' });
   });
 
   it('explicit modes win; an unknown Qualys time makes auto full', () => {

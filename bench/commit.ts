@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Estate, advanceEstate, type TruthHost } from '../simulator';
 import type { PageRange, RunRef } from '../src/activities/contracts';
-import { cutIntoPages } from '../src/activities/sync-activities';
+import { cutIntoPages } from '../src/activities/run-plan';
 import { mapAsset, mapFindings, type QidCves } from '../src/model/map-qualys';
 import { createFreshDatabase } from '../src/store/create-database';
 import { ensureEmbeddedPostgres } from '../src/store/embedded-server';
@@ -122,6 +122,7 @@ async function main(): Promise<void> {
           waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
           continuedAsNew: 0,
           watermark: run.startedAt,
+          plan: { mode: 'full', reason: 'the commit benchmark' },
         },
         policy,
       );

@@ -22,6 +22,8 @@ export interface EstateOptions {
   detectionsPerHost?: number;
   /** Content profile; default `QUALYS_SIM_PROFILE`, else realistic (see profile.ts). */
   profile?: ContentProfile;
+  /** How far Qualys' clock is from this machine's (ms): DATETIME of responses and advance stamps use it. */
+  clockOffsetMs?: number;
 }
 
 export const DEFAULT_ESTATE_HOSTS = 200;
@@ -36,14 +38,21 @@ export class Estate {
   /** What the generations after 0 changed; `advanceEstate` writes it. */
   readonly changes = new EstateChanges();
   private space: HostIdSpace;
+  private readonly clockOffsetMs: number;
 
   constructor(options: EstateOptions = {}) {
+    this.clockOffsetMs = options.clockOffsetMs ?? 0;
     const size = Math.max(0, Math.floor(options.hosts ?? DEFAULT_ESTATE_HOSTS));
     this.seed = Math.floor(options.seed ?? DEFAULT_SEED);
     this.detectionsPerHost = Math.max(0, options.detectionsPerHost ?? DEFAULT_DETECTIONS_PER_HOST);
     this.profile = resolveProfile(options.profile);
     this.space = new HostIdSpace(this.seed, size);
     this.knowledgeBase = new KnowledgeBase(this.seed, this.profile);
+  }
+
+  /** Qualys' time now (epoch ms): what the responses' DATETIME say and `advance` stamps by default. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
   }
 
   /** Host and asset IDs of every index allocated so far (removed hosts' indexes included). */

@@ -244,7 +244,7 @@ function gainCves(estate: Estate, count: number, wallClockMs: number): number[] 
  * Moves the estate one generation on. `wallClockMs` (default: now) stamps the hosts' lastProcessedAt and
  * the LAST_SERVICE_MODIFICATION of QIDs that gained a CVE; nothing else depends on it.
  */
-export function advanceEstate(estate: Estate, options: AdvanceOptions = {}, wallClockMs: number = Date.now()): AdvanceSummary {
+export function advanceEstate(estate: Estate, options: AdvanceOptions = {}, wallClockMs: number = estate.now()): AdvanceSummary {
   const settings = withDefaults(parseAdvanceOptions(options));
   estate.changes.generation += 1;
   const generation = estate.generation;

@@ -124,7 +124,7 @@ export function handleHostDetection(ctx: ApiV2Context): ApiReply {
   });
   xml.comment(CONFIDENTIALITY_BANNER);
   xml.start('HOST_LIST_VM_DETECTION_OUTPUT').start('RESPONSE');
-  xml.text('DATETIME', formatQualysDateTime(Date.now()));
+  xml.text('DATETIME', formatQualysDateTime(ctx.estate.now()));
   if (page.items.length > 0) {
     xml.start('HOST_LIST');
     for (const item of page.items) writeHost(xml, item, output, ctx);

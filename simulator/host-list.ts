@@ -111,7 +111,7 @@ export function handleHostList(ctx: ApiV2Context): ApiReply {
   });
   if (estate.profile === 'realistic') xml.comment(CONFIDENTIALITY_BANNER);
   xml.start('HOST_LIST_OUTPUT').start('RESPONSE');
-  xml.text('DATETIME', formatQualysDateTime(Date.now()));
+  xml.text('DATETIME', formatQualysDateTime(estate.now()));
   const indexes = selectedHostIndexes(estate, selection);
   const hostId = (index: number): number => estate.hostId(index);
   // Without host filters, ID lists need no host generated: 100 000 IDs stay cheap.

@@ -54,7 +54,7 @@ export function handleKnowledgeBase(ctx: ApiV2Context): ApiReply {
   });
   xml.comment(CONFIDENTIALITY_BANNER);
   xml.start('KNOWLEDGE_BASE_VULN_LIST_OUTPUT').start('RESPONSE');
-  xml.text('DATETIME', formatQualysDateTime(Date.now()));
+  xml.text('DATETIME', formatQualysDateTime(ctx.estate.now()));
   if (selected.length > 0 && details === 'None') {
     writeIdSet(xml, selected.map((entry) => entry.qid));
   } else if (selected.length > 0) {

@@ -106,6 +106,7 @@ class Simulator {
       seed: options.seed,
       detectionsPerHost: options.detectionsPerHost,
       profile: options.profile,
+      clockOffsetMs: options.clockOffsetMs,
     });
     this.users = resolveUsers(options.users);
     this.limits = new ApiLimits({

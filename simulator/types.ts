@@ -57,6 +57,8 @@ export interface SimulatorOptions {
   users?: SimulatedUser[];
   /** Content profile (see profile.ts); default `QUALYS_SIM_PROFILE`, else `realistic`. */
   profile?: ContentProfile;
+  /** How far the simulated Qualys clock is from this machine's, in ms (default 0): a worker clock that is off. */
+  clockOffsetMs?: number;
 }
 
 export interface RequestLogEntry {

@@ -7,7 +7,24 @@ export interface PageRange {
   index: number;
   idMin: number;
   idMax: number;
+  /** Hosts of the range the run asks for (in an incremental run, the changed ones). */
   hosts: number;
+  /**
+   * Incremental runs: the page asks Qualys for the hosts of its range listed in the store's page list
+   * (the changed ones), not for every host of the range.
+   */
+  listedHosts?: boolean;
+}
+
+/** full: every host. incremental: only the hosts Qualys processed since the last committed run. */
+export type RunMode = 'full' | 'incremental';
+
+/** What a run does and why (decided at enumeration, from the store and Qualys' time). */
+export interface RunPlan {
+  mode: RunMode;
+  /** Incremental runs: hosts processed after this (the watermark minus the overlap), Qualys' time. */
+  since?: string;
+  reason: string;
 }
 
 /** Identifies one connector run across retries and continue-as-new. */
@@ -31,6 +48,8 @@ export interface ValidationResult {
   rateLimit?: number;
   rateWindowSeconds?: number;
   rateRemaining?: number;
+  /** Qualys' time at the run's first call (RESPONSE/DATETIME): the run's watermark when it commits. */
+  qualysTime?: string;
 }
 
 export interface KnowledgeBaseRefreshed {
@@ -40,8 +59,12 @@ export interface KnowledgeBaseRefreshed {
 }
 
 export interface EnumerationResult {
+  /** Hosts in the estate (the host ID set). */
   hostCount: number;
+  /** Hosts the pages ask for: the estate in a full run, the changed and new ones in an incremental run. */
+  hostsAsked: number;
   pages: PageRange[];
+  plan: RunPlan;
 }
 
 export interface DetectionsFetched {
@@ -61,7 +84,10 @@ export interface PageMapped {
 }
 
 export interface RunTotals {
+  /** Hosts in the estate. */
   hosts: number;
+  /** Hosts the run asked Qualys for (all of them in a full run). */
+  hostsAsked?: number;
   assets: number;
   detections: number;
   findings: number;

@@ -27,6 +27,7 @@ export function pageMapping(
 ): StagedPageMapping<StagedDetectionHost> & { counts(): PageCounts } {
   const assetOf = new Map(hostAssets.map((a) => [a.qwebHostId, a]));
   const assetHosts = new Map(hosts.map((h) => [h.id, h]));
+  const qidsOf = new Map<string, string[]>();
   const counts: PageCounts = { assets: 0, findings: 0, detections: 0, droppedNoCve: 0, droppedUnknownQid: 0 };
   return {
     findings(batch: readonly StagedDetectionHost[]): Finding[] {
@@ -36,6 +37,7 @@ export function pageMapping(
           const { detections: _detections, ...fields } = host;
           assetHosts.set(host.id, fields);
         }
+        qidsOf.set(host.id, [...new Set(host.detections.map((d) => d.qid))]);
         const mapped = mapFindings(connection, host.id, host.detections, knowledgeBase, seenAt);
         for (const finding of mapped.findings) findings.push(finding);
         counts.detections += host.detections.length;
@@ -45,8 +47,8 @@ export function pageMapping(
       counts.findings += findings.length;
       return findings;
     },
-    assets(): Asset[] {
-      const assets = [...assetHosts.values()].map((h) => mapAsset(connection, h, assetOf.get(h.id), seenAt));
+    assets(): Array<{ asset: Asset; qids: string[] }> {
+      const assets = [...assetHosts.values()].map((h) => ({ asset: mapAsset(connection, h, assetOf.get(h.id), seenAt), qids: qidsOf.get(h.id) ?? [] }));
       counts.assets = assets.length;
       return assets;
     },

@@ -7,6 +7,7 @@ import type {
   PageMapped,
   PageRange,
   PageRef,
+  RunPlan,
   RunRef,
   RunTimings,
   RunTotals,
@@ -15,7 +16,7 @@ import type {
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
 import { MODEL_VERSION } from '../model/exposure';
 import type { DetectionRecord, HostAssetRecord, HostRecord } from '../model/map-qualys';
-import type { QualysCallOptions, DetectionStatus } from '../qualys/client';
+import type { DetectionStatus, HostFilter, HostIdSet, QualysCallOptions } from '../qualys/client';
 import { accessProbes } from '../qualys/diagnostics';
 import type { QualysEndpoint } from '../qualys/endpoints';
 import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
@@ -24,6 +25,7 @@ import { shrinkProblem } from '../store/shrink-guard';
 import type { CommitPolicy, KnowledgeBaseEntry } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping } from './page-mapping';
+import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type LimitHandling } from './failures';
 
 export interface IdRange {
@@ -33,27 +35,27 @@ export interface IdRange {
 
 /** The part of the Qualys client the sync uses (the real client fits it). */
 export interface QualysApi {
-  listHostIds(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number[]>;
-  listHosts(range: IdRange, call?: QualysCallOptions): Promise<HostRecord[]>;
+  listHostIdSet(range?: Partial<IdRange>, filter?: HostFilter, call?: QualysCallOptions): Promise<HostIdSet>;
+  listHosts(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostRecord[]>;
   listDetections(
     range: IdRange,
-    options?: { statuses?: readonly DetectionStatus[] },
+    options?: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
     call?: QualysCallOptions,
   ): Promise<Array<HostRecord & { detections: DetectionRecord[] }>>;
   /** Like listDetections, each host handed over as soon as it is read (provisional until the promise resolves). */
   streamDetections(
     range: IdRange,
-    options: { statuses?: readonly DetectionStatus[] },
+    options: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
     call: QualysCallOptions,
     take: (host: HostRecord & { detections: DetectionRecord[] }) => void,
   ): Promise<void>;
   /** Host List details, each host handed over as soon as it is read (provisional until the promise resolves). */
-  streamHosts(range: IdRange, call: QualysCallOptions, take: (host: HostRecord) => void): Promise<void>;
+  streamHosts(range: IdRange, call: QualysCallOptions, take: (host: HostRecord) => void, filter?: HostFilter): Promise<void>;
   /** Asset Management host assets, each handed over as soon as it is read (provisional until the promise resolves). */
-  streamHostAssets(range: IdRange, call: QualysCallOptions, take: (asset: HostAssetRecord) => void): Promise<void>;
+  streamHostAssets(range: IdRange, call: QualysCallOptions, take: (asset: HostAssetRecord) => void, filter?: HostFilter): Promise<void>;
   knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
-  searchHostAssets(range: IdRange, call?: QualysCallOptions): Promise<HostAssetRecord[]>;
+  searchHostAssets(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostAssetRecord[]>;
   countHostAssets(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number>;
   subscriptionLimits(
     endpoint?: QualysEndpoint,
@@ -184,7 +186,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     run: RunRef,
     page: PageRange,
     fetch: QualysApi['streamDetections'],
-    statuses: DetectionStatus[] | undefined,
+    options: { statuses?: DetectionStatus[]; ids?: readonly number[] },
     call: QualysCallOptions,
   ): Promise<number> {
     const existing = await store.stagedDetectionTotals(run, page);
@@ -196,7 +198,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       page,
       'detections',
       (emit) =>
-        fetch(page, { statuses }, call, (host) => {
+        fetch(page, options, call, (host) => {
           detections += host.detections.length;
           for (const d of host.detections) qids.add(d.qid);
           emit(JSON.stringify(host));
@@ -225,7 +227,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     /** The checks of `npm run doctor` that a run cannot do without; fails fast and non-retryably. */
     async validateCredentials(input: { connection: string; run?: RunRef }): Promise<ValidationResult> {
       return withQualys(input.connection, input.run, async (client, call) => {
-        await accessProbes.authentication(client, call);
+        const { responseTime } = await accessProbes.authentication(client, call);
         await accessProbes.knowledgeBase(client, call);
         await accessProbes.hostAsset(client, call);
         const profile = deps.profiles.get(input.connection);
@@ -237,6 +239,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           rateLimit: observed?.rateLimit,
           rateWindowSeconds: observed?.rateWindowSeconds,
           rateRemaining: observed?.rateRemaining,
+          qualysTime: isoTime(responseTime),
         };
       });
     },
@@ -254,35 +257,63 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     },
 
     /**
-     * Lists the host IDs, cuts them into pages and records the page list in the store. A host count
-     * that collapsed against the last committed run stops the run here, before a single page is fetched.
+     * Decides full or incremental, lists the host IDs (and, incremental, the hosts Qualys processed
+     * since the watermark), cuts the hosts to ask for into pages and records the page list in the store.
+     * A host count that collapsed against the last committed run stops the run here, before a single
+     * page is fetched.
      */
     async enumerateAssets(input: {
       run: RunRef;
       pageSize: number;
       shrinkGuard: Pick<CommitPolicy, 'allowShrink' | 'maxShrinkShare'>;
+      planning?: PlanRequest;
+      /** Qualys' time at the run's first call (from validateCredentials). */
+      qualysTime?: string;
     }): Promise<EnumerationResult> {
       const { run } = input;
-      const ids = await withQualys(run.connection, run, (client, call) => client.listHostIds({}, call));
+      const previous = await storeStep('read the connection\'s state', () => store.readState(run.connection));
+      const plan = input.planning ? planRun(input.planning, previous, input.qualysTime) : { mode: 'full' as const, reason: 'a full run' };
+      const listed = await withQualys(run.connection, run, async (client, call) => {
+        const all = await client.listHostIdSet({}, {}, call);
+        const changed = plan.since ? await client.listHostIdSet({}, { processedAfter: plan.since }, call) : undefined;
+        return { all: all.ids, changed: changed?.ids };
+      });
       return storeStep('record the page list', async () => {
-        const previous = await store.readState(run.connection);
-        const problem = shrinkProblem(previous.hostCount, ids.length, input.shrinkGuard);
+        const problem = shrinkProblem(previous.hostCount, listed.all.length, input.shrinkGuard);
         if (problem) throw new ShrinkGuardError(problem);
-        const pages = cutIntoPages(ids, input.pageSize);
-        await store.beginRun(run, pages, ids.length);
-        return { hostCount: ids.length, pages };
+        let pages: PageRange[];
+        let pageHostIds: number[][] | undefined;
+        if (plan.mode === 'incremental' && listed.changed) {
+          // Changed hosts, plus hosts in the estate the store does not hold as active (added with an
+          // old scan, or back after a removal) and hosts with a QID whose CVEs changed since the last
+          // commit, so their findings follow the KnowledgeBase. Each page asks for its hosts by ID.
+          const estate = new Set(listed.all);
+          const active = await store.activeHostIds(run.connection);
+          const ask = new Set(listed.changed.filter((id) => estate.has(id)));
+          for (const id of listed.all) if (!active.has(id)) ask.add(id);
+          for (const id of await store.hostsWithRemappedQids(run.connection)) if (estate.has(id)) ask.add(id);
+          const sorted = [...ask].sort((a, b) => a - b);
+          pages = cutIntoPages(sorted, input.pageSize).map((page) => ({ ...page, listedHosts: true }));
+          pageHostIds = hostsOfPages(sorted, input.pageSize);
+        } else {
+          pages = cutIntoPages(listed.all, input.pageSize);
+        }
+        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: plan.mode === 'incremental' ? listed.all : undefined, pageHostIds });
+        return { hostCount: listed.all.length, hostsAsked: pages.reduce((n, p) => n + p.hosts, 0), pages, plan };
       });
     },
 
     async fetchDetections({ run, page, statuses }: PageRef & { statuses?: DetectionStatus[] }): Promise<DetectionsFetched> {
+      // An incremental run's page asks only for its listed hosts (the changed ones of its range).
+      const ids = page.listedHosts ? await storeStep('read the page\'s hosts', () => store.readPageHostIds(run, page)) : undefined;
       return withQualys(run.connection, run, async (client, call) => {
         // Three different Qualys APIs, each counting its own limits: one call to each at once stays
         // within "one page, one call per API". Each part is staged on its own, so a retry after a
         // failure fetches only what is missing.
         const parts = [
-          stagedPart<HostRecord>(run, page, 'hosts', (take) => client.streamHosts(page, call, take)),
-          stagedPart<HostAssetRecord>(run, page, 'hostAssets', (take) => client.streamHostAssets(page, call, take)),
-          stagedDetections(run, page, client.streamDetections.bind(client), statuses, call),
+          stagedPart<HostRecord>(run, page, 'hosts', (take) => client.streamHosts(page, call, take, { ids })),
+          stagedPart<HostAssetRecord>(run, page, 'hostAssets', (take) => client.streamHostAssets(page, call, take, { ids })),
+          stagedDetections(run, page, client.streamDetections.bind(client), { statuses, ids }, call),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);
@@ -318,7 +349,15 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     },
 
     /** Commits the run in one store transaction (see src/store/commit.ts); a retry returns the same result. */
-    async commitRun(input: { run: RunRef; totals: RunTotals; timings: RunTimings; policy: CommitPolicy }): Promise<CommitResult> {
+    async commitRun(input: {
+      run: RunRef;
+      totals: RunTotals;
+      timings: RunTimings;
+      policy: CommitPolicy;
+      /** Qualys' time at the run's first call; the run's start by the workflow's clock when unknown. */
+      watermark?: string;
+      plan?: RunPlan;
+    }): Promise<CommitResult> {
       return storeStep('commit', async () => {
         const { run, totals, timings } = input;
         const calls = summariseCalls(await store.readCalls(run));
@@ -338,7 +377,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
             apiCalls: { ...calls, total: Object.values(calls.callsByEndpoint).reduce((a, b) => a + b, 0) },
             waiting: { rateLimitTimerSeconds: timings.rateLimitTimerSeconds, retryDelaySeconds: calls.retryDelaySeconds },
             continuedAsNew: timings.continuedAsNew,
-            watermark: run.startedAt,
+            watermark: input.watermark ?? run.startedAt,
+            plan: input.plan ?? { mode: 'full', reason: 'a full run' },
           },
           input.policy,
         );
@@ -360,14 +400,10 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
 export type SyncActivities = ReturnType<typeof createSyncActivities>;
 
-/** Cuts the sorted host ID set into contiguous ID ranges of at most `pageSize` hosts. */
-export function cutIntoPages(sortedIds: readonly number[], pageSize: number): PageRange[] {
-  const pages: PageRange[] = [];
-  for (let start = 0; start < sortedIds.length; start += pageSize) {
-    const end = Math.min(start + pageSize, sortedIds.length) - 1;
-    pages.push({ index: pages.length, idMin: sortedIds[start], idMax: sortedIds[end], hosts: end - start + 1 });
-  }
-  return pages;
+/** Qualys' DATETIME as an ISO 8601 instant; undefined when it is missing or not a time. */
+function isoTime(value: string | undefined): string | undefined {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
 function toCacheEntry(vuln: KnowledgeBaseEntry): KnowledgeBaseEntry {

@@ -44,7 +44,7 @@ export async function createConnectionSchedule(client: Client, taskQueue: string
       workflowId: scheduleId(input.connection),
       args: [input],
       typedSearchAttributes: [{ key: QUALYS_CONNECTION, value: input.connection }],
-      staticSummary: `Qualys sync of connection ${input.connection} (full, scheduled)`,
+      staticSummary: `Qualys sync of connection ${input.connection} (${input.mode ?? 'auto'}${input.mode !== 'full' && input.fullEveryHours !== undefined ? `, full every ${input.fullEveryHours} h` : ''}, scheduled)`,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: duration('--catchup-window', options.catchupWindow ?? '1h') },
     state: { paused: options.paused ?? false, note: options.note },

@@ -141,7 +141,7 @@ async function main(): Promise<number> {
       taskQueue: TASK_QUEUE,
       workflowId,
       args: [{ connection: connectionName, pageSize: options.pageSize }],
-      staticSummary: `Qualys sync of connection ${connectionName} (full, started by the demo)`,
+      staticSummary: `Qualys sync of connection ${connectionName} (auto, started by the demo)`,
     });
     const runUrl = `${server.uiUrl}/namespaces/${server.namespace}/workflows/${workflowId}`;
     console.log(`\nConnector run ${workflowId}`);

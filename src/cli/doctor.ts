@@ -7,7 +7,8 @@ const USAGE = `npm run doctor -- [--connection NAME]
 
 Checks whether the connector can work with a Qualys connection, and if not, exactly why: the URL,
 DNS and TLS, authentication, each API the connector needs, and the subscription's limits. For every
-check it prints the curl command that reproduces it (with the password as $QUALYS_PASSWORD).
+check it prints the curl command that reproduces it, with the password as the environment variable
+that holds it ($QUALYS_PASSWORD for "default", the profile's passwordEnv otherwise).
 Exits 1 when a required check fails.
 
 Reads the same settings as the worker: QUALYS_API_URL, QUALYS_USERNAME, QUALYS_PASSWORD (connection
@@ -33,30 +34,32 @@ function pickProfile(profiles: ConnectionProfiles, name: string | undefined): Co
   throw new ConfigError(`Several connections are configured (${names.join(', ')}): choose one with --connection NAME.`);
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { connection: { type: 'string' }, help: { type: 'boolean', default: false } } });
+/** The doctor over an environment, printing each check as it is known; returns the exit status. */
+export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, print: (text: string) => void): Promise<number> {
+  const { values } = parseArgs({ args, options: { connection: { type: 'string' }, help: { type: 'boolean', default: false } } });
   if (values.help) {
-    console.log(USAGE);
+    print(USAGE);
     return 0;
   }
-  const profile = pickProfile(ConnectionProfiles.fromEnvironment(), values.connection);
+  const profile = pickProfile(ConnectionProfiles.fromEnvironment(env), values.connection);
   const shown = describeProfile(profile);
-  console.log(`Qualys doctor — connection "${shown.name}", user ${shown.username}, API URL ${shown.apiUrl}\n`);
-  const viaProxy = Boolean(process.env.HTTPS_PROXY || process.env.https_proxy);
+  const passwordFrom = profile.passwordEnv ? ` (password from $${profile.passwordEnv})` : '';
+  print(`Qualys doctor — connection "${shown.name}", user ${shown.username}, API URL ${shown.apiUrl}${passwordFrom}\n`);
+  const viaProxy = Boolean(env.HTTPS_PROXY || env.https_proxy);
   let failed = 0;
   for await (const check of diagnose(
     { apiUrl: profile.apiUrl, username: profile.username, password: profile.password, caFile: profile.caFile },
-    { viaProxy },
+    { viaProxy, passwordEnv: profile.passwordEnv },
   )) {
-    console.log(formatCheck(check));
+    print(formatCheck(check));
     if (isBlocking(check)) failed += 1;
   }
-  console.log(failed === 0 ? '\nAll required checks passed: the connector can work with this connection.' : `\n${failed} required check(s) failed.`);
+  print(failed === 0 ? '\nAll required checks passed: the connector can work with this connection.' : `\n${failed} required check(s) failed.`);
   return failed === 0 ? 0 : 1;
 }
 
 if (require.main === module) {
-  main().then(
+  runDoctor(process.argv.slice(2), process.env, (text) => console.log(text)).then(
     (status) => process.exit(status),
     (err: unknown) => {
       console.error(err instanceof Error ? err.message : String(err));

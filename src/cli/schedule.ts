@@ -13,6 +13,7 @@ import {
   unpauseConnectionSchedule,
 } from './connection-schedules';
 import { connectClient } from './temporal-client';
+import type { SyncInput } from '../workflows/sync-input';
 
 const USAGE = `npm run schedule -- <command> [options]
 
@@ -20,6 +21,9 @@ One Temporal Schedule per connection, starting qualysSync runs (overlap policy S
 
   create    --connection NAME (--every 6h | --cron "0 3 * * *") [--jitter 10m] [--catchup-window 1h]
             [--time-zone Europe/Paris] [--page-size N] [--max-concurrency N] [--paused] [--note TEXT]
+            [--mode auto|full|incremental] [--full-every 24h]
+            Runs are incremental (hosts Qualys processed since the last run) and full once the last full
+            run is older than --full-every (default 7d); --mode full makes every run full.
   list
   describe  --connection NAME
   pause     --connection NAME [--reason TEXT]
@@ -43,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       'time-zone': { type: 'string' },
       'page-size': { type: 'string' },
       'max-concurrency': { type: 'string' },
+      mode: { type: 'string' },
+      'full-every': { type: 'string' },
       paused: { type: 'boolean', default: false },
       note: { type: 'string' },
       reason: { type: 'string' },
@@ -76,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
             connection: connection(),
             pageSize: int('page-size', values['page-size']),
             maxConcurrency: int('max-concurrency', values['max-concurrency']),
+            mode: runMode(values.mode),
+            fullEveryHours: hours('full-every', values['full-every']),
           },
           every: values.every,
           cron: values.cron,
@@ -142,3 +150,17 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+function runMode(value: string | undefined): SyncInput['mode'] {
+  if (value === undefined) return undefined;
+  if (value === 'auto' || value === 'full' || value === 'incremental') return value;
+  throw new Error(`--mode must be auto, full or incremental, not "${value}"`);
+}
+
+/** "90m", "24h", "7d" → hours. */
+function hours(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(m|h|d)$/.exec(value.trim());
+  if (!match) throw new Error(`--${name} must be a duration like 90m, 24h or 7d, not "${value}"`);
+  return Number(match[1]) * ({ m: 1 / 60, h: 1, d: 24 } as const)[match[2] as 'm' | 'h' | 'd'];
+}

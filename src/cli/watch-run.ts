@@ -47,7 +47,9 @@ export function formatReport(r: RunReport): string {
     .map(([code, n]) => `${code} ×${n}`)
     .join(', ');
   const c = r.changes;
+  const plan = r.plan ?? { mode: 'full', reason: 'a full run' };
   return [
+    `  mode:       ${plan.mode}${plan.since ? `, hosts processed since ${plan.since}` : ''} (${plan.reason}); ${t.hostsAsked ?? t.hosts} of ${t.hosts} hosts asked for`,
     `  assets:     ${t.assets} (of ${t.hosts} hosts, ${t.pages} pages)`,
     `  findings:   ${t.findings} (asset × CVE) from ${t.detections} detections`,
     `  dropped:    ${r.dropped.qidWithoutCve} detections whose QID has no CVE, ${r.dropped.qidNotInKnowledgeBase} whose QID the KnowledgeBase does not know`,

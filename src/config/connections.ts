@@ -33,8 +33,16 @@ export interface ConnectionProfile {
   apiUrl: string;
   username: string;
   password: string;
+  /**
+   * The environment variable the password was read from, so the doctor's curl lines can name it
+   * instead of the password. Undefined when the password was handed in directly (demo, tests).
+   */
+  passwordEnv?: string;
   caFile?: string;
 }
+
+/** The variable that holds the password of the `default` profile. */
+export const DEFAULT_PASSWORD_ENV = 'QUALYS_PASSWORD';
 
 /** What a profile may show in logs, history and reports: everything but the password. */
 export function describeProfile(profile: ConnectionProfile): { name: string; apiUrl: string; username: string } {
@@ -56,7 +64,8 @@ export class ConnectionProfiles {
         name: 'default',
         apiUrl: env.QUALYS_API_URL as string,
         username: env.QUALYS_USERNAME as string,
-        password: env.QUALYS_PASSWORD as string,
+        password: env[DEFAULT_PASSWORD_ENV] as string,
+        passwordEnv: DEFAULT_PASSWORD_ENV,
         caFile: env.QUALYS_CA_FILE || undefined,
       });
     }
@@ -113,6 +122,6 @@ function readProfilesFile(file: string, env: NodeJS.ProcessEnv): ConnectionProfi
         `Connection "${name}" takes its password from the environment variable ${entry.passwordEnv}, which is not set on this worker.`,
       );
     }
-    return { name, apiUrl: entry.apiUrl, username: entry.username, password, caFile: entry.caFile };
+    return { name, apiUrl: entry.apiUrl, username: entry.username, password, passwordEnv: entry.passwordEnv, caFile: entry.caFile };
   });
 }

@@ -186,23 +186,50 @@ export function errorForHttpStatus(context: ResponseContext): QualysError | unde
   return undefined;
 }
 
-/** Any other non-2xx status without a Qualys error document. */
-export function errorForFailedStatus(context: ResponseContext, bodyHint: string): QualysError {
+/** What came back with a failed status, when it was not a Qualys error document. */
+export type FailedBody =
+  | { kind: 'empty' }
+  | { kind: 'document'; rootName: string }
+  /** A page from a proxy, load balancer or maintenance window; `title` is '' when it has none. */
+  | { kind: 'html'; title: string }
+  | { kind: 'not-xml' };
+
+/**
+ * Any other non-2xx status without a Qualys error document. A 5xx is a server error whatever the body
+ * (the status is the fact; an HTML page only says who relayed it), so it stays retryable as such.
+ */
+export function errorForFailedStatus(context: ResponseContext, body: FailedBody): QualysError {
   const title = endpointInfo[context.endpoint].title;
   const status = context.httpStatus;
   const kind: QualysErrorKind = status >= 500 ? 'server' : 'bad-request';
+  const hint = describeFailedBody(body);
   return new QualysError({
     kind,
     endpoint: context.endpoint,
     httpStatus: status,
-    message: `${title} failed with HTTP ${status}${bodyHint ? ` (${bodyHint})` : ''}.`,
+    message: `${title} failed with HTTP ${status} (${hint}).`,
     fix:
       kind === 'server'
         ? status === 503
           ? 'Qualys answers 503 during scheduled maintenance; retry later.'
-          : 'Usually transient; the call can be retried later.'
+          : body.kind === 'html'
+            ? 'Usually transient; the call can be retried later. If it persists, check the API URL and any proxy between the connector and Qualys.'
+            : 'Usually transient; the call can be retried later.'
         : 'The request was refused as invalid; report this message (it is likely a connector bug).',
   });
+}
+
+function describeFailedBody(body: FailedBody): string {
+  switch (body.kind) {
+    case 'empty':
+      return 'empty body';
+    case 'document':
+      return `a <${body.rootName}> document`;
+    case 'html':
+      return `an HTML page${body.title ? ` "${body.title}"` : ''} from a proxy, load balancer or maintenance window instead of XML`;
+    case 'not-xml':
+      return 'a body that is not well-formed XML';
+  }
 }
 
 type Common = {

@@ -22,7 +22,7 @@ import { QPS_MAX_PAGE_SIZE, hostAssetCountRequest, hostAssetSearchRequest, type 
 import type { HostAsset, HostDetections, KnowledgeBaseVuln, QualysHost, SubscriptionLimits } from './schemas';
 import { nextPageIdMin, type ResponseWarning } from './truncation';
 import { connectorUserAgent } from './user-agent';
-import { malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
+import { htmlPageTitle, malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
 import { XmlBodyReader, type RecordSink } from './xml-body-reader';
 
 export type { QualysConnection } from './connection';
@@ -65,8 +65,26 @@ export interface DetectionQueryOptions {
   showResults?: boolean;
   /** Hosts per response before Qualys truncates and points at the next page (default 1000). */
   truncationLimit?: number;
-  /** Only detections changed since (`YYYY-MM-DD[THH:MM:SSZ]`, UTC), for incremental runs. */
+  /** Only detections changed since (`YYYY-MM-DD[THH:MM:SSZ]`, UTC). */
   detectionUpdatedSince?: string;
+  /** Only hosts whose last VM scan Qualys processed after this time (all their detections). */
+  processedAfter?: string;
+  /** Only these host IDs (all their detections): an incremental run's page. */
+  ids?: readonly number[];
+}
+
+/** Which hosts a call selects (all of the range when empty). */
+export interface HostFilter {
+  /** Hosts whose last VM scan Qualys processed after (`YYYY-MM-DDTHH:MM:SSZ`, UTC): `vm_processed_after`. */
+  processedAfter?: string;
+  /** Only these host IDs (`ids`, or `qwebHostId IN` for Asset Management): an incremental run's page. */
+  ids?: readonly number[];
+}
+
+export interface HostIdSet {
+  ids: number[];
+  /** RESPONSE/DATETIME of the first answer: Qualys' time, whatever the worker's clock says. */
+  responseTime?: string;
 }
 
 const DEFAULT_TRUNCATION_LIMIT = 1000;
@@ -122,33 +140,43 @@ export class QualysClient {
 
   /** All host IDs (or those in the range), ascending: Host List `details=None`, `truncation_limit=0`. */
   async listHostIds(range: Partial<HostIdRange> = {}, call: QualysCallOptions = {}): Promise<number[]> {
+    return (await this.listHostIdSet(range, {}, call)).ids;
+  }
+
+  /**
+   * The host ID set (of the range, of the hosts the filter selects), ascending, with Qualys' own time
+   * of the answer (RESPONSE/DATETIME): the clock an incremental run's watermark must use.
+   */
+  async listHostIdSet(range: Partial<HostIdRange> = {}, filter: HostFilter = {}, call: QualysCallOptions = {}): Promise<HostIdSet> {
     checkRange('listHostIds', range);
     const ids = new Set<number>();
+    let responseTime: string | undefined;
     await this.#pagesV2(
       'hostList',
-      { action: 'list', details: 'None', truncation_limit: '0' },
+      { action: 'list', details: 'None', truncation_limit: '0', ...hostFilterParams('listHostIds', filter) },
       range,
       HOST_LIST_ROOT,
       call,
       undefined,
       (document, context) => {
         const page = parseHostIdPage(document, context);
+        responseTime ??= page.responseTime;
         for (const id of page.ids) ids.add(id);
         return page.warning;
       },
     );
-    return [...ids].sort((a, b) => a - b);
+    return { ids: [...ids].sort((a, b) => a - b), responseTime };
   }
 
   /** Hosts with their details, TruRisk and asset criticality: Host List `details=All`. */
-  async listHosts(range: HostIdRange, call: QualysCallOptions = {}): Promise<QualysHost[]> {
+  async listHosts(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<QualysHost[]> {
     const hosts: QualysHost[] = [];
-    await this.streamHosts(range, call, (host) => hosts.push(host));
+    await this.streamHosts(range, call, (host) => hosts.push(host), filter);
     return hosts;
   }
 
   /** Host List `details=All`, each host handed to `take` as soon as it is read (provisional until the promise resolves). */
-  async streamHosts(range: HostIdRange, call: QualysCallOptions, take: (host: QualysHost) => void): Promise<void> {
+  async streamHosts(range: HostIdRange, call: QualysCallOptions, take: (host: QualysHost) => void, filter: HostFilter = {}): Promise<void> {
     checkRange('listHosts', range, true);
     await this.#pagesV2(
       'hostList',
@@ -158,6 +186,7 @@ export class QualysClient {
         show_asset_id: '1',
         show_trurisk: '1',
         truncation_limit: String(DEFAULT_TRUNCATION_LIMIT),
+        ...hostFilterParams('listHosts', filter),
       },
       range,
       HOST_LIST_ROOT,
@@ -244,20 +273,21 @@ export class QualysClient {
   }
 
   /** Asset Management host assets whose Qualys host ID is in the range (interfaces: MAC, gateway). */
-  async searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}): Promise<HostAsset[]> {
+  async searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<HostAsset[]> {
     const assets: HostAsset[] = [];
-    await this.streamHostAssets(range, call, (asset) => assets.push(asset));
+    await this.streamHostAssets(range, call, (asset) => assets.push(asset), filter);
     return assets;
   }
 
   /** Asset Management host assets, each handed to `take` as soon as it is read (provisional until the promise resolves). */
-  async streamHostAssets(range: HostIdRange, call: QualysCallOptions, take: (asset: HostAsset) => void): Promise<void> {
+  async streamHostAssets(range: HostIdRange, call: QualysCallOptions, take: (asset: HostAsset) => void, filter: HostFilter = {}): Promise<void> {
     checkRange('searchHostAssets', range, true);
+    const hostIds = checkedIds('searchHostAssets', filter.ids);
     let afterId: number | undefined;
     for (;;) {
       const { response, context } = await this.#exchangeQps(
         'hostAssetSearch',
-        hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId),
+        hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId, hostIds),
         call,
         { reader: hostAssetRecords, take },
       );
@@ -441,6 +471,8 @@ export class QualysClient {
 type Parsed = ({ document: XmlDocument; error?: undefined } | { document?: undefined; error: QualysError }) & {
   /** The body held nothing but white space. */
   empty: boolean;
+  /** When a non-2xx body is an HTML page: its title ('' without one). */
+  htmlTitle?: string;
 };
 
 /**
@@ -463,23 +495,25 @@ async function readXml<T>(response: HttpResponse, context: ResponseContext, sink
   try {
     return { document: parseQualysXml(body, context), empty };
   } catch (error) {
-    if (isQualysError(error)) return { error, empty };
+    if (isQualysError(error)) return { error, empty, htmlTitle: htmlPageTitle(body, context.contentType) };
     throw error;
   }
 }
 
 /**
  * After any Qualys error document has been classified: statuses that decide by themselves
- * (401, 403, 409, …), then any other non-2xx. A proxy's HTML page on a 5xx stays a
- * malformed-response (it names what answered); an empty or unknown body becomes a status error.
+ * (401, 403, 409, …), then any other non-2xx. On a 5xx the status decides whatever the body is
+ * (a proxy's HTML page is a server error naming the status); on a 4xx an unreadable body stays a
+ * malformed-response (it says what answered). On a 2xx the caller reports what the body lacks.
  */
 function throwForStatus(context: ResponseContext, parsed: Parsed): void {
   const decisive = errorForHttpStatus(context);
   if (decisive) throw decisive;
   if (context.httpStatus >= 200 && context.httpStatus < 300) return;
-  if (parsed.empty) throw errorForFailedStatus(context, 'empty body');
-  if (parsed.error) throw parsed.error;
-  throw errorForFailedStatus(context, `a <${parsed.document.rootName}> document`);
+  if (parsed.empty) throw errorForFailedStatus(context, { kind: 'empty' });
+  if (parsed.document) throw errorForFailedStatus(context, { kind: 'document', rootName: parsed.document.rootName });
+  if (context.httpStatus < 500) throw parsed.error;
+  throw errorForFailedStatus(context, parsed.htmlTitle === undefined ? { kind: 'not-xml' } : { kind: 'html', title: parsed.htmlTitle });
 }
 
 function detectionParams(options: DetectionQueryOptions): Record<string, string> {
@@ -501,6 +535,7 @@ function detectionParams(options: DetectionQueryOptions): Record<string, string>
     show_qds: '1',
     truncation_limit: String(truncationLimit),
   };
+  Object.assign(params, hostFilterParams('listDetections', { processedAfter: options.processedAfter, ids: options.ids }));
   if (options.detectionUpdatedSince !== undefined) {
     if (!QUALYS_DATE.test(options.detectionUpdatedSince)) {
       throw invalidArgument('listDetections', 'detectionUpdatedSince must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
@@ -536,4 +571,38 @@ function invalidArgument(method: string, problem: string): QualysError {
     message: `QualysClient.${method}: ${problem}`,
     fix: 'This is a bug in the caller; fix the arguments.',
   });
+}
+
+function hostFilterParams(method: string, filter: HostFilter): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (filter.processedAfter !== undefined) {
+    if (!QUALYS_DATE.test(filter.processedAfter)) {
+      throw invalidArgument(method, 'processedAfter must look like YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.');
+    }
+    params.vm_processed_after = filter.processedAfter;
+  }
+  const ids = checkedIds(method, filter.ids);
+  if (ids !== undefined) params.ids = idList(ids);
+  return params;
+}
+
+function checkedIds(method: string, ids: readonly number[] | undefined): readonly number[] | undefined {
+  if (ids === undefined) return undefined;
+  if (ids.length === 0 || ids.some((id) => !Number.isSafeInteger(id) || id < 0)) {
+    throw invalidArgument(method, 'ids must be a non-empty list of host IDs.');
+  }
+  return ids;
+}
+
+/** Host IDs as Qualys' `ids` takes them, runs of consecutive IDs as ranges: "1-5,9,12-13". */
+function idList(ids: readonly number[]): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
 }

@@ -5,13 +5,14 @@ import tls from 'node:tls';
 import { isLoopbackHost, resolveApiBaseUrl } from './base-url';
 import { QualysClient, type QualysCallOptions, type QualysConnection } from './client';
 import { endpointInfo, type QualysEndpoint } from './endpoints';
-import { isQualysError, type QualysError } from './errors';
+import { QualysConfigError, isQualysError, type QualysError } from './errors';
 import { hostAssetCountRequest } from './qps-request';
 
 /**
  * The checks behind `npm run doctor`: can the connector work with these settings, and if not, why?
  * Each check says what it found, the fix in plain words when it failed, and the `curl` command that
- * reproduces it with the password replaced by `$QUALYS_PASSWORD`.
+ * reproduces it with the password replaced by the environment variable that holds it (or, when no
+ * variable does, left for curl to prompt for).
  */
 export type CheckId =
   | 'url'
@@ -38,9 +39,16 @@ export interface CheckResult {
 export interface DiagnoseOptions {
   /** Leaves out the network checks that cannot pass through an HTTP proxy (DNS, direct TLS). */
   viaProxy?: boolean;
+  /**
+   * The environment variable that holds this connection's password; curl lines name it. Without one
+   * (the password came from elsewhere) curl lines give only the user name, and curl asks for the password.
+   */
+  passwordEnv?: string;
 }
 
-type ProbeClient = Pick<QualysClient, 'listHostIds' | 'knowledgeBase' | 'countHostAssets'>;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type ProbeClient = Pick<QualysClient, 'listHostIdSet' | 'knowledgeBase' | 'countHostAssets'>;
 
 /** QID 6, "DNS Host Name", is in every subscription's KnowledgeBase. */
 export const PROBE_QID = '6';
@@ -50,7 +58,8 @@ export const PROBE_QID = '6';
  * and Asset Management. The doctor runs them, and so does every run's credentials check.
  */
 export const accessProbes = {
-  authentication: (client: ProbeClient, call?: QualysCallOptions) => client.listHostIds({ idMin: 1, idMax: 1 }, call),
+  // Its answer's DATETIME is Qualys' time at the start of a run: the run's watermark.
+  authentication: (client: ProbeClient, call?: QualysCallOptions) => client.listHostIdSet({ idMin: 1, idMax: 1 }, {}, call),
   knowledgeBase: (client: ProbeClient, call?: QualysCallOptions) => client.knowledgeBase([PROBE_QID], call),
   hostAsset: (client: ProbeClient, call?: QualysCallOptions) => client.countHostAssets({}, call),
 } as const;
@@ -97,7 +106,8 @@ export async function* diagnose(connection: QualysConnection, options: DiagnoseO
     return;
   }
   const url = new URL(baseUrl);
-  const curl = curlBuilder(baseUrl, connection.username);
+  const credentials = curlCredentials(connection.username, options.passwordEnv);
+  const curl = curlBuilder(baseUrl, credentials);
 
   // 2–3. Can this machine reach it at all?
   let reachable = true;
@@ -177,7 +187,7 @@ export async function* diagnose(connection: QualysConnection, options: DiagnoseO
     });
 
     const qpsCurl =
-      `curl -sS -u "${shellDoubleQuoted(connection.username)}:$QUALYS_PASSWORD" -H 'X-Requested-With: curl' ` +
+      `curl -sS -u ${credentials} -H 'X-Requested-With: curl' ` +
       `-H 'Content-Type: text/xml' -X POST '${baseUrl}${endpointInfo.hostAssetCount.path}' ` +
       `--data '${hostAssetCountRequest({})}'`;
     yield await probeCall('hostAsset', qpsCurl, async () => {
@@ -270,10 +280,23 @@ function fixOf(err: unknown): string | undefined {
   return isQualysError(err) ? (err as QualysError).fix : undefined;
 }
 
-/** `curl` for an API v2 call, as the connector makes it (form POST), password as a shell variable. */
-function curlBuilder(baseUrl: string, username: string): (endpoint: QualysEndpoint, form: Record<string, string>) => string {
+/**
+ * The argument of curl's `-u`: the user and a reference to the variable holding the password, never
+ * the password; without a variable, the user alone (curl then prompts for the password).
+ */
+function curlCredentials(username: string, passwordEnv: string | undefined): string {
+  if (passwordEnv === undefined) return `"${shellDoubleQuoted(username)}"`;
+  // Interpolated into a shell line: only a plain variable name may go there.
+  if (!ENV_NAME.test(passwordEnv)) {
+    throw new QualysConfigError(`passwordEnv "${passwordEnv.slice(0, 40)}" is not an environment variable name.`, 'Name the variable that holds the password, e.g. QUALYS_PROD_PASSWORD.');
+  }
+  return `"${shellDoubleQuoted(username)}:$${passwordEnv}"`;
+}
+
+/** `curl` for an API v2 call, as the connector makes it (form POST). */
+function curlBuilder(baseUrl: string, credentials: string): (endpoint: QualysEndpoint, form: Record<string, string>) => string {
   return (endpoint, form) =>
-    `curl -sS -u "${shellDoubleQuoted(username)}:$QUALYS_PASSWORD" -H 'X-Requested-With: curl' ` +
+    `curl -sS -u ${credentials} -H 'X-Requested-With: curl' ` +
     `'${baseUrl}${endpointInfo[endpoint].path}' --data '${new URLSearchParams(form).toString()}'`;
 }
 

@@ -24,6 +24,8 @@ const hostListDocumentSchema = z.object({
 export interface HostIdPage {
   ids: number[];
   warning: ResponseWarning;
+  /** RESPONSE/DATETIME: when Qualys answered, by its own clock. */
+  responseTime?: string;
 }
 
 export interface HostListPage {
@@ -54,7 +56,7 @@ export function parseHostIdPage(document: XmlDocument, context: XmlContext): Hos
     }
     for (let id = first; id <= last; id++) ids.push(id);
   }
-  return { ids, warning: RESPONSE.WARNING };
+  return { ids, warning: RESPONSE.WARNING, responseTime: RESPONSE.DATETIME };
 }
 
 /** Host List with details=All. */

@@ -12,8 +12,10 @@ export const QPS_MAX_PAGE_SIZE = 1000;
  * Assets whose Qualys host ID is within [idMin, idMax]; QPS has GREATER and LESSER (strict), not
  * ranges. `afterId` continues a search after the last asset `id` of the previous page.
  */
-export function hostAssetSearchRequest(range: HostIdRange, pageSize: number, afterId?: number): string {
+export function hostAssetSearchRequest(range: HostIdRange, pageSize: number, afterId?: number, hostIds?: readonly number[]): string {
   const criteria = [...hostIdCriteria(range)];
+  // Only these hosts of the range (an incremental run's changed hosts): qwebHostId IN (…).
+  if (hostIds !== undefined) criteria.push(`<Criteria field="qwebHostId" operator="IN">${hostIds.join(',')}</Criteria>`);
   if (afterId !== undefined) criteria.push(criterion('id', 'GREATER', afterId));
   return (
     '<ServiceRequest>' +

@@ -75,7 +75,7 @@ export class XmlBodyReader<T = never> {
       if (start !== '') this.#sniffed(start);
     }
     if (this.#html !== undefined) {
-      const pageTitle = htmlTitle(this.#html);
+      const pageTitle = htmlPageTitle(this.#html, this.#context.contentType);
       throw malformed(
         this.#context,
         `${title} returned an HTML page (status ${status}) instead of XML — a proxy or load balancer answered` +
@@ -123,13 +123,18 @@ export class XmlBodyReader<T = never> {
   }
 }
 
+/**
+ * For an HTML page (what a proxy, load balancer, portal or maintenance window serves): its <title>,
+ * or '' when it has none. Undefined when the body is not HTML.
+ */
+export function htmlPageTitle(body: string, contentType: string | undefined): string | undefined {
+  if (!looksLikeHtml(body.replace(/^\uFEFF/, '').trimStart(), contentType)) return undefined;
+  const match = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(body);
+  return match?.[1]?.trim() ?? '';
+}
+
 function looksLikeHtml(start: string, contentType: string | undefined): boolean {
   if (contentType !== undefined && /\btext\/html\b/i.test(contentType)) return true;
   const head = start.slice(0, SNIFF_CHARS).toLowerCase();
   return /^(<\?xml[^>]*>\s*)?<!doctype html/.test(head) || /^<(html|head|body)[\s>]/.test(head);
-}
-
-function htmlTitle(text: string): string | undefined {
-  const match = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(text);
-  return match?.[1]?.trim() || undefined;
 }

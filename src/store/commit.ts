@@ -34,8 +34,8 @@ export async function commitRun(
   // The commit joins and sorts millions of rows at large estates: give this transaction room.
   await client.query(`SET LOCAL work_mem = '1GB'`);
 
-  const { rows: runRows } = await client.query<{ status: string; result: CommitResult | null; host_count: number | null }>(
-    'SELECT status, result, host_count FROM runs WHERE run_key = $1 FOR UPDATE',
+  const { rows: runRows } = await client.query<{ status: string; result: CommitResult | null; host_count: number | null; mode: 'full' | 'incremental' }>(
+    'SELECT status, result, host_count, mode FROM runs WHERE run_key = $1 FOR UPDATE',
     [R],
   );
   const runRow = runRows[0];
@@ -66,20 +66,26 @@ export async function commitRun(
   const assetCounts = await one<{ added: Count; returned: Count }>(
     client,
     `WITH s AS (
-       SELECT key, host_id, record FROM staged_assets WHERE run_key = $2
+       SELECT key, host_id, record, qids FROM staged_assets WHERE run_key = $2
      ), prev AS (
        SELECT s.*, a.status AS prev_status FROM s LEFT JOIN assets a ON a.connection = $1 AND a.key = s.key
      ), up AS (
-       INSERT INTO assets AS a (connection, key, host_id, status, first_seen_at, last_seen_at, removed_at, run_key, record)
-       SELECT $1, key, host_id, 'active', $3, $3, NULL, $2, record - 'status' - 'firstSeenAt' - 'lastSeenAt' - 'removedAt' FROM prev
+       INSERT INTO assets AS a (connection, key, host_id, status, first_seen_at, last_seen_at, removed_at, run_key, record, qids)
+       SELECT $1, key, host_id, 'active', $3, $3, NULL, $2, record - 'status' - 'firstSeenAt' - 'lastSeenAt' - 'removedAt', qids FROM prev
        ON CONFLICT (connection, key) DO UPDATE SET status = 'active', removed_at = NULL, last_seen_at = excluded.last_seen_at,
-         run_key = excluded.run_key, host_id = excluded.host_id, record = excluded.record
+         run_key = excluded.run_key, host_id = excluded.host_id, record = excluded.record, qids = excluded.qids
      )
      SELECT count(*) FILTER (WHERE prev_status IS NULL) AS added, count(*) FILTER (WHERE prev_status = 'removed') AS returned FROM prev`,
     [C, R, T],
   );
+  // A full run saw every host: an active asset it did not stage is gone. An incremental run staged only
+  // the changed hosts: an asset is gone when its host is no longer in the run's host ID set.
+  const incremental = runRow.mode === 'incremental';
   const removed = await client.query(
-    `UPDATE assets SET status = 'removed', removed_at = $3 WHERE connection = $1 AND status = 'active' AND run_key <> $2`,
+    incremental
+      ? `UPDATE assets a SET status = 'removed', removed_at = $3 WHERE a.connection = $1 AND a.status = 'active' AND a.run_key <> $2
+           AND NOT EXISTS (SELECT 1 FROM run_hosts h WHERE h.run_key = $2 AND h.host_id = a.host_id)`
+      : `UPDATE assets SET status = 'removed', removed_at = $3 WHERE connection = $1 AND status = 'active' AND run_key <> $2`,
     [C, R, T],
   );
   const deleted = await one<{ deleted: Count }>(
@@ -96,6 +102,12 @@ export async function commitRun(
   // One pass over the run's findings and the connection's current ones finds what changed: findings
   // new to the store, findings whose record or status changed (or that come back), and findings the
   // run does not report. Only those are written; in steady state most findings are left untouched.
+  // An incremental run compares only the hosts it asked for (their findings are replaced wholesale)
+  // and those this commit removed; every other host keeps its findings as they are.
+  const compared = incremental
+    ? `AND (asset_key IN (SELECT key FROM staged_assets WHERE run_key = $2)
+            OR asset_key IN (SELECT key FROM assets WHERE connection = $1 AND status = 'removed' AND removed_at = $3))`
+    : '';
   await client.query(
     `CREATE TEMP TABLE commit_diff ON COMMIT DROP AS
      SELECT COALESCE(s.key, f.key) AS key,
@@ -104,12 +116,12 @@ export async function commitRun(
             CASE WHEN f.key IS NOT NULL THEN s.record END AS record,
             CASE WHEN f.key IS NOT NULL THEN s.record_hash END AS record_hash
      FROM (SELECT key, asset_key, status, record, record_hash FROM staged_findings WHERE run_key = $2) s
-     FULL JOIN (SELECT key, record_hash, status, closed_reason, last_seen_at FROM findings WHERE connection = $1) f ON f.key = s.key
+     FULL JOIN (SELECT key, record_hash, status, closed_reason, last_seen_at FROM findings WHERE connection = $1 ${compared}) f ON f.key = s.key
      WHERE f.key IS NULL
         OR (s.key IS NULL AND f.last_seen_at IS NULL)
         OR (s.key IS NOT NULL AND (f.record_hash <> s.record_hash OR f.status <> s.status OR f.last_seen_at IS NOT NULL
                                    OR f.closed_reason IS DISTINCT FROM (CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END)))`,
-    [C, R],
+    incremental ? [C, R, T] : [C, R],
   );
   await client.query('CREATE INDEX ON commit_diff (key)');
   await client.query('ANALYZE commit_diff');
@@ -200,10 +212,11 @@ export async function commitRun(
     [R, report.committedAt, JSON.stringify(fullReport), JSON.stringify(result)],
   );
   await client.query(
-    `INSERT INTO connections (connection, run_key, watermark, host_count, committed_at) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO connections (connection, run_key, watermark, host_count, committed_at, last_full_at, committed_db_at) VALUES ($1, $2, $3, $4, $5, $6, now())
      ON CONFLICT (connection) DO UPDATE SET run_key = excluded.run_key, watermark = excluded.watermark,
-       host_count = excluded.host_count, committed_at = excluded.committed_at`,
-    [C, R, report.watermark, runRow.host_count ?? 0, report.committedAt],
+       host_count = excluded.host_count, committed_at = excluded.committed_at, committed_db_at = excluded.committed_db_at,
+       last_full_at = COALESCE(excluded.last_full_at, connections.last_full_at)`,
+    [C, R, report.watermark, runRow.host_count ?? 0, report.committedAt, incremental ? null : report.watermark],
   );
   await clearStaging(client, [R]);
   return result;

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { CallLogEntry } from '../activities/call-log';
-import type { CommitResult, PageRange, RunRef } from '../activities/contracts';
+import type { CommitResult, PageRange, RunPlan, RunRef } from '../activities/contracts';
 import type { Asset, Finding } from '../model/exposure';
 import { clearStaging } from './clear-staging';
 import { commitRun } from './commit';
@@ -41,7 +41,13 @@ export class ExposureStore {
    * by the connection's earlier runs that never committed (failed, terminated) is cleared: only one run
    * per connection works at a time, so they are over.
    */
-  async beginRun(run: RunRef, pages: readonly PageRange[], hostCount: number): Promise<void> {
+  async beginRun(
+    run: RunRef,
+    pages: readonly PageRange[],
+    hostCount: number,
+    options: { plan?: RunPlan; hostIds?: readonly number[]; pageHostIds?: ReadonlyArray<readonly number[]> } = {},
+  ): Promise<void> {
+    const plan = options.plan ?? { mode: 'full', reason: 'a full run' };
     await this.transaction(async (client) => {
       const abandoned = await client.query<{ run_key: string }>(
         `UPDATE runs SET status = 'abandoned' WHERE connection = $1 AND status = 'running' AND run_key <> $2 RETURNING run_key`,
@@ -50,27 +56,66 @@ export class ExposureStore {
       const stale = abandoned.rows.map((r) => r.run_key);
       if (stale.length > 0) await clearStaging(client, stale);
       await client.query(
-        `INSERT INTO runs (run_key, connection, workflow_id, started_at, host_count) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (run_key) DO UPDATE SET host_count = excluded.host_count`,
-        [run.runKey, run.connection, run.workflowId, run.startedAt, hostCount],
+        `INSERT INTO runs (run_key, connection, workflow_id, started_at, host_count, mode, since) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (run_key) DO UPDATE SET host_count = excluded.host_count, mode = excluded.mode, since = excluded.since`,
+        [run.runKey, run.connection, run.workflowId, run.startedAt, hostCount, plan.mode, plan.since ?? null],
       );
+      await client.query('DELETE FROM run_hosts WHERE run_key = $1', [run.runKey]);
+      if (options.hostIds) await copyRows(client, 'run_hosts', ['run_key', 'host_id'], options.hostIds.map((id) => [run.runKey, id]));
       await client.query('DELETE FROM run_pages WHERE run_key = $1', [run.runKey]);
       await copyRows(
         client,
         'run_pages',
-        ['run_key', 'page_index', 'id_min', 'id_max', 'hosts'],
-        pages.map((p) => [run.runKey, p.index, p.idMin, p.idMax, p.hosts]),
+        ['run_key', 'page_index', 'id_min', 'id_max', 'hosts', 'host_ids'],
+        pages.map((p) => [run.runKey, p.index, p.idMin, p.idMax, p.hosts, options.pageHostIds?.[p.index] ? `{${options.pageHostIds[p.index].join(',')}}` : null]),
       );
     });
   }
 
   async readState(connection: string): Promise<ConnectionState> {
-    const { rows } = await this.pool.query<{ run_key: string; watermark: Date; host_count: number }>(
-      'SELECT run_key, watermark, host_count FROM connections WHERE connection = $1',
+    const { rows } = await this.pool.query<{ run_key: string; watermark: Date; host_count: number; last_full_at: Date | null }>(
+      'SELECT run_key, watermark, host_count, last_full_at FROM connections WHERE connection = $1',
       [connection],
     );
     const row = rows[0];
-    return row ? { runKey: row.run_key, watermark: row.watermark.toISOString(), hostCount: row.host_count } : {};
+    if (!row) return {};
+    return { runKey: row.run_key, watermark: row.watermark.toISOString(), hostCount: row.host_count, lastFullAt: row.last_full_at?.toISOString() };
+  }
+
+  /**
+   * Active hosts with a QID whose cached CVE list changed since the connection's last commit: an
+   * incremental run asks for them again, so their findings follow the KnowledgeBase.
+   */
+  async hostsWithRemappedQids(connection: string): Promise<number[]> {
+    const { rows } = await this.pool.query<{ host_id: string }>(
+      `SELECT a.host_id FROM assets a
+       WHERE a.connection = $1 AND a.status = 'active' AND a.qids && ARRAY(
+         SELECT k.qid FROM knowledge_base k LEFT JOIN connections c ON c.connection = k.connection
+         WHERE k.connection = $1 AND k.cves_changed_at > COALESCE(c.committed_db_at, '-infinity'))`,
+      [connection],
+    );
+    return rows.map((r) => Number(r.host_id));
+  }
+
+  /** The hosts an incremental run's page asks for (recorded with its page list). */
+  async readPageHostIds(run: RunRef, page: PageRange): Promise<number[]> {
+    const { rows } = await this.pool.query<{ host_ids: string[] | null }>(
+      'SELECT host_ids FROM run_pages WHERE run_key = $1 AND page_index = $2',
+      [run.runKey, page.index],
+    );
+    const ids = rows[0]?.host_ids;
+    if (!ids) {
+      throw new StagedPageMissingError(
+        `Page ${page.index + 1} (hosts ${page.idMin}–${page.idMax}) of run ${run.runKey} has no host list in the store: its run was abandoned or its staging cleared. Start a new run.`,
+      );
+    }
+    return ids.map(Number);
+  }
+
+  /** The Qualys host IDs of the connection's active assets. */
+  async activeHostIds(connection: string): Promise<Set<number>> {
+    const { rows } = await this.pool.query<{ host_id: string }>(`SELECT host_id FROM assets WHERE connection = $1 AND status = 'active'`, [connection]);
+    return new Set(rows.map((r) => Number(r.host_id)));
   }
 
   async readStagedPart<T>(run: RunRef, page: PageRange, part: StagedPart): Promise<T | undefined> {
@@ -137,20 +182,20 @@ export class ExposureStore {
   async uploadPage<Host>(
     run: RunRef,
     page: PageRange,
-    records: { assets: readonly Asset[]; findings: readonly Finding[] } | StagedPageMapping<Host>,
+    records: { assets: readonly Asset[]; findings: readonly Finding[]; qidsByHost?: ReadonlyMap<string, readonly string[]> } | StagedPageMapping<Host>,
   ): Promise<void> {
     if (isStagedPageMapping(records)) {
       await uploadStagedPage(this.pool, run, page, records);
       return;
     }
-    const { assets, findings } = records;
+    const { assets, findings, qidsByHost } = records;
     await this.transaction(async (client) => {
       // Shares the run row with other uploads; a run ending (or abandoned) waits, then sees its staging go.
       const { rows } = await client.query<{ status: string }>('SELECT status FROM runs WHERE run_key = $1 FOR SHARE', [run.runKey]);
       if (rows[0]?.status !== 'running') throw runNotRunning(run);
       await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
       await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
-      await copyRows(client, 'staged_assets', ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a)));
+      await copyRows(client, 'staged_assets', ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
       await copyRows(client, 'staged_findings', FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
       await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
     });
@@ -191,7 +236,8 @@ export class ExposureStore {
        SELECT $1, e.qid, ARRAY(SELECT jsonb_array_elements_text(e.cves)), e.severity, e.title, e.modified, e.unknown
        FROM jsonb_to_recordset($2::jsonb) AS e(qid text, cves jsonb, severity int, title text, modified text, unknown boolean)
        ON CONFLICT (connection, qid) DO UPDATE SET cves = excluded.cves, severity = excluded.severity, title = excluded.title,
-         last_service_modified = excluded.last_service_modified, unknown = excluded.unknown`,
+         last_service_modified = excluded.last_service_modified, unknown = excluded.unknown,
+         cves_changed_at = CASE WHEN knowledge_base.cves IS DISTINCT FROM excluded.cves THEN now() ELSE knowledge_base.cves_changed_at END`,
       [
         connection,
         JSON.stringify(
@@ -264,3 +310,5 @@ function runNotRunning(run: RunRef): StagedPageMissingError {
     `Run ${run.runKey} of connection ${run.connection} is no longer running (it was cancelled, failed, or a later run took over): nothing more is staged for it.`,
   );
 }
+
+/** A PostgreSQL array literal of QIDs (digits only, so nothing needs quoting). */

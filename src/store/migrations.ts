@@ -231,6 +231,33 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 4,
+    name: 'incremental runs: run mode, the estate of an incremental run, the last full run',
+    sql: `
+ALTER TABLE runs ADD COLUMN mode text NOT NULL DEFAULT 'full' CHECK (mode IN ('full', 'incremental'));
+ALTER TABLE runs ADD COLUMN since timestamptz;
+-- The hosts an incremental run's page asks for (the changed ones of its ID range).
+ALTER TABLE run_pages ADD COLUMN host_ids bigint[];
+-- The host ID set of an incremental run: hosts it did not ask for but that are still in Qualys stay active.
+CREATE TABLE run_hosts (
+  run_key  text NOT NULL,
+  host_id  bigint NOT NULL,
+  PRIMARY KEY (run_key, host_id)
+);
+-- When the connection's last full run started, by Qualys' clock (auto mode runs a full one after fullEveryHours).
+ALTER TABLE connections ADD COLUMN last_full_at timestamptz;
+-- When the last commit happened by the database's clock, to compare with knowledge_base.cves_changed_at.
+ALTER TABLE connections ADD COLUMN committed_db_at timestamptz;
+-- Every QID detected on a host (CVE or not): when the KnowledgeBase gives a QID new CVEs, an incremental
+-- run asks again for the hosts that have it, so their findings follow.
+ALTER TABLE assets ADD COLUMN qids text[];
+ALTER TABLE staged_assets ADD COLUMN qids text[];
+CREATE INDEX assets_qids ON assets USING gin (qids);
+-- When the cached CVE list of a QID last changed (by the database's clock).
+ALTER TABLE knowledge_base ADD COLUMN cves_changed_at timestamptz;
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

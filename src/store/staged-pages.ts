@@ -177,8 +177,8 @@ export async function stagedPageQids(pool: Pool, run: RunRef, page: PageRange): 
 export interface StagedPageMapping<Host> {
   /** The findings of these hosts (each a staged element of the detections part, as JSON parsed). */
   findings(hosts: readonly Host[]): readonly Finding[];
-  /** The page's assets, once every staged host has been through `findings`. */
-  assets(): readonly Asset[];
+  /** The page's assets, once every staged host has been through `findings`, each with the QIDs detected on it. */
+  assets(): ReadonlyArray<{ asset: Asset; qids: readonly string[] }>;
 }
 
 /**
@@ -211,7 +211,7 @@ export async function uploadStagedPage<Host>(pool: Pool, run: RunRef, page: Page
       if (findings.length > 0) await copyRows(client, 'staged_findings', FINDING_COLUMNS, rowsOf(findings, (f) => findingRow(run, page, f)));
     }
     await client.query('CLOSE staged_hosts');
-    await copyRows(client, 'staged_assets', ASSET_COLUMNS, rowsOf(mapping.assets(), (a) => assetRow(run, page, a)));
+    await copyRows(client, 'staged_assets', ASSET_COLUMNS, rowsOf(mapping.assets(), (a) => assetRow(run, page, a.asset, a.qids)));
     await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
   });
 }

@@ -2,12 +2,15 @@ import { hash } from 'node:crypto';
 import type { RunRef, PageRange } from '../activities/contracts';
 import type { Asset, Finding } from '../model/exposure';
 
-export const ASSET_COLUMNS = ['run_key', 'page_index', 'key', 'host_id', 'record'] as const;
+export const ASSET_COLUMNS = ['run_key', 'page_index', 'key', 'host_id', 'record', 'qids'] as const;
 export const FINDING_COLUMNS = ['run_key', 'page_index', 'key', 'asset_key', 'cve', 'status', 'record', 'record_hash'] as const;
 
-/** A mapped asset as a `staged_assets` row. */
-export function assetRow(run: RunRef, page: PageRange, asset: Asset): Array<string | number> {
-  return [run.runKey, page.index, asset.key, asset.qualysHostId, JSON.stringify(asset)];
+/**
+ * A mapped asset as a `staged_assets` row, with the QIDs detected on it: an incremental run finds the
+ * hosts a KnowledgeBase change remaps by them.
+ */
+export function assetRow(run: RunRef, page: PageRange, asset: Asset, qids: readonly string[]): Array<string | number> {
+  return [run.runKey, page.index, asset.key, asset.qualysHostId, JSON.stringify(asset), textArray(qids)];
 }
 
 /** A mapped finding as a `staged_findings` row. */
@@ -17,4 +20,9 @@ export function findingRow(run: RunRef, page: PageRange, finding: Finding): Arra
   const { status, lastSeenAt: _lastSeenAt, ...reported } = finding;
   const record = JSON.stringify(reported);
   return [run.runKey, page.index, finding.key, finding.assetKey, finding.cve, status, record, hash('md5', record)];
+}
+
+/** A PostgreSQL text[] literal of QIDs (digits only, so nothing needs quoting). */
+function textArray(values: readonly string[]): string {
+  return `{${values.filter((v) => /^\d+$/.test(v)).join(',')}}`;
 }

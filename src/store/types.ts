@@ -1,5 +1,5 @@
 import type { ApiCallSummary } from '../activities/call-log';
-import type { RunTotals, StateChanges, StateCounts } from '../activities/contracts';
+import type { RunPlan, RunTotals, StateChanges, StateCounts } from '../activities/contracts';
 
 /** What the KnowledgeBase says about one QID, cached in the store so later runs ask Qualys only for new QIDs. */
 export interface KnowledgeBaseEntry {
@@ -25,8 +25,10 @@ export interface RunReport {
   apiCalls: ApiCallSummary & { total: number };
   waiting: { rateLimitTimerSeconds: number; retryDelaySeconds: number };
   continuedAsNew: number;
-  /** The run's start: the next incremental run asks Qualys for what changed after it. */
+  /** Qualys' time at the run's first call: the next incremental run asks for what changed after it. */
   watermark: string;
+  /** Full or incremental, why, and since when (incremental). */
+  plan: RunPlan;
   changes: StateChanges;
   state: StateCounts;
 }
@@ -36,6 +38,8 @@ export interface ConnectionState {
   runKey?: string;
   watermark?: string;
   hostCount?: number;
+  /** The watermark of the connection's last committed full run. */
+  lastFullAt?: string;
 }
 
 /** When a commit must refuse a run whose estate collapsed, and how long removed assets are kept. */

@@ -21,6 +21,10 @@ export interface RateLimitWaitProgress {
 export interface SyncProgress {
   connection: string;
   phase: SyncPhase;
+  /** Known once the run has enumerated the estate. */
+  mode?: 'full' | 'incremental';
+  /** Incremental runs: hosts processed after this (Qualys' time). */
+  since?: string;
   pagesTotal: number;
   /** Pages fetched from Qualys and staged. */
   pagesFetched: number;
@@ -54,7 +58,7 @@ export function renderCurrentDetails(p: SyncProgress): string {
     lines.push(`**Waiting for the Qualys rate limit until ${p.rateLimitWait.until}**${p.rateLimitWait.endpoint ? ` (${p.rateLimitWait.endpoint})` : ''}`);
   }
   lines.push(
-    `**Phase:** ${p.phase} · **Pages:** ${p.pagesFetched} of ${p.pagesTotal} fetched, ${p.pagesDone} uploaded${p.pageConcurrency > 1 ? ` (${p.pageConcurrency} at a time)` : ''}`,
+    `**Phase:** ${p.phase}${p.mode ? ` · **Mode:** ${p.mode}${p.since ? ` (hosts processed since ${p.since})` : ''}` : ''} · **Pages:** ${p.pagesFetched} of ${p.pagesTotal} fetched, ${p.pagesDone} uploaded${p.pageConcurrency > 1 ? ` (${p.pageConcurrency} at a time)` : ''}`,
     `**Hosts:** ${p.hosts} · **Assets:** ${p.assets} · **Detections:** ${p.detections} · **Findings:** ${p.findings}`,
     `**Dropped detections:** ${p.droppedNoCve} QID without CVE · ${p.droppedUnknownQid} QID unknown`,
   );

@@ -12,7 +12,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PageRange, RunRef, RunTimings, RunTotals } from '../activities/contracts';
+import type { PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../activities/contracts';
 import type { SyncActivities } from '../activities/sync-activities';
 import { acquireConnectionLock, releaseConnectionLock, type LockOwner } from './connection-lock';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
@@ -23,7 +23,9 @@ import type { SyncResult } from './sync-result';
 import { RateLimitGate } from './rate-limit-gate';
 import { STEP_DEFAULTS, explainRetriesExhausted, stepOptions, type StepKind } from './step-policy';
 import {
+  DEFAULT_FULL_EVERY_HOURS,
   DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+  DEFAULT_OVERLAP_MINUTES,
   DEFAULT_MAX_SHRINK_SHARE,
   DEFAULT_PAGE_SIZE,
   DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
@@ -51,6 +53,9 @@ export interface SyncContinuation {
   pageConcurrency: number;
   totals: RunTotals;
   timings: RunTimings;
+  plan?: RunPlan;
+  /** Qualys' time at the run's first call: the watermark the commit writes. */
+  watermark?: string;
 }
 
 /** Pages are fetched from Qualys first, then mapped and uploaded once the QID → CVE cache is complete. */
@@ -83,10 +88,14 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   let pages = continuation?.pages ?? [];
   let concurrency = continuation?.pageConcurrency ?? 1;
   let pagesFetched = continuation?.pagesFetched ?? 0;
+  let plan: RunPlan | undefined = continuation?.plan;
+  let watermark = continuation?.watermark;
   // Progress is derived from the run's state when asked, never kept as a second copy.
   const progress = (): SyncProgress => ({
     connection: input.connection,
     phase,
+    mode: plan?.mode,
+    since: plan?.since,
     pagesTotal: pages.length,
     pagesFetched,
     pagesDone: totals.pages,
@@ -108,6 +117,11 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   };
   setHandler(progressQuery, progress);
   upsertSearchAttributes([{ key: QUALYS_CONNECTION, value: input.connection }]);
+  const planning = {
+    mode: input.mode ?? 'auto',
+    fullEveryHours: input.fullEveryHours ?? DEFAULT_FULL_EVERY_HOURS,
+    overlapMinutes: input.overlapMinutes ?? DEFAULT_OVERLAP_MINUTES,
+  };
   const policy = {
     allowShrink: input.allowShrink ?? false,
     maxShrinkShare: input.maxShrinkShare ?? DEFAULT_MAX_SHRINK_SHARE,
@@ -152,6 +166,8 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       pageConcurrency: concurrency,
       totals,
       timings,
+      plan,
+      watermark,
     });
   };
 
@@ -162,14 +178,20 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
         validateCredentials.executeWithOptions(o, [{ connection: input.connection, run }]),
       );
       concurrency = pageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
+      watermark = validated.qualysTime;
 
       enterPhase('enumerating');
       await step('qualys', 'refresh the QID → CVE cache', (o) => refreshKnowledgeBase.executeWithOptions(o, [{ run }]));
       const enumerated = await step('qualys', `list host IDs of ${input.connection}`, (o) =>
-        enumerateAssets.executeWithOptions(o, [{ run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE, shrinkGuard: policy }]),
+        enumerateAssets.executeWithOptions(o, [
+          { run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE, shrinkGuard: policy, planning, qualysTime: watermark },
+        ]),
       );
       pages = enumerated.pages;
+      plan = enumerated.plan;
       totals.hosts = enumerated.hostCount;
+      totals.hostsAsked = enumerated.hostsAsked;
+      showProgress();
     }
 
     const hostsOf = (page: PageRange): string => `hosts ${page.idMin}–${page.idMax}`;
@@ -203,11 +225,19 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
 
     enterPhase('committing');
     const committed = await step('store', `commit the run of ${input.connection}`, (o) =>
-      commitRun.executeWithOptions(o, [{ run, totals, timings, policy }]),
+      commitRun.executeWithOptions(o, [{ run, totals, timings, policy, watermark, plan }]),
     );
     await releaseConnectionLock(input.connection, owner);
     enterPhase('done');
-    return { outcome: 'completed', connection: input.connection, runKey: committed.runKey, totals, changes: committed.changes, state: committed.state };
+    return {
+      outcome: 'completed',
+      connection: input.connection,
+      runKey: committed.runKey,
+      mode: plan?.mode ?? 'full',
+      totals,
+      changes: committed.changes,
+      state: committed.state,
+    };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     const cancelled = isCancellation(err);

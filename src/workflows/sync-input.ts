@@ -33,6 +33,22 @@ export const syncInputSchema = z
       .max(10_080)
       .optional()
       .describe('how long a step keeps retrying transient failures (Qualys or database down) before the run fails; default 360 (6 h)'),
+    mode: z
+      .enum(['full', 'incremental', 'auto'])
+      .optional()
+      .describe('full: every host; incremental: only hosts Qualys processed since the last committed run; auto (default): incremental while the last full run is younger than fullEveryHours'),
+    fullEveryHours: z
+      .number()
+      .min(0)
+      .max(8_760)
+      .optional()
+      .describe('in auto mode, a full run when the last committed full run is this old; default 168 (7 days)'),
+    overlapMinutes: z
+      .number()
+      .min(0)
+      .max(1_440)
+      .optional()
+      .describe('an incremental run asks for hosts processed since the watermark minus this; default 60'),
     allowShrink: z
       .boolean()
       .optional()
@@ -60,6 +76,8 @@ export const DEFAULT_PAGE_SIZE = 1000;
 export const LEGACY_MAX_CONCURRENCY = 4;
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
 export const DEFAULT_RETRY_WINDOW_MINUTES = 360;
+export const DEFAULT_FULL_EVERY_HOURS = 168;
+export const DEFAULT_OVERLAP_MINUTES = 60;
 export const DEFAULT_MAX_SHRINK_SHARE = 0.5;
 export const DEFAULT_REMOVED_ASSET_RETENTION_DAYS = 30;
 

@@ -1,4 +1,4 @@
-import type { RunTotals, StateChanges, StateCounts } from '../activities/contracts';
+import type { RunMode, RunTotals, StateChanges, StateCounts } from '../activities/contracts';
 
 /** What a `qualysSync` run returns (workflow result JSON, as `temporal workflow result` prints it). */
 export type SyncResult =
@@ -7,6 +7,8 @@ export type SyncResult =
       connection: string;
       /** The run's key in the store (the runs table holds its report). */
       runKey: string;
+      /** Full (every host) or incremental (the hosts Qualys processed since the last committed run). */
+      mode: RunMode;
       totals: RunTotals;
       changes: StateChanges;
       state: StateCounts;

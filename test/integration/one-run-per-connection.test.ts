@@ -6,9 +6,9 @@ import { freshDatabase } from '../harness/database';
 import { completedSync, type SyncResult } from '../../src/workflows/sync-result';
 import { projectCommand, temporalCli } from '../harness/cli';
 import { expectedFrom, readOutput } from '../harness/sync-run';
-import { untilLockHeldBy } from '../harness/until';
 import { connectionLockId } from '../../src/workflows/connection-lock';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
+import { until, untilLockHeldBy } from '../harness/until';
 
 describe('one run per connection at a time', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
@@ -39,6 +39,9 @@ describe('one run per connection at a time', () => {
     };
 
     await worker.runUntil(async () => {
+      // Slow detection pages hold the first run open while the others try (about 25 s of headroom for
+      // what takes a few seconds); cleared once they have, so the run then ends quickly.
+      simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 2000 });
       const first = await env.client.workflow.start('qualysSync', { taskQueue, workflowId: `${connection}-first`, args: [input] });
       await untilLockHeldBy(env.client, connectionLockId(connection), first.workflowId);
 
@@ -58,14 +61,12 @@ describe('one run per connection at a time', () => {
       expect((await projectCommand('schedule', ['create', '--connection', connection, '--every', '1h'], commandEnv)).code).toBe(0);
       expect((await projectCommand('schedule', ['trigger', '--connection', connection], commandEnv)).code).toBe(0);
       const handle = env.client.schedule.getHandle(scheduleId(connection));
-      let scheduledRun: string | undefined;
-      for (let i = 0; i < 100 && !scheduledRun; i++) {
-        scheduledRun = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
-        if (!scheduledRun) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(scheduledRun).toBeDefined();
-      expectSkipped(await env.client.workflow.getHandle(scheduledRun as string).result(), first.workflowId);
+      const scheduledRun = await until('the schedule to start its run', async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId);
+      expectSkipped(await env.client.workflow.getHandle(scheduledRun).result(), first.workflowId);
       await handle.delete();
+      // The premise of all three: the first run was still going when they tried.
+      expect((await first.describe()).status.name).toBe('RUNNING');
+      simulator.clearFaults();
 
       // None of them spent a Qualys call: only the first run's credentials check probed the KnowledgeBase.
       const probes = simulator.stats().requests.filter((r) => r.endpoint === 'knowledgeBase' && r.params.ids === '6');

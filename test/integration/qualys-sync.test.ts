@@ -146,14 +146,19 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
       input: { pageSize: 20, maxConcurrency: 8 },
       adjustDeps: (deps) => ({ ...deps, limits: { inlineRateLimitWaitMaxSeconds: 1, concurrencyRetrySeconds: 1 } }),
       whileRunning: async (handle) => {
-        for (let i = 0; i < 200; i++) {
+        // Until the run ends, however long a loaded machine makes it (not a fixed number of polls).
+        let ended = false;
+        const ending = handle.result().then(
+          () => (ended = true),
+          () => (ended = true),
+        );
+        while (!ended && seen.at(-1)?.phase !== 'done') {
           try {
             seen.push(await handle.query(progressQuery));
           } catch {
             // not started yet
           }
-          if (seen.at(-1)?.phase === 'done') return;
-          await new Promise((r) => setTimeout(r, 100));
+          await Promise.race([ending, new Promise((r) => setTimeout(r, 100))]);
         }
       },
     });
@@ -163,8 +168,9 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     expect(stats.errorsServed['409/1960']).toBe(3);
     expect(stats.errorsServed['409/1965']).toBe(1);
     // Qualys counts concurrency per API: never more than two calls (three allowed, one kept free) on any.
+    // The limit is what is asserted; how many calls the scheduler happened to overlap is luck.
     for (const peak of Object.values(stats.peakInFlightByEndpoint)) expect(peak).toBeLessThanOrEqual(2);
-    expect(stats.peakInFlightByEndpoint.hostDetection).toBe(2);
+    expect(stats.peakInFlightByEndpoint.hostDetection).toBeGreaterThanOrEqual(1);
     expect(run.report.apiCalls.failuresByCode).toEqual({ '1960': 3, '1965': 1 });
     expect(run.report.waiting.rateLimitTimerSeconds).toBeGreaterThanOrEqual(2);
 
@@ -213,19 +219,25 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     it('a bad password names the three causes', async () => {
       const env = testEnvironment.env();
       const sim = await simulator({ hosts: 10, users: [{ username: 'api_user', password: 'the-real-Passw0rd' }] });
-      const started = Date.now();
       const workflowId = `badpw-${Date.now()}`;
       const databaseUrl = await freshDatabase();
       const failure = await failureOf(
         runSync(env, sim, { connection: 'badpw', workflowId, databaseUrl, credentials: { username: 'api_user', password: 'a-wrong-Passw0rd' } }),
       );
-      expect(Date.now() - started).toBeLessThan(15_000);
       expect(failure.type).toBe('QualysAuthenticationFailed');
       expect(failure.nonRetryable).toBe(true);
       expect(failure.message).toMatch(/username or password/);
       expect(failure.message).toMatch(/API access/);
       expect(failure.message).toMatch(/platform \(POD\)/);
       expect(sim.stats().calls.hostList).toBe(1); // tried once, not retried
+      // Fast by construction, not by the clock: the credentials check ran once, on its first attempt.
+      const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const checks = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validateCredentials');
+      expect(checks).toHaveLength(1);
+      const attempts = events
+        .filter((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === Number(checks[0]?.eventId))
+        .map((e) => e.activityTaskStartedEventAttributes?.attempt);
+      expect(attempts).toEqual([1]);
       // The failure is where a leak would hide: neither password is in history, files or logs.
       await expectNoSecretAnywhere(env, 'a-wrong-Passw0rd', workflowId, databaseUrl);
       await expectNoSecretAnywhere(env, 'the-real-Passw0rd', workflowId, databaseUrl);

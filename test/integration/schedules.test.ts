@@ -42,8 +42,9 @@ describe('npm run schedule: one schedule per connection', () => {
     const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
 
     await worker.runUntil(async () => {
-      // An interval schedule starts runs by itself, and they complete.
-      const created = await schedule('create', '--connection', every, '--every', '3s', '--page-size', '20');
+      // An interval schedule starts runs by itself, and they complete: a full one first, then incremental
+      // ones until the full one is older than --full-every.
+      const created = await schedule('create', '--connection', every, '--every', '3s', '--full-every', '24h', '--page-size', '20');
       expect(created.stderr).toBe('');
       expect(created.stdout).toContain(`created schedule ${scheduleId(every)}`);
       const started = await until('two scheduled runs', async () => {
@@ -51,11 +52,17 @@ describe('npm run schedule: one schedule per connection', () => {
         return d.info.recentActions.length >= 2 ? d.info.recentActions : undefined;
       });
       const firstRun = await env.client.workflow.getHandle(started[0].action.workflow.workflowId).result();
-      expect((firstRun as SyncResult).outcome).toBe('completed');
+      expect(firstRun as SyncResult).toMatchObject({ outcome: 'completed', mode: 'full' });
+      const secondRun = await env.client.workflow.getHandle(started[1].action.workflow.workflowId).result();
+      expect(secondRun as SyncResult).toMatchObject({ outcome: 'completed', mode: 'incremental' });
+      const summary = await (await env.client.workflow.getHandle(started[1].action.workflow.workflowId).describe()).staticSummary();
+      expect(summary).toBe(`Qualys sync of connection ${every} (auto, full every 24 h, scheduled)`);
       expect((await schedule('delete', '--connection', every)).stdout).toContain('deleted');
 
-      // A trigger while the schedule's own run is going is skipped (overlap policy Skip).
-      expect((await schedule('create', '--connection', manual, '--every', '1h', '--jitter', '1m')).stdout).toContain('created');
+      // A trigger while the schedule's own run is going is skipped (overlap policy Skip). Its detection
+      // pages are held slow (8 pages, about 20 s) until the skip is seen, however slow the commands are.
+      simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 2500 });
+      expect((await schedule('create', '--connection', manual, '--every', '1h', '--jitter', '1m', '--page-size', '5')).stdout).toContain('created');
       expect((await schedule('trigger', '--connection', manual)).stdout).toContain('triggered');
       await until('the triggered run', async () => ((await describe(manual)).info.runningActions.length === 1 ? true : undefined));
       expect((await schedule('trigger', '--connection', manual)).code).toBe(0);
@@ -63,6 +70,7 @@ describe('npm run schedule: one schedule per connection', () => {
         const d = await describe(manual);
         return d.info.numActionsSkippedOverlap >= 1 ? d : undefined;
       });
+      simulator.clearFaults();
       expect(afterSecondTrigger.info.numActionsTaken).toBe(1);
       expect(afterSecondTrigger.policies.overlap).toBe('SKIP');
 

@@ -43,16 +43,30 @@ function expectConsistent(findings: readonly Finding[]): void {
 describe('the exposure store: record lifecycle over two runs (real PostgreSQL, real dev server, the simulator)', () => {
   const testEnvironment = useTestEnvironment();
 
-  it('after an advance, the store equals what the truth implies: active and removed assets, open, closed and reopened findings', async () => {
+  it.each(['full', 'incremental'] as const)('after an advance, the store equals what the truth implies after a %s run: active and removed assets, open, closed and reopened findings', async (mode) => {
     const env = testEnvironment.env();
-    const connection = 'life';
+    const connection = `life-${mode}`;
     const sim = await testEnvironment.simulator({ hosts: 300, seed: 17 });
     const before = sim.truth();
     const first = await runSync(env, sim, { connection, input: { pageSize: 100 } });
-    const advanced = sim.advance({ addedShare: 0.03, removedShare: 0.03, changedShare: 0.1 });
+    expect(first.report.plan.mode).toBe('full'); // nothing committed yet: auto runs a full one
+    const advanced = sim.advance({ addedShare: 0.03, removedShare: 0.03, changedShare: 0.1, qidsGainingCve: 2 });
     expect(advanced.removed.length).toBeGreaterThan(0);
+    expect(advanced.qidsGainingCve.length).toBeGreaterThan(0);
     const after = sim.truth();
-    const second = await runSync(env, sim, { connection, input: { pageSize: 100 }, databaseUrl: first.databaseUrl });
+    sim.resetStats();
+    const second = await runSync(env, sim, { connection, input: { pageSize: 100, mode }, databaseUrl: first.databaseUrl });
+    expect(second.result.mode).toBe(mode);
+    expect(second.report.plan.mode).toBe(mode);
+    if (mode === 'incremental') {
+      // It asked for the hosts that changed (and those holding a QID that gained a CVE), not the estate.
+      const changedHosts = new Set([...advanced.added, ...advanced.changed]);
+      expect(second.report.totals.hostsAsked).toBeGreaterThanOrEqual(changedHosts.size);
+      expect(second.report.totals.hostsAsked).toBeLessThan(after.hosts.length);
+      expect(second.report.plan.since).toBeDefined();
+    } else {
+      expect(second.report.totals.hostsAsked).toBe(after.hosts.length);
+    }
 
     // Assets: every host of the current generation active, every host gone since removed.
     const removedIds = new Set(advanced.removed);

@@ -52,6 +52,7 @@ describe('the store refuses what it must, with typed failures', () => {
     waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
     continuedAsNew: 0,
     watermark: run.startedAt,
+    plan: { mode: 'full' as const, reason: 'a test' },
   });
 
   it('a commit with a page not uploaded: RunIncomplete, naming the page', async () => {

@@ -5,6 +5,7 @@ import { freshDatabase } from '../harness/database';
 import type { SyncProgress } from '../../src/workflows/progress';
 import type { SyncResult } from '../../src/workflows/sync-result';
 import { temporalCli } from '../harness/cli';
+import { until } from '../harness/until';
 import { connectToTestServer, createTestWorker, freshTaskQueue } from '../harness/temporal';
 
 describe('the Temporal CLI, as a user types it', () => {
@@ -28,6 +29,7 @@ describe('the Temporal CLI, as a user types it', () => {
     });
     const worker = await createTestWorker(env.nativeConnection, env.namespace, taskQueue, deps);
     await worker.runUntil(async () => {
+      simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 2000 });
       const started = await temporalCli([
         'workflow', 'start', '--type', 'qualysSync', '--task-queue', taskQueue,
         '--input', JSON.stringify({ connection, pageSize: 10 }), '-o', 'json',
@@ -36,24 +38,22 @@ describe('the Temporal CLI, as a user types it', () => {
       const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
       expect(workflowId).toBeTruthy();
 
-      // Progress while it runs.
-      let running: SyncProgress | undefined;
-      for (let i = 0; i < 100 && !running; i++) {
+      // Progress while it runs: detection calls are slowed (about 25 s of pages, for a CLI call that
+      // takes a second or two) until the CLI has seen one in progress; polled until seen, not N times.
+      const running = await until('the CLI to show the run fetching pages', async () => {
         const queried = await temporalCli(['workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json']);
-        if (queried.code === 0) {
-          const progress = (JSON.parse(queried.stdout) as { queryResult: SyncProgress[] }).queryResult[0];
-          if (progress.phase === 'fetching pages' && progress.pagesFetched < progress.pagesTotal) running = progress;
-        }
-        if (!running) await new Promise((r) => setTimeout(r, 100));
-      }
+        if (queried.code !== 0) return undefined;
+        const progress = (JSON.parse(queried.stdout) as { queryResult: SyncProgress[] }).queryResult[0];
+        return progress?.phase === 'fetching pages' && progress.pagesFetched < progress.pagesTotal ? progress : undefined;
+      });
+      simulator.clearFaults();
       expect(running).toMatchObject({ connection, phase: 'fetching pages', pagesTotal: 12 });
 
       // Listed by the connection search attribute (visibility catches up within moments).
-      let listed = '';
-      for (let i = 0; i < 50 && !listed.includes(workflowId); i++) {
-        listed = (await temporalCli(['workflow', 'list', '--query', `QualysConnection='${connection}'`, '-o', 'json'])).stdout;
-        if (!listed.includes(workflowId)) await new Promise((r) => setTimeout(r, 200));
-      }
+      const listed = await until('the run to be listed by its connection', async () => {
+        const stdout = (await temporalCli(['workflow', 'list', '--query', `QualysConnection='${connection}'`, '-o', 'json'])).stdout;
+        return stdout.includes(workflowId) ? stdout : undefined;
+      });
       expect(listed).toContain(workflowId);
 
       const result = await temporalCli(['workflow', 'result', '--workflow-id', workflowId, '-o', 'json']);

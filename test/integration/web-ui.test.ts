@@ -39,7 +39,7 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
   let browser: Browser;
   beforeAll(async () => {
     env = await connectToTestServer();
-    // Slow enough (20 pages, 0.4 s per call) that the run is still going while the browser looks.
+    // 20 pages, 0.4 s per call; the test slows detection pages further while the browser looks.
     simulator = await startSimulator({ hosts: 200, seed: 23, latencyMs: 400 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -66,6 +66,9 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
     mkdirSync(path.dirname(screenshot), { recursive: true });
 
     await worker.runUntil(async () => {
+      // Detection pages held slow (about 50 s of them) while the browser looks, however slow a loaded
+      // machine makes the browser; back to normal once it has seen what it must.
+      simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 2000 });
       const handle = await env.client.workflow.start('qualysSync', {
         taskQueue,
         workflowId: `${connection}-run`,
@@ -92,6 +95,7 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
         expect(progress.phase).not.toBe('done');
         await page.screenshot({ path: screenshot, fullPage: true });
       } finally {
+        simulator.clearFaults();
         await page.close();
       }
       await handle.result();

@@ -148,11 +148,47 @@ describe('HTTP-level failures', () => {
     expect(e.fix).toContain('maintenance');
   });
 
-  it('502 HTML page from a proxy → malformed-response, retryable, saying who answered', async () => {
-    fake.route = () => ({ status: 502, headers: { 'Content-Type': 'text/html' }, body: fixture('bad-gateway.html') });
+  it.each([502, 503, 504, 500])('%d HTML page from a proxy → server, retryable, naming the status and the page', async (status) => {
+    const page = fixture('bad-gateway.html').replace(/502 Bad Gateway/g, `${status} From The Proxy`);
+    fake.route = () => ({ status, headers: { 'Content-Type': 'text/html' }, body: page });
+    const e = await failure(client.listDetections({ idMin: 1, idMax: 2 }));
+    expectKind(e, 'server', true);
+    expect(e).toMatchObject({ httpStatus: status, endpoint: 'hostDetection' });
+    expect(e.message).toBe(
+      `Host List Detection failed with HTTP ${status} (an HTML page "${status} From The Proxy" from a proxy, load balancer or maintenance window instead of XML).`,
+    );
+  });
+
+  it('the 502 fixture page → server naming "502 Bad Gateway", also without a text/html content type', async () => {
+    fake.route = () => ({ status: 502, headers: { 'Content-Type': 'text/plain' }, body: fixture('bad-gateway.html') });
+    const e = await failure(client.listHostIds());
+    expectKind(e, 'server', true);
+    expect(e.message).toContain('HTTP 502 (an HTML page "502 Bad Gateway"');
+    expect(e.fix).toContain('proxy');
+  });
+
+  it('a 5xx HTML page on Asset Management (QPS) → server too', async () => {
+    fake.route = () => ({ status: 504, headers: { 'Content-Type': 'text/html' }, body: fixture('bad-gateway.html') });
+    const e = await failure(client.searchHostAssets({ idMin: 1, idMax: 2 }));
+    expectKind(e, 'server', true);
+    expect(e).toMatchObject({ httpStatus: 504, endpoint: 'hostAssetSearch' });
+  });
+
+  it('a 5xx with a body that is neither XML nor HTML → server', async () => {
+    fake.route = () => ({ status: 502, headers: { 'Content-Type': 'text/plain' }, body: 'upstream connect error or disconnect/reset before headers' });
+    const e = await failure(client.listHostIds());
+    expectKind(e, 'server', true);
+    expect(e.message).toBe('Host List failed with HTTP 502 (a body that is not well-formed XML).');
+  });
+
+  it('an HTML page on HTTP 200 (captive portal, wrong host) stays a malformed-response', async () => {
+    const portal = '<!DOCTYPE html><html><head><title>Hotel Wi-Fi Login</title></head><body>Accept the terms</body></html>';
+    fake.route = () => ({ status: 200, headers: { 'Content-Type': 'text/html' }, body: portal });
     const e = await failure(client.listDetections({ idMin: 1, idMax: 2 }));
     expectKind(e, 'malformed-response', true);
-    expect(e.message).toContain('Host List Detection returned an HTML page (status 502) instead of XML — a proxy or load balancer answered');
+    expect(e.message).toBe(
+      'Host List Detection returned an HTML page (status 200) instead of XML — a proxy or load balancer answered ("Hotel Wi-Fi Login").',
+    );
   });
 
   it('404 → config (not a Qualys API server)', async () => {

@@ -234,9 +234,11 @@ describe('simulated failures become the right typed errors', () => {
   it.each([
     [{ concurrencyLimitErrors: 1 }, 'concurrency-limit', true],
     [{ rateLimitErrors: 1, rateLimitWaitSeconds: 1 }, 'rate-limit', true],
-    [{ htmlErrorPages: 1 }, 'malformed-response', true],
+    [{ htmlErrorPages: 1 }, 'server', true],
+    [{ htmlErrorPages: 1, htmlErrorStatus: 503 as const }, 'server', true],
+    [{ htmlErrorPages: 1, htmlErrorStatus: 504 as const }, 'server', true],
     [{ serverErrors: 1, serverErrorStatus: 500 as const }, 'server', true],
-    [{ serverErrors: 1, serverErrorStatus: 503 as const }, 'malformed-response', true],
+    [{ serverErrors: 1, serverErrorStatus: 503 as const }, 'server', true],
     [{ connectionResets: 1 }, 'network', true],
     [{ truncatedBodies: 1 }, 'malformed-response', true],
     [{ malformedXml: 1 }, 'malformed-response', true],

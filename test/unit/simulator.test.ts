@@ -12,6 +12,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from '../../simulator';
+import { until } from '../harness/until';
 
 const HOST_LIST = '/api/2.0/fo/asset/host/';
 const HLD = '/api/2.0/fo/asset/host/vm/detection/';
@@ -476,13 +477,16 @@ describe('QPS hostasset', () => {
 // -------------------------------------------------------------------------------------------------
 
 describe('limits', () => {
-  it('with concurrency limit 2, five slow calls at once: two run, three get 409 CODE 1960', async () => {
-    const sim = await simulator({ hosts: 30, concurrencyLimit: 2, latencyMs: 400 });
-    const replies = await Promise.all(Array.from({ length: 5 }, () => call(sim, HLD, { params: { action: 'list' } })));
-    const ok = replies.filter((r) => r.status === 200);
-    const refused = replies.filter((r) => r.status === 409);
-    expect(ok).toHaveLength(2);
-    expect(refused).toHaveLength(3);
+  it('with concurrency limit 2, while two slow calls run, three more get 409 CODE 1960', async () => {
+    const sim = await simulator({ hosts: 30, concurrencyLimit: 2, latencyMs: 1500 });
+    const running = [call(sim, HLD, { params: { action: 'list' } }), call(sim, HLD, { params: { action: 'list' } })];
+    // Wait until the simulator has both (observed, not slept on); they hold their slots for 1.5 s.
+    await until('two calls in flight', async () => (sim.stats().peakInFlightByEndpoint.hostDetection >= 2 ? true : undefined), 10_000);
+    const more = Array.from({ length: 3 }, () => call(sim, HLD, { params: { action: 'list' } }));
+    const ok = await Promise.all(running);
+    const refused = await Promise.all(more);
+    expect(ok.map((r) => r.status)).toEqual([200, 200]);
+    expect(refused.map((r) => r.status)).toEqual([409, 409, 409]);
     for (const reply of refused) {
       expect(text(reply.xml, 'SIMPLE_RETURN', 'RESPONSE', 'CODE')).toBe('1960');
       expect(text(reply.xml, 'SIMPLE_RETURN', 'RESPONSE', 'TEXT')).toMatch(/^This API cannot be run again until 1 currently running API instance has finished\.$/);
@@ -501,8 +505,10 @@ describe('limits', () => {
     const stats = sim.stats();
     expect(stats.calls.hostDetection).toBe(6);
     expect(stats.errorsServed['409/1960']).toBe(3);
-    expect(stats.peakInFlight).toBe(5);
-    expect(stats.peakInFlightByEndpoint.hostDetection).toBe(5);
+    // A refused call was in flight beside the two running ones: at least three at once. How many of
+    // the three overlapped each other is the scheduler's business, not the simulator's.
+    expect(stats.peakInFlightByEndpoint.hostDetection).toBeGreaterThanOrEqual(3);
+    expect(stats.peakInFlightByEndpoint.hostDetection).toBeLessThanOrEqual(5);
     expect(stats.requests.filter((r) => r.code === '1960')).toHaveLength(3);
   });
 
@@ -518,6 +524,7 @@ describe('limits', () => {
 
   it('answers the (limit+1)-th call in the window with 409 CODE 1965 and the wait in the headers', async () => {
     const sim = await simulator({ hosts: 10, rateLimit: { calls: 3, windowSeconds: 90 } });
+    const started = Date.now();
     const remaining: Array<string | null> = [];
     for (let i = 0; i < 3; i++) {
       const reply = await call(sim, HOST_LIST, { params: { action: 'list' } });
@@ -529,7 +536,8 @@ describe('limits', () => {
     expect(blocked.status).toBe(409);
     expect(text(blocked.xml, 'SIMPLE_RETURN', 'RESPONSE', 'CODE')).toBe('1965');
     const wait = Number(blocked.headers.get('x-ratelimit-towait-sec'));
-    expect(wait).toBeGreaterThanOrEqual(88);
+    // The window minus the time these calls took, however long a loaded machine made that.
+    expect(wait).toBeGreaterThanOrEqual(Math.floor(90 - (Date.now() - started) / 1000));
     expect(wait).toBeLessThanOrEqual(90);
     const item = list(blocked.xml, 'SIMPLE_RETURN', 'RESPONSE', 'ITEM_LIST', 'ITEM')[0];
     expect(text(item, 'KEY')).toBe('SECONDS_TO_WAIT');
@@ -541,12 +549,16 @@ describe('limits', () => {
   });
 
   it('lets calls through again once the oldest leaves the rolling window', async () => {
-    const sim = await simulator({ hosts: 5, rateLimit: { calls: 1, windowSeconds: 1 } });
+    const sim = await simulator({ hosts: 5, rateLimit: { calls: 1, windowSeconds: 3 } });
     expect((await call(sim, HOST_LIST, { params: { action: 'list' } })).status).toBe(200);
+    const firstDone = Date.now();
     const blocked = await call(sim, HOST_LIST, { params: { action: 'list' } });
     expect(blocked.status).toBe(409);
-    expect(blocked.headers.get('x-ratelimit-towait-sec')).toBe('1');
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const wait = Number(blocked.headers.get('x-ratelimit-towait-sec'));
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect(wait).toBeLessThanOrEqual(3);
+    // Real time must pass for a rolling window to roll: until the first call is surely out of it.
+    await new Promise((resolve) => setTimeout(resolve, firstDone + 3_000 + 50 - Date.now()));
     expect((await call(sim, HOST_LIST, { params: { action: 'list' } })).status).toBe(200);
   });
 });
@@ -636,16 +648,17 @@ describe('faults', () => {
       body: JSON.stringify({ endpoint: 'hostList', latencyMs: 250 }),
     });
     expect(post.status).toBe(200);
-    let started = Date.now();
+    // What the simulator added to each call, from its own log: a slow machine cannot change it.
+    const servedMs = (): number | undefined => sim.stats().requests.at(-1)?.servedMs;
+    const started = Date.now();
     await hostList();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
-    started = Date.now();
+    expect(servedMs()).toBe(250);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240); // a lower bound: timers never fire early
     await call(sim, KB, { params: { action: 'list', ids: '1' } });
-    expect(Date.now() - started).toBeLessThan(240);
+    expect(servedMs()).toBe(0);
     expect((await fetch(`${sim.url}/__sim/faults`, { method: 'DELETE' })).status).toBe(200);
-    started = Date.now();
     await hostList();
-    expect(Date.now() - started).toBeLessThan(240);
+    expect(servedMs()).toBe(0);
     const bad = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ connectionResetz: 1 }) });
     expect(bad.status).toBe(400);
   });

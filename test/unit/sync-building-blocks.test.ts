@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cutIntoPages } from '../../src/activities/sync-activities';
+import { cutIntoPages, planRun } from '../../src/activities/run-plan';
 import { ConnectionProfiles } from '../../src/config/connections';
 import { ConfigError } from '../../src/config/errors';
 import { assetSchema, findingSchema } from '../../src/model/exposure';
@@ -133,5 +133,29 @@ describe('pages in flight', () => {
     expect(legacyPageConcurrency(undefined, 10)).toBe(4);
     expect(legacyPageConcurrency(undefined, 2)).toBe(1);
     expect(legacyPageConcurrency(6, 10)).toBe(6);
+  });
+});
+
+describe('planRun: full or incremental, by Qualys\' time', () => {
+  const request = { mode: 'auto' as const, fullEveryHours: 24, overlapMinutes: 60 };
+  const state = { watermark: '2026-11-27T10:00:00.000Z', lastFullAt: '2026-11-27T00:00:00.000Z' };
+
+  it('a first run is full, whatever was asked', () => {
+    expect(planRun({ ...request, mode: 'incremental' }, {}, '2026-11-27T11:00:00Z')).toMatchObject({ mode: 'full', reason: 'the connection has no committed full run yet' });
+  });
+
+  it('auto: incremental since the watermark minus the overlap while the last full run is young, full once it is old', () => {
+    expect(planRun(request, state, '2026-11-27T11:00:00Z')).toEqual({
+      mode: 'incremental',
+      since: '2026-11-27T09:00:00Z',
+      reason: 'the last full run is 11.0 h old, a full run every 24 h',
+    });
+    expect(planRun(request, state, '2026-11-28T00:00:00Z')).toMatchObject({ mode: 'full', reason: 'the last full run is 24.0 h old, a full run every 24 h' });
+  });
+
+  it('explicit modes win; an unknown Qualys time makes auto full', () => {
+    expect(planRun({ ...request, mode: 'full' }, state, '2026-11-27T11:00:00Z').mode).toBe('full');
+    expect(planRun({ ...request, mode: 'incremental' }, state, '2027-01-01T00:00:00Z').mode).toBe('incremental');
+    expect(planRun(request, state, undefined).mode).toBe('full');
   });
 });

@@ -154,7 +154,8 @@ function valueOf(frame: Frame): unknown {
   const value = frame.children ?? {};
   if (frame.text !== '') value['#text'] = frame.text;
   if (frame.attributes !== undefined) {
-    for (const name in frame.attributes) value[`@${name}`] = frame.attributes[name];
+    // Trimmed like element text (as the tree parser did): Qualys pads neither, but a value is read the same either way.
+    for (const [name, text] of Object.entries(frame.attributes)) value[`@${name}`] = text.trim();
   }
   return value;
 }

@@ -30,7 +30,10 @@ export interface SyncProgress {
   pagesFetched: number;
   /** Pages mapped and uploaded to the sink. */
   pagesDone: number;
+  /** Calls at once per API (and pages uploaded at once). */
   pageConcurrency: number;
+  /** Pages being worked on at once in the current pass (fetching takes one more than the calls allowed). */
+  pagesAtOnce?: number;
   hosts: number;
   assets: number;
   detections: number;
@@ -58,7 +61,7 @@ export function renderCurrentDetails(p: SyncProgress): string {
     lines.push(`**Waiting for the Qualys rate limit until ${p.rateLimitWait.until}**${p.rateLimitWait.endpoint ? ` (${p.rateLimitWait.endpoint})` : ''}`);
   }
   lines.push(
-    `**Phase:** ${p.phase}${p.mode ? ` · **Mode:** ${p.mode}${p.since ? ` (hosts processed since ${p.since})` : ''}` : ''} · **Pages:** ${p.pagesFetched} of ${p.pagesTotal} fetched, ${p.pagesDone} uploaded${p.pageConcurrency > 1 ? ` (${p.pageConcurrency} at a time)` : ''}`,
+    `**Phase:** ${p.phase}${p.mode ? ` · **Mode:** ${p.mode}${p.since ? ` (hosts processed since ${p.since})` : ''}` : ''} · **Pages:** ${p.pagesFetched} of ${p.pagesTotal} fetched, ${p.pagesDone} uploaded${(p.pagesAtOnce ?? p.pageConcurrency) > 1 ? ` (${p.pagesAtOnce ?? p.pageConcurrency} at a time)` : ''}`,
     `**Hosts:** ${p.hosts} · **Assets:** ${p.assets} · **Detections:** ${p.detections} · **Findings:** ${p.findings}`,
     `**Dropped detections:** ${p.droppedNoCve} QID without CVE · ${p.droppedUnknownQid} QID unknown`,
   );

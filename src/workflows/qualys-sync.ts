@@ -5,6 +5,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -31,13 +32,21 @@ import {
   DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
   DEFAULT_RETRY_WINDOW_MINUTES,
   describeInputProblems,
+  legacyPageConcurrency,
   pageConcurrency,
+  pagesInFlight,
   syncInputSchema,
   type SyncInput,
 } from './sync-input';
 
 const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetections, lookupKnowledgeBase, uploadPage, commitRun } =
   proxyActivities<SyncActivities>(STEP_DEFAULTS);
+
+/**
+ * Runs started from this change on fetch as many pages at once as the subscription's limit allows, plus
+ * one to overlap staging with the next calls (before: at most 4, and no more pages than calls).
+ */
+const PAGES_FOLLOW_THE_LIMIT = 'pages-follow-the-limit';
 
 // Cleanup after a cancelled or failed run: brief, and never allowed to hide why the run ended.
 const { endRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '2 minutes' });
@@ -51,6 +60,8 @@ export interface SyncContinuation {
   nextPage: number;
   pagesFetched: number;
   pageConcurrency: number;
+  /** Pages fetched at once (absent in runs from before it could differ from pageConcurrency). */
+  fetchLanes?: number;
   totals: RunTotals;
   timings: RunTimings;
   plan?: RunPlan;
@@ -86,7 +97,9 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   let ended: string | undefined;
   let rateLimitWait: RateLimitWaitProgress | undefined;
   let pages = continuation?.pages ?? [];
+  // Calls at once per API (and pages uploaded at once); pages fetched at once.
   let concurrency = continuation?.pageConcurrency ?? 1;
+  let fetchLanes = continuation?.fetchLanes ?? concurrency;
   let pagesFetched = continuation?.pagesFetched ?? 0;
   let plan: RunPlan | undefined = continuation?.plan;
   let watermark = continuation?.watermark;
@@ -100,6 +113,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     pagesFetched,
     pagesDone: totals.pages,
     pageConcurrency: concurrency,
+    pagesAtOnce: phase === 'fetching pages' ? fetchLanes : concurrency,
     hosts: totals.hosts,
     assets: totals.assets,
     detections: totals.detections,
@@ -164,6 +178,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       nextPage: cursor.next,
       pagesFetched,
       pageConcurrency: concurrency,
+      fetchLanes,
       totals,
       timings,
       plan,
@@ -177,7 +192,13 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       const validated = await step('qualys', `check credentials and API access of ${input.connection}`, (o) =>
         validateCredentials.executeWithOptions(o, [{ connection: input.connection, run }]),
       );
-      concurrency = pageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
+      if (patched(PAGES_FOLLOW_THE_LIMIT)) {
+        concurrency = pageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
+        fetchLanes = pagesInFlight(input.maxConcurrency, concurrency);
+      } else {
+        concurrency = legacyPageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
+        fetchLanes = concurrency;
+      }
       watermark = validated.qualysTime;
 
       enterPhase('enumerating');
@@ -210,7 +231,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
 
     if (pass === 'fetch') {
       enterPhase('fetching pages');
-      if (!(await runPageLanes(pages, concurrency, cursor, fetchPage))) await continueLater();
+      if (!(await runPageLanes(pages, fetchLanes, cursor, fetchPage))) await continueLater();
       enterPhase('knowledge base');
       const looked = await step('qualys', 'look up the QIDs new to the QID → CVE cache', (o) =>
         lookupKnowledgeBase.executeWithOptions(o, [{ run }]),

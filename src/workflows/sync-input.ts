@@ -102,6 +102,16 @@ export function pageConcurrency(configuredCap: number | undefined, subscriptionC
 }
 
 /**
+ * Pages fetched at once: one more than the calls each API may have in flight, so that while one page's
+ * body is still being staged (its calls done and their slots free) the next page's calls already run.
+ * The calls themselves stay within `callsPerApi`: every call takes one of the store's per-API slots
+ * first. An input cap is a cap on pages, and is kept.
+ */
+export function pagesInFlight(configuredCap: number | undefined, callsPerApi: number): number {
+  return Math.min(configuredCap ?? Number.POSITIVE_INFINITY, callsPerApi + 1);
+}
+
+/**
  * Pages in flight as runs started before `pageConcurrency` followed the limit computed it (a default cap
  * of 4). A run in flight on a subscription whose limit is above 5 replays only with this value: the
  * workflow should choose between the two behind `patched()` (see README, "Changing the workflow").

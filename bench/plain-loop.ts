@@ -5,7 +5,7 @@ import { ConnectionProfiles } from '../src/config/connections';
 import { openActivityDeps } from '../src/worker/activity-deps';
 import { applyHeapSettings } from '../src/worker/heap-settings';
 import { addPage, emptyTotals } from '../src/workflows/run-totals';
-import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, pageConcurrency } from '../src/workflows/sync-input';
+import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, pageConcurrency, pagesInFlight } from '../src/workflows/sync-input';
 import { inLanes, peakRssMiB } from './lanes';
 
 /**
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const policy = { allowShrink: false, maxShrinkShare: DEFAULT_MAX_SHRINK_SHARE, removedAssetRetentionDays: DEFAULT_REMOVED_ASSET_RETENTION_DAYS };
   const { hostCount, pages } = await steps.enumerateAssets({ run, pageSize: config.pageSize, shrinkGuard: policy });
   totals.hosts = hostCount;
-  await inLanes(pages, concurrency, async (page) => {
+  await inLanes(pages, pagesInFlight(undefined, concurrency), async (page) => {
     await steps.fetchDetections({ run, page });
     fetchedAt.push(since());
   });

@@ -31,7 +31,7 @@ bench/results/latest.{json,md,svg}.`;
 
 interface RunMeasure {
   wallMs: number;
-  /** Pages the run had in flight (its progress query's pageConcurrency). */
+  /** Calls at once per API the run allowed itself (its progress query's pageConcurrency; pages fetched at once are one more). */
   pageConcurrency: number;
   /** The longest workflow task (started → completed), and how many took over a second. */
   longestWorkflowTaskMs: number;
@@ -458,7 +458,7 @@ function computeFigures(i: FigureInputs): Figure[] {
       why: boundWhy(i.full, fullTime.perApiBoundMs),
     },
     {
-      name: `Per-API bound ÷ wall time at a limit of 10 per API, ${n(i.wideHosts)} hosts (${i.wide.pageConcurrency} pages at once)`,
+      name: `Per-API bound ÷ wall time at a limit of 10 per API, ${n(i.wideHosts)} hosts (${i.wide.pageConcurrency} calls per API at once)`,
       value: `${s(wideTime.perApiBoundMs)} / ${s(i.wide.wallMs)}`,
       ratio: wideTime.perApiBoundMs / i.wide.wallMs,
       target: '≥ 0.80',
@@ -486,7 +486,7 @@ function computeFigures(i: FigureInputs): Figure[] {
       why: rssWhy(i.full),
     },
     {
-      name: `Worker peak RSS at a limit of 10 (${n(i.wideHosts)} hosts, ${i.wide.pageConcurrency} pages at once)`,
+      name: `Worker peak RSS at a limit of 10 (${n(i.wideHosts)} hosts, ${i.wide.pageConcurrency} calls per API at once)`,
       value: mib(rssWide),
       target: '≤ 600 MB',
       met: rssWide * 1.048576 <= 600,

@@ -94,11 +94,13 @@ describe('record workflow histories for the replay test', () => {
       await waiting.stop();
     }
 
-    simulator.setFaults({ endpoint: 'hostDetection', malformedXml: 1000 });
-    const failing = await startSyncRun(env, simulator, { connection: 'replay-failed', input: { pageSize: 20 } });
+    // A simulator of its own: the first one holds Host List Detection refused for the hour it announced.
+    const broken = await testEnvironment.simulator({ hosts: 20, seed: 105 });
+    broken.setFaults({ endpoint: 'hostDetection', malformedXml: 1000 });
+    const failing = await startSyncRun(env, broken, { connection: 'replay-failed', input: { pageSize: 20 } });
     try {
       await failing.handle.result().catch(() => undefined);
-      await save(env, 'failed', failing.handle, [simulator.password]);
+      await save(env, 'failed', failing.handle, [broken.password]);
     } finally {
       await failing.stop();
     }

@@ -7,7 +7,7 @@ import { commitRun } from './commit';
 import { copyRows } from './copy-rows';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
 import { stageStreamedPart, stagedDetectionTotals, stagedPageQids, uploadStagedPage, type ExtraPart, type StagedPageMapping } from './staged-pages';
-import { withClient } from './with-client';
+import { inTransaction } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
 import { StagedPageMissingError } from './errors';
 
@@ -23,17 +23,7 @@ export class ExposureStore {
   constructor(readonly pool: Pool) {}
 
   private transaction<T>(body: (client: PoolClient) => Promise<T>): Promise<T> {
-    return withClient(this.pool, async (client) => {
-      await client.query('BEGIN');
-      try {
-        const result = await body(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
+    return inTransaction(this.pool, body);
   }
 
   /**

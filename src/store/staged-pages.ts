@@ -8,7 +8,7 @@ import type { StagedPart } from './exposure-store';
 import { copyField, copyRows } from './copy-rows';
 import { StagedPageMissingError } from './errors';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
-import { withClient } from './with-client';
+import { inTransaction } from './with-client';
 
 /**
  * A page's Host List Detection answer in staging without ever being one value in memory: staged as the
@@ -188,7 +188,7 @@ export interface StagedPageMapping<Host> {
  * the worker's event loop gets a turn between batches.
  */
 export async function uploadStagedPage<Host>(pool: Pool, run: RunRef, page: PageRange, mapping: StagedPageMapping<Host>): Promise<void> {
-  await transaction(pool, async (client) => {
+  await inTransaction(pool, async (client) => {
     await expectRunning(client, run);
     const staged = await client.query(`SELECT 1 FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = 'detections'`, [
       run.runKey,
@@ -220,19 +220,6 @@ function* rowsOf<T>(records: readonly T[], row: (record: T) => Array<string | nu
   for (const record of records) yield row(record);
 }
 
-async function transaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client) => {
-    await client.query('BEGIN');
-    try {
-      const result = await body(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  });
-}
 
 /** Shares the run row: a run ending (or abandoned) waits for this write, then sees its staging go. */
 async function expectRunning(client: PoolClient, run: RunRef): Promise<void> {

@@ -22,3 +22,18 @@ export async function withClient<T>(pool: Pool, body: (client: PoolClient) => Pr
     client.release(broken);
   }
 }
+
+/** Runs `body` in one transaction on a client of the pool: committed when it returns, rolled back when it throws. */
+export async function inTransaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      const result = await body(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}

@@ -9,6 +9,7 @@ import { defaultDataDir } from '../config/project-paths';
 import { openStore } from '../store/open-store';
 import { openActivityDeps } from '../worker/activity-deps';
 import { createConnectorWorker } from '../worker/create-worker';
+import { applyHeapSettings } from '../worker/heap-settings';
 import { TASK_QUEUE } from '../worker/temporal-settings';
 import { formatReport, watchRun } from './watch-run';
 import { completedSync } from '../workflows/sync-result';
@@ -68,6 +69,8 @@ function parseOptions(): DemoOptions {
 
 async function main(): Promise<number> {
   const options = parseOptions();
+  // The demo's worker runs in this process: the same V8 settings as a production worker.
+  applyHeapSettings();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const dataDir = defaultDataDir();
   const stack: Array<() => Promise<void>> = [];

@@ -14,7 +14,7 @@ export const syncInputSchema = z
       .min(1)
       .max(50)
       .optional()
-      .describe('pages in flight at most; default and ceiling: the subscription\'s concurrency limit minus one'),
+      .describe('pages in flight at most; by default one more than the calls per API the subscription allows (its concurrency limit minus one), which stay the ceiling for calls'),
     statuses: z
       .array(z.enum(['New', 'Active', 'Re-Opened', 'Fixed']))
       .min(1)

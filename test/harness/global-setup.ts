@@ -7,6 +7,7 @@ import { ensureTemporalCli, startDevServer, type RunningDevServer } from '../../
 import { buildWorkflowBundle } from '../../src/worker/build-workflow-bundle';
 import { projectRoot } from '../../src/config/project-paths';
 import { ensureEmbeddedPostgres, type EmbeddedPostgres } from '../../src/store/embedded-server';
+import globalTeardown from './global-teardown';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,6 +24,16 @@ declare global {
  * through environment variables.
  */
 export default async function globalSetup(): Promise<void> {
+  try {
+    await startServersAndBuild();
+  } catch (error) {
+    // Jest skips the teardown when the setup fails: stop what was started, or it outlives the run.
+    await globalTeardown().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function startServersAndBuild(): Promise<void> {
   const cliPath = await ensureTemporalCli();
   const started = Date.now();
   const server = await startDevServer({

@@ -18,6 +18,20 @@ function recordedHistories(): Array<{ name: string; history: temporal.api.histor
     .map((f) => ({ name: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))) }));
 }
 
+/** The patches a history's run took (the SDK records each as a `core_patch` marker naming its ID). */
+function patchesIn(history: temporal.api.history.v1.IHistory): string[] {
+  const ids: string[] = [];
+  for (const event of history.events ?? []) {
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') continue;
+    for (const payload of marker.details?.['patch-data']?.payloads ?? []) {
+      const data: unknown = JSON.parse(Buffer.from(payload.data ?? new Uint8Array()).toString('utf8'));
+      if (typeof data === 'object' && data !== null && 'id' in data && typeof data.id === 'string') ids.push(data.id);
+    }
+  }
+  return ids;
+}
+
 function replayOptions() {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
   if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE is not set: run the integration tests with `npm test`');
@@ -49,6 +63,15 @@ describe('replay: recorded histories of real runs replay against the current wor
     );
     const outcomes = await replay(histories);
     expect(outcomes).toEqual(Object.fromEntries(histories.map((h) => [h.name, 'ok'])));
+  });
+
+  it('both sides of each patch are covered: runs from before it (v1-*) and runs that took it', () => {
+    const histories = recordedHistories();
+    const tookPatch = histories.filter((h) => patchesIn(h.history).includes('pages-follow-the-limit')).map((h) => h.name);
+    expect(tookPatch).toEqual(expect.arrayContaining(['completed', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit']));
+    const before = histories.filter((h) => h.name.startsWith('v1-'));
+    expect(before.map((h) => h.name)).toEqual(expect.arrayContaining(['v1-completed', 'v1-waiting-on-rate-limit', 'v1-continued-as-new-first']));
+    for (const h of before) expect(patchesIn(h.history)).toEqual([]);
   });
 
   it('a history that no longer matches the code fails the replay (so the check above can fail)', async () => {

@@ -37,6 +37,8 @@ interface RunMeasure {
   longestWorkflowTaskMs: number;
   workflowTasksOverOneSecond: number;
   workflowTasks: number;
+  /** Each retried step's attempt, with the failure that made it retry (from the history). */
+  retried: string[];
   /** The worker's resident memory once it polled, before the run. */
   startRssMiB?: number;
   /** The steps that were running when the worker's resident memory (sampled every 250 ms) was at its highest. */
@@ -266,7 +268,7 @@ async function historyOf(
   client: Client,
   handle: WorkflowHandle,
 ): Promise<
-  Pick<RunMeasure, 'fetchedAt' | 'uploadedAt' | 'historyEvents' | 'historyBytes' | 'stepSeconds' | 'longestWorkflowTaskMs' | 'workflowTasksOverOneSecond' | 'workflowTasks'> & {
+  Pick<RunMeasure, 'fetchedAt' | 'uploadedAt' | 'historyEvents' | 'historyBytes' | 'stepSeconds' | 'longestWorkflowTaskMs' | 'workflowTasksOverOneSecond' | 'workflowTasks' | 'retried'> & {
     /** Each step's attempt that completed, as wall-clock ms (started → completed). */
     spans: Array<{ type: string; start: number; end: number }>;
   }
@@ -280,6 +282,7 @@ async function historyOf(
   let longestWorkflowTaskMs = 0;
   let workflowTasksOverOneSecond = 0;
   let workflowTasks = 0;
+  const retried: string[] = [];
   let runId: string | undefined;
   let origin: number | undefined;
   const executions = [];
@@ -308,6 +311,10 @@ async function historyOf(
         longestWorkflowTaskMs = Math.max(longestWorkflowTaskMs, ms);
         if (ms > 1000) workflowTasksOverOneSecond += 1;
       }
+      const attempt = e.activityTaskStartedEventAttributes;
+      if (attempt && (attempt.attempt ?? 1) > 1 && attempt.lastFailure?.message) {
+        retried.push(`${typeOf.get(String(attempt.scheduledEventId)) ?? 'step'} attempt ${attempt.attempt}, after: ${attempt.lastFailure.message}`);
+      }
       const done = e.activityTaskCompletedEventAttributes;
       if (!done) continue;
       const at = tsToMs(e.eventTime) - origin;
@@ -321,7 +328,7 @@ async function historyOf(
       if (type === 'uploadPage') uploadedAt.push(at);
     }
   }
-  return { fetchedAt, uploadedAt, historyEvents, historyBytes, stepSeconds, longestWorkflowTaskMs, workflowTasksOverOneSecond, workflowTasks, spans };
+  return { fetchedAt, uploadedAt, historyEvents, historyBytes, stepSeconds, longestWorkflowTaskMs, workflowTasksOverOneSecond, workflowTasks, retried, spans };
 }
 
 async function plainRun(options: SimulatorOptions, pageSize: number): Promise<PlainLoopResult & { stats: SimulatorStats }> {
@@ -517,6 +524,9 @@ function computeFigures(i: FigureInputs): Figure[] {
         .map(([api, count]) => `${api} ${count}`)
         .join(', ')}; refused: ${JSON.stringify(run.report.apiCalls.failuresByCode)}`,
     })),
+    ...runs
+      .filter(([, run]) => run.retried.length > 0)
+      .map(([label, run]) => ({ name: `Steps retried, and why, ${label}`, value: run.retried.map((r) => r.replace(/\|/g, '/')).join('; ') })),
     {
       name: 'Bound ÷ wall time with the whole subscription limit as the bound (server time of all calls ÷ 2, no slot kept free), for comparison',
       value: `${s(literalBound)} / ${s(i.full.wallMs)}`,

@@ -5,7 +5,7 @@ import { createDispatcher, type HttpTimeouts } from './dispatcher';
 import { endpointInfo, type QualysEndpoint } from './endpoints';
 import { QualysError, isQualysError } from './errors';
 import type { ResponseHeaders } from './limits';
-import { networkError } from './network-error';
+import { errorCode, networkError } from './network-error';
 
 export interface QualysHttpOptions {
   /** Resolved base URL (see resolveApiBaseUrl). */
@@ -82,18 +82,22 @@ export class QualysHttp {
     // QPS answers JSON when asked; pin XML. API v2 always answers XML.
     if (info.family === 'qps') headers.accept = 'application/xml';
 
+    const send = (): Promise<Dispatcher.ResponseData> =>
+      this.#dispatcher.request({ origin: this.#origin.origin, path: `${this.#basePath}${info.path}`, method: 'POST', headers, body, signal });
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.#dispatcher.request({
-        origin: this.#origin.origin,
-        path: `${this.#basePath}${info.path}`,
-        method: 'POST',
-        headers,
-        body,
-        signal,
-      });
+      response = await send();
     } catch (error) {
-      throw this.#failure(error, endpoint, signal);
+      if (!diedBeforeAnswering(error) || signal?.aborted) throw this.#failure(error, endpoint, signal);
+      // A kept-alive connection the server closed while it sat idle fails the next request sent on it
+      // before a byte of answer (the server's idle timer starts when it has written a body, which a
+      // slow reader may still be reading seconds later). Sent again at once on a new connection, as
+      // curl and browsers do; a second failure is the call's.
+      try {
+        response = await send();
+      } catch (again) {
+        throw this.#failure(again, endpoint, signal);
+      }
     }
     const status = response.statusCode;
     const responseHeaders = flattenHeaders(response.headers);
@@ -169,6 +173,12 @@ export class QualysHttp {
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
+}
+
+/** The connection was reset or closed before any of the answer arrived. */
+function diedBeforeAnswering(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

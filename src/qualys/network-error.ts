@@ -151,7 +151,7 @@ export function networkError(error: unknown, context: NetworkErrorContext): Qual
 }
 
 /** The first error code found on the error, its causes, or (happy eyeballs) its aggregated errors. */
-function errorCode(error: unknown, depth = 0): string | undefined {
+export function errorCode(error: unknown, depth = 0): string | undefined {
   if (typeof error !== 'object' || error === null || depth > 5) return undefined;
   const record = error as { code?: unknown; cause?: unknown; errors?: unknown };
   if (typeof record.code === 'string' && record.code !== 'UND_ERR' && record.code !== 'UND_ERR_ABORTED') {

@@ -279,11 +279,28 @@ describe('QPS errors inside HTTP 200', () => {
 });
 
 describe('transport failures', () => {
-  it('a connection reset → network, retryable', async () => {
+  it('a connection reset before any answer, every time → network, retryable, after one resend', async () => {
     fake.route = () => (_res, req) => req.socket.destroy();
     const e = await failure(client.listHostIds());
     expectKind(e, 'network', true);
     expect(e.networkCode).toMatch(/ECONNRESET|UND_ERR_SOCKET/);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('a connection closed before answering once (a kept-alive connection gone stale) is sent again at once: one call, no failure', async () => {
+    let resets = 0;
+    fake.route = () => (res, req) => {
+      if (resets++ === 0) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'text/xml' });
+      res.end(fixture('host-list-ids.xml'));
+    };
+    const calls: Array<{ ok: boolean }> = [];
+    await expect(client.listHostIds({}, { onCall: (call) => calls.push(call) })).resolves.not.toHaveLength(0);
+    expect(fake.requests).toHaveLength(2);
+    expect(calls).toEqual([expect.objectContaining({ ok: true })]);
   });
 
   it('a connection dropped mid-body → network, retryable', async () => {

@@ -114,7 +114,7 @@ export function pagesInFlight(configuredCap: number | undefined, callsPerApi: nu
 /**
  * Pages in flight as runs started before `pageConcurrency` followed the limit computed it (a default cap
  * of 4). A run in flight on a subscription whose limit is above 5 replays only with this value: the
- * workflow should choose between the two behind `patched()` (see README, "Changing the workflow").
+ * workflow chooses between the two behind `patched('pages-follow-the-limit')`.
  */
 export function legacyPageConcurrency(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
   return Math.min(configuredCap ?? LEGACY_MAX_CONCURRENCY, pageConcurrency(undefined, subscriptionConcurrencyLimit));

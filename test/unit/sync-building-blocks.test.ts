@@ -7,7 +7,7 @@ import { ConfigError } from '../../src/config/errors';
 import { assetSchema, findingSchema } from '../../src/model/exposure';
 import { mapAsset, mapFindings, normaliseMac } from '../../src/model/map-qualys';
 import { shrinkProblem } from '../../src/store/shrink-guard';
-import { legacyPageConcurrency, pageConcurrency, syncInputSchema } from '../../src/workflows/sync-input';
+import { legacyPageConcurrency, pageConcurrency, pagesInFlight, syncInputSchema } from '../../src/workflows/sync-input';
 
 describe('cutIntoPages', () => {
   it('cuts sorted IDs into contiguous ranges of at most pageSize hosts', () => {
@@ -127,6 +127,13 @@ describe('pages in flight', () => {
     expect(pageConcurrency(undefined, undefined)).toBe(1);
     expect(pageConcurrency(3, 10)).toBe(3);
     expect(pageConcurrency(20, 10)).toBe(9);
+  });
+
+  it('pages fetched at once: one more than the calls per API, so staging overlaps the next calls; an input cap is kept', () => {
+    expect(pagesInFlight(undefined, 1)).toBe(2);
+    expect(pagesInFlight(undefined, 9)).toBe(10);
+    expect(pagesInFlight(3, pageConcurrency(3, 10))).toBe(3);
+    expect(pagesInFlight(20, pageConcurrency(20, 10))).toBe(10);
   });
 
   it('as runs started before this change computed them (a default cap of 4), for replaying those', () => {

@@ -1,5 +1,7 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { createFreshDatabase } from '../../src/store/create-database';
+import { ExposureStore } from '../../src/store/exposure-store';
+import { migrate } from '../../src/store/migrations';
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -10,6 +12,32 @@ function requiredEnv(name: string): string {
 /** A new, empty database on the test PostgreSQL server, so each run starts from a clean store. */
 export function freshDatabase(): Promise<string> {
   return createFreshDatabase(requiredEnv('TEST_DATABASE_URL'), 'test');
+}
+
+/**
+ * A migrated store on a fresh database for a describe block: opened before its tests, closed after.
+ * Read `pool` and `store` inside tests (they are set by then).
+ */
+export function useFreshStore(): { readonly pool: Pool; readonly store: ExposureStore } {
+  let opened: { pool: Pool; store: ExposureStore } | undefined;
+  beforeAll(async () => {
+    const pool = new Pool({ connectionString: await freshDatabase() });
+    await migrate(pool);
+    opened = { pool, store: new ExposureStore(pool) };
+  });
+  afterAll(async () => opened?.pool.end());
+  const get = (): { pool: Pool; store: ExposureStore } => {
+    if (!opened) throw new Error('useFreshStore: the store opens in beforeAll; read it inside a test');
+    return opened;
+  };
+  return {
+    get pool() {
+      return get().pool;
+    },
+    get store() {
+      return get().store;
+    },
+  };
 }
 
 /** The test server's password: it must appear in no history, log, report or export. */

@@ -1,11 +1,8 @@
-import { Pool } from 'pg';
 import type { PageRange, RunRef } from '../../src/activities/contracts';
 import { pageMapping, type StagedDetectionHost } from '../../src/activities/page-mapping';
 import { mapAsset, mapFindings } from '../../src/model/map-qualys';
 import { StagedPageMissingError } from '../../src/store/errors';
-import { ExposureStore } from '../../src/store/exposure-store';
-import { migrate } from '../../src/store/migrations';
-import { freshDatabase } from '../harness/database';
+import { useFreshStore } from '../harness/database';
 
 // A page's detections staged as they were parsed (one JSON text per host) and mapped back batch by
 // batch: the same rows as mapping the whole page at once, readable from the older one-value staging too.
@@ -45,18 +42,11 @@ const cves = new Map([
 const qids = [...new Set(hosts.flatMap((h) => h.detections.map((d) => d.qid)))];
 
 describe('pages staged as they are parsed, mapped back batch by batch', () => {
-  let pool: Pool;
-  let store: ExposureStore;
-  beforeAll(async () => {
-    pool = new Pool({ connectionString: await freshDatabase() });
-    await migrate(pool);
-    store = new ExposureStore(pool);
-  });
-  afterAll(async () => pool?.end());
+  const db = useFreshStore();
 
   async function stagedRows(run: RunRef): Promise<{ assets: unknown[]; findings: unknown[] }> {
-    const assets = await pool.query('SELECT key, host_id, record FROM staged_assets WHERE run_key = $1 ORDER BY key', [run.runKey]);
-    const findings = await pool.query('SELECT key, asset_key, cve, status, record, record_hash FROM staged_findings WHERE run_key = $1 ORDER BY key', [
+    const assets = await db.pool.query('SELECT key, host_id, record FROM staged_assets WHERE run_key = $1 ORDER BY key', [run.runKey]);
+    const findings = await db.pool.query('SELECT key, asset_key, cve, status, record, record_hash FROM staged_findings WHERE run_key = $1 ORDER BY key', [
       run.runKey,
     ]);
     return { assets: assets.rows, findings: findings.rows };
@@ -64,8 +54,8 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
 
   it('writes exactly the rows the whole page mapped at once writes, and counts what it mapped', async () => {
     const streamed = runRef('streamed');
-    await store.beginRun(streamed, [PAGE], 250);
-    await store.stageStreamedPart(
+    await db.store.beginRun(streamed, [PAGE], 250);
+    await db.store.stageStreamedPart(
       streamed,
       PAGE,
       'detections',
@@ -78,16 +68,16 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
       },
       () => [{ part: 'qids', body: qids }],
     );
-    expect(await store.stagedDetectionTotals(streamed, PAGE)).toEqual({ hosts: 250, detections: hosts.reduce((n, h) => n + h.detections.length, 0) });
-    expect((await store.stagedPageQids(streamed, PAGE))?.sort()).toEqual([...qids].sort());
+    expect(await db.store.stagedDetectionTotals(streamed, PAGE)).toEqual({ hosts: 250, detections: hosts.reduce((n, h) => n + h.detections.length, 0) });
+    expect((await db.store.stagedPageQids(streamed, PAGE))?.sort()).toEqual([...qids].sort());
     const mapping = pageMapping(CONNECTION, SEEN_AT, [], [], cves);
-    await store.uploadPage(streamed, PAGE, mapping);
+    await db.store.uploadPage(streamed, PAGE, mapping);
 
     const whole = runRef('whole');
-    await store.beginRun(whole, [PAGE], 250);
+    await db.store.beginRun(whole, [PAGE], 250);
     const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, SEEN_AT).findings);
     const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, SEEN_AT));
-    await store.uploadPage(whole, PAGE, { assets, findings });
+    await db.store.uploadPage(whole, PAGE, { assets, findings });
 
     expect(await stagedRows(streamed)).toEqual(await stagedRows(whole));
     const counts = mapping.counts();
@@ -98,10 +88,10 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
 
   it('reads a page staged the older way (one value, no QID part), deriving its QIDs', async () => {
     const older = runRef('older');
-    await store.beginRun(older, [PAGE], 250);
-    await store.stagePart(older, PAGE, 'detections', hosts);
-    expect((await store.stagedPageQids(older, PAGE))?.sort()).toEqual([...qids].sort());
-    await store.uploadPage(older, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves));
+    await db.store.beginRun(older, [PAGE], 250);
+    await db.store.stagePart(older, PAGE, 'detections', hosts);
+    expect((await db.store.stagedPageQids(older, PAGE))?.sort()).toEqual([...qids].sort());
+    await db.store.uploadPage(older, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves));
     const whole = await stagedRows(runRef('whole'));
     expect(whole.findings.length).toBeGreaterThan(0);
     expect(await stagedRows(older)).toEqual(whole);
@@ -109,33 +99,33 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
 
   it('stages nothing when the records stop coming with a failure (a body cut short), and keeps what an earlier attempt staged', async () => {
     const run = runRef('cut');
-    await store.beginRun(run, [PAGE], 250);
-    await store.stageStreamedPart(run, PAGE, 'hosts', async (emit) => emit('{"id":"7"}'));
-    const cut = store.stageStreamedPart(run, PAGE, 'hosts', async (emit) => {
+    await db.store.beginRun(run, [PAGE], 250);
+    await db.store.stageStreamedPart(run, PAGE, 'hosts', async (emit) => emit('{"id":"7"}'));
+    const cut = db.store.stageStreamedPart(run, PAGE, 'hosts', async (emit) => {
       emit('{"id":"8"}');
       await new Promise((resolve) => setImmediate(resolve));
       emit('{"id":"9"}');
       throw new Error('the body was cut short');
     });
     await expect(cut).rejects.toThrow('the body was cut short');
-    expect(await store.readStagedPart(run, PAGE, 'hosts')).toEqual([{ id: '7' }]);
+    expect(await db.store.readStagedPart(run, PAGE, 'hosts')).toEqual([{ id: '7' }]);
     // An answer without records is staged too, as an empty list.
-    await store.stageStreamedPart(run, PAGE, 'hostAssets', async () => undefined);
-    expect(await store.readStagedPart(run, PAGE, 'hostAssets')).toEqual([]);
-    expect(await store.stagedPartLength(run, PAGE, 'hosts')).toBe(1);
+    await db.store.stageStreamedPart(run, PAGE, 'hostAssets', async () => undefined);
+    expect(await db.store.readStagedPart(run, PAGE, 'hostAssets')).toEqual([]);
+    expect(await db.store.stagedPartLength(run, PAGE, 'hosts')).toBe(1);
   });
 
   it('stages nothing for a run that is no longer running, and says a missing page is missing', async () => {
     const ended = runRef('ended');
-    await store.beginRun(ended, [PAGE], 250);
-    await store.endRun(ended, 'cancelled', 'test', {});
-    await expect(store.stageStreamedPart(ended, PAGE, 'detections', async (emit) => emit('{"id":"1","detections":[]}'))).rejects.toBeInstanceOf(
+    await db.store.beginRun(ended, [PAGE], 250);
+    await db.store.endRun(ended, 'cancelled', 'test', {});
+    await expect(db.store.stageStreamedPart(ended, PAGE, 'detections', async (emit) => emit('{"id":"1","detections":[]}'))).rejects.toBeInstanceOf(
       StagedPageMissingError,
     );
     const fresh = runRef('fresh');
-    await store.beginRun(fresh, [PAGE], 250);
-    expect(await store.stagedPageQids(fresh, PAGE)).toBeUndefined();
-    expect(await store.stagedDetectionTotals(fresh, PAGE)).toBeUndefined();
-    await expect(store.uploadPage(fresh, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves))).rejects.toBeInstanceOf(StagedPageMissingError);
+    await db.store.beginRun(fresh, [PAGE], 250);
+    expect(await db.store.stagedPageQids(fresh, PAGE)).toBeUndefined();
+    expect(await db.store.stagedDetectionTotals(fresh, PAGE)).toBeUndefined();
+    await expect(db.store.uploadPage(fresh, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves))).rejects.toBeInstanceOf(StagedPageMissingError);
   });
 });

@@ -1,10 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { Pool } from 'pg';
 import type { PageRange, RunRef } from '../../src/activities/contracts';
 import { translateFailures } from '../../src/activities/failures';
-import { ExposureStore } from '../../src/store/exposure-store';
-import { migrate } from '../../src/store/migrations';
-import { freshDatabase } from '../harness/database';
+import { useFreshStore } from '../harness/database';
 
 // The store's refusals, each a typed, non-retryable failure: retrying cannot change them.
 
@@ -29,14 +26,7 @@ async function failureOf(step: () => Promise<unknown>): Promise<ApplicationFailu
 }
 
 describe('the store refuses what it must, with typed failures', () => {
-  let pool: Pool;
-  let store: ExposureStore;
-  beforeAll(async () => {
-    pool = new Pool({ connectionString: await freshDatabase() });
-    await migrate(pool);
-    store = new ExposureStore(pool);
-  });
-  afterAll(async () => pool?.end());
+  const db = useFreshStore();
 
   const report = (run: RunRef) => ({
     modelVersion: 'x',
@@ -57,9 +47,9 @@ describe('the store refuses what it must, with typed failures', () => {
 
   it('a commit with a page not uploaded: RunIncomplete, naming the page', async () => {
     const run = runRef('incomplete');
-    await store.beginRun(run, PAGES, 20);
-    await store.uploadPage(run, PAGES[0], { assets: [], findings: [] });
-    const failure = await failureOf(() => store.commitRun(run, report(run), POLICY));
+    await db.store.beginRun(run, PAGES, 20);
+    await db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] });
+    const failure = await failureOf(() => db.store.commitRun(run, report(run), POLICY));
     expect(failure.type).toBe('RunIncomplete');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('1 page(s) of its page list are not uploaded: 2 (hosts 11–20)');
@@ -67,28 +57,28 @@ describe('the store refuses what it must, with typed failures', () => {
 
   it('a run abandoned for a later one, or ended (cancelled, failed): nothing more is staged for it and it never commits', async () => {
     const abandoned = runRef('abandoned');
-    await store.beginRun(abandoned, PAGES, 20);
-    await store.stagePart(abandoned, PAGES[0], 'hosts', []);
-    await store.beginRun(runRef('later'), PAGES, 20); // the later run of the connection takes over
+    await db.store.beginRun(abandoned, PAGES, 20);
+    await db.store.stagePart(abandoned, PAGES[0], 'hosts', []);
+    await db.store.beginRun(runRef('later'), PAGES, 20); // the later run of the connection takes over
     for (const step of [
-      () => store.stagePart(abandoned, PAGES[1], 'hosts', []),
-      () => store.uploadPage(abandoned, PAGES[1], { assets: [], findings: [] }),
+      () => db.store.stagePart(abandoned, PAGES[1], 'hosts', []),
+      () => db.store.uploadPage(abandoned, PAGES[1], { assets: [], findings: [] }),
     ]) {
       const failure = await failureOf(step);
       expect(failure.type).toBe('StagedPageMissing');
       expect(failure.nonRetryable).toBe(true);
       expect(failure.message).toMatch(/is no longer running/);
     }
-    expect((await failureOf(() => store.commitRun(abandoned, report(abandoned), POLICY))).message).toMatch(/was abandoned when a later run/);
+    expect((await failureOf(() => db.store.commitRun(abandoned, report(abandoned), POLICY))).message).toMatch(/was abandoned when a later run/);
 
     const cancelled = runRef('cancelled');
-    await store.beginRun(cancelled, PAGES.slice(0, 1), 20);
-    await store.uploadPage(cancelled, PAGES[0], { assets: [], findings: [] });
-    await store.endRun(cancelled, 'cancelled', 'cancelled', {});
+    await db.store.beginRun(cancelled, PAGES.slice(0, 1), 20);
+    await db.store.uploadPage(cancelled, PAGES[0], { assets: [], findings: [] });
+    await db.store.endRun(cancelled, 'cancelled', 'cancelled', {});
     // Every page was uploaded before it ended, yet its staging is gone: committing it would empty the connection.
-    const refused = await failureOf(() => store.commitRun(cancelled, report(cancelled), POLICY));
+    const refused = await failureOf(() => db.store.commitRun(cancelled, report(cancelled), POLICY));
     expect(refused.type).toBe('RunIncomplete');
     expect(refused.message).toMatch(/has ended \(cancelled\)/);
-    expect((await pool.query('SELECT count(*)::int AS n FROM connections')).rows[0].n).toBe(0);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM connections')).rows[0].n).toBe(0);
   });
 });

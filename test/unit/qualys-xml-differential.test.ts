@@ -9,8 +9,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { QualysError } from '../../src/qualys/errors';
 import { isRecord, parseQualysXml, type XmlContext, type XmlDocument } from '../../src/qualys/xml';
-import { XmlBodyReader } from '../../src/qualys/xml-body-reader';
 import { fixture, fixturePath } from './fixtures/qualys/fake-qualys';
+import { readInChunks } from './xml-reading';
 
 const context: XmlContext = { endpoint: 'hostDetection', httpStatus: 200 };
 
@@ -99,16 +99,8 @@ function streamingParse(body: string): Outcome {
   return outcomeOf(() => parseQualysXml(body, context));
 }
 
-/** Feeds `body` as UTF-8 bytes cut every `size` bytes, decoded as the HTTP client decodes them (as in qualys-xml-stream.test.ts). */
 function streamingParseInChunks(body: string, size: number): Outcome {
-  return outcomeOf(() => {
-    const bytes = Buffer.from(body, 'utf8');
-    const decoder = new TextDecoder('utf-8');
-    const reader = new XmlBodyReader(context);
-    for (let at = 0; at < bytes.length; at += size) reader.write(decoder.decode(bytes.subarray(at, at + size), { stream: true }));
-    reader.write(decoder.decode());
-    return reader.end();
-  });
+  return outcomeOf(() => readInChunks(body, size, context));
 }
 
 // ---------------------------------------------------------------------------------------------------

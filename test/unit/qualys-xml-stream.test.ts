@@ -4,36 +4,16 @@
 // never a short page; well-formedness and shape errors are what the tree parser's were.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { QualysError } from '../../src/qualys/errors';
 import { hostDetectionRecords, parseHostDetectionPage } from '../../src/qualys/parse-host-detection';
 import { knowledgeBaseRecords, parseKnowledgeBasePage } from '../../src/qualys/parse-knowledge-base';
 import type { HostDetections, KnowledgeBaseVuln } from '../../src/qualys/schemas';
-import { parseQualysXml, type XmlContext, type XmlDocument } from '../../src/qualys/xml';
-import { XmlBodyReader, type RecordSink } from '../../src/qualys/xml-body-reader';
+import { parseQualysXml, type XmlContext } from '../../src/qualys/xml';
+import { XmlBodyReader } from '../../src/qualys/xml-body-reader';
 import { fixture, fixturePath } from './fixtures/qualys/fake-qualys';
+import { readInChunks, thrownQualysError } from './xml-reading';
 
 const hld: XmlContext = { endpoint: 'hostDetection', httpStatus: 200 };
 const kb: XmlContext = { endpoint: 'knowledgeBase', httpStatus: 200 };
-
-/** Feeds `body` as UTF-8 bytes cut every `size` bytes, decoded as the HTTP client decodes them. */
-function readInChunks<T>(body: string, size: number, context: XmlContext, sink?: RecordSink<T>): XmlDocument {
-  const bytes = Buffer.from(body, 'utf8');
-  const decoder = new TextDecoder('utf-8');
-  const reader = new XmlBodyReader(context, sink);
-  for (let at = 0; at < bytes.length; at += size) reader.write(decoder.decode(bytes.subarray(at, at + size), { stream: true }));
-  reader.write(decoder.decode());
-  return reader.end();
-}
-
-function failure(run: () => unknown): QualysError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(QualysError);
-    return error as QualysError;
-  }
-  throw new Error('expected a QualysError');
-}
 
 const xmlFixtures = readdirSync(path.dirname(fixturePath('x'))).filter((name) => name.endsWith('.xml'));
 
@@ -89,7 +69,7 @@ describe('a body cut short', () => {
     const rootEnd = body.indexOf('</HOST_LIST_VM_DETECTION_OUTPUT>') + '</HOST_LIST_VM_DETECTION_OUTPUT>'.length;
     for (let cut = 1; cut < rootEnd; cut += 7) {
       const taken: HostDetections[] = [];
-      const e = failure(() => readInChunks(body.slice(0, cut), 64, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
+      const e = thrownQualysError(() => readInChunks(body.slice(0, cut), 64, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
       expect(e.kind).toBe('malformed-response');
       expect(e.retryable).toBe(true);
       expect(e.message).toMatch(/^Host List Detection returned XML that is not well-formed \(the body ends /);
@@ -111,7 +91,7 @@ describe('what is refused, as the tree parser refused it', () => {
     ['"constructor" too', '<A><constructor>x</constructor></A>', 'the element name "constructor", which is reserved'],
     ['an unterminated comment', '<A></A><!-- never closed', 'the body ends inside a comment'],
   ])('%s', (_what, body, problem) => {
-    const e = failure(() => readInChunks(body, 3, hld));
+    const e = thrownQualysError(() => readInChunks(body, 3, hld));
     expect(e.kind).toBe('malformed-response');
     expect(e.message).toContain(`not well-formed (${problem} at character`);
   });
@@ -122,14 +102,14 @@ describe('what is refused, as the tree parser refused it', () => {
   });
 
   it('names an HTML page by its title, also when its start arrives a few bytes at a time', () => {
-    const e = failure(() => readInChunks(fixture('bad-gateway.html'), 3, { ...hld, httpStatus: 502 }));
+    const e = thrownQualysError(() => readInChunks(fixture('bad-gateway.html'), 3, { ...hld, httpStatus: 502 }));
     expect(e.message).toBe(
       'Host List Detection returned an HTML page (status 502) instead of XML — a proxy or load balancer answered ("502 Bad Gateway").',
     );
   });
 
   it('calls a body of white space empty', () => {
-    expect(failure(() => readInChunks(' \n\t ', 1, kb)).message).toBe('KnowledgeBase returned an empty body (HTTP 200) instead of XML.');
+    expect(thrownQualysError(() => readInChunks(' \n\t ', 1, kb)).message).toBe('KnowledgeBase returned an empty body (HTTP 200) instead of XML.');
   });
 });
 
@@ -137,7 +117,7 @@ describe('a record of a shape the connector does not know', () => {
   it('fails as it is read, naming its path from the root with its index, the host and the QID; not retryable', () => {
     const body = fixture('detections-page1.xml').replace('<PORT>22</PORT>', '<PORT>ssh</PORT>');
     const taken: HostDetections[] = [];
-    const e = failure(() => readInChunks(body, 100, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
+    const e = thrownQualysError(() => readInChunks(body, 100, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
     expect(taken.map((h) => h.id)).toEqual(['120']);
     expect(e.kind).toBe('malformed-response');
     expect(e.retryable).toBe(false);

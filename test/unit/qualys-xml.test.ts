@@ -1,4 +1,3 @@
-import { QualysError } from '../../src/qualys/errors';
 import { readSubscriptionLimits } from '../../src/qualys/limits';
 import { parseHostDetectionPage } from '../../src/qualys/parse-host-detection';
 import { parseHostIdPage, parseHostListPage } from '../../src/qualys/parse-host-list';
@@ -9,21 +8,12 @@ import { hostDetectionsSchema, hostAssetSchema, knowledgeBaseVulnSchema, qualysH
 import { nextPageIdMin } from '../../src/qualys/truncation';
 import { parseQualysXml, type XmlContext } from '../../src/qualys/xml';
 import { fixture } from './fixtures/qualys/fake-qualys';
+import { thrownQualysError } from './xml-reading';
 
 const hld: XmlContext = { endpoint: 'hostDetection', httpStatus: 200 };
 const hostList: XmlContext = { endpoint: 'hostList', httpStatus: 200 };
 const kb: XmlContext = { endpoint: 'knowledgeBase', httpStatus: 200 };
 const qps: XmlContext = { endpoint: 'hostAssetSearch', httpStatus: 200 };
-
-function thrown(run: () => unknown): QualysError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(QualysError);
-    return error as QualysError;
-  }
-  throw new Error('expected a QualysError');
-}
 
 describe('parseQualysXml', () => {
   it('ignores comments before the root, mid-document and after it, and the DOCTYPE', () => {
@@ -52,7 +42,7 @@ describe('parseQualysXml', () => {
   it('detects a truncated document instead of half-parsing it', () => {
     const full = fixture('detections-page1.xml');
     for (const cut of [full.length - 40, Math.floor(full.length / 2), 300]) {
-      const e = thrown(() => parseQualysXml(full.slice(0, cut), hld));
+      const e = thrownQualysError(() => parseQualysXml(full.slice(0, cut), hld));
       expect(e.kind).toBe('malformed-response');
       expect(e.retryable).toBe(true);
       expect(e.endpoint).toBe('hostDetection');
@@ -61,13 +51,13 @@ describe('parseQualysXml', () => {
   });
 
   it('rejects mismatched tags', () => {
-    const e = thrown(() => parseQualysXml('<A><B>1</C></A>', hld));
+    const e = thrownQualysError(() => parseQualysXml('<A><B>1</C></A>', hld));
     expect(e.kind).toBe('malformed-response');
     expect(e.message).toContain('not well-formed');
   });
 
   it('recognises an HTML page from a proxy and names its title', () => {
-    const e = thrown(() => parseQualysXml(fixture('bad-gateway.html'), { ...hld, httpStatus: 502 }));
+    const e = thrownQualysError(() => parseQualysXml(fixture('bad-gateway.html'), { ...hld, httpStatus: 502 }));
     expect(e.kind).toBe('malformed-response');
     expect(e.retryable).toBe(true);
     expect(e.httpStatus).toBe(502);
@@ -77,7 +67,7 @@ describe('parseQualysXml', () => {
   });
 
   it('rejects an empty body', () => {
-    expect(thrown(() => parseQualysXml('  \n', kb)).message).toContain('KnowledgeBase returned an empty body');
+    expect(thrownQualysError(() => parseQualysXml('  \n', kb)).message).toContain('KnowledgeBase returned an empty body');
   });
 });
 
@@ -224,24 +214,24 @@ describe('document parsers', () => {
 
   it('turns a shape violation into a malformed-response naming the element', () => {
     const bad = fixture('detections-page2.xml').replace('<QID>91850</QID>', '<QID>not-a-qid</QID>');
-    const e = thrown(() => parseHostDetectionPage(parseQualysXml(bad, hld), hld));
+    const e = thrownQualysError(() => parseHostDetectionPage(parseQualysXml(bad, hld), hld));
     expect(e.kind).toBe('malformed-response');
     expect(e.message).toContain('HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[0].DETECTION_LIST.DETECTION[0].QID');
     expect(e.message).toContain('expected a numeric ID, got "not-a-qid"');
   });
 
   it('rejects a document of the wrong kind', () => {
-    const e = thrown(() => parseHostDetectionPage(parseQualysXml(fixture('host-list-empty.xml'), hld), hld));
+    const e = thrownQualysError(() => parseHostDetectionPage(parseQualysXml(fixture('host-list-empty.xml'), hld), hld));
     expect(e.kind).toBe('malformed-response');
     expect(e.message).toContain('<HOST_LIST_OUTPUT>');
     expect(e.message).toContain('expected <HOST_LIST_VM_DETECTION_OUTPUT>');
   });
 
   it('refuses a truncation warning that cannot be followed or would loop', () => {
-    expect(thrown(() => nextPageIdMin({ CODE: '1980', TEXT: '1000 record limit exceeded.', URL: undefined }, 1, hld)).kind).toBe(
+    expect(thrownQualysError(() => nextPageIdMin({ CODE: '1980', TEXT: '1000 record limit exceeded.', URL: undefined }, 1, hld)).kind).toBe(
       'malformed-response',
     );
-    expect(thrown(() => nextPageIdMin({ CODE: '1980', TEXT: 'x', URL: 'https://h/?action=list&id_min=5' }, 5, hld)).message).toContain(
+    expect(thrownQualysError(() => nextPageIdMin({ CODE: '1980', TEXT: 'x', URL: 'https://h/?action=list&id_min=5' }, 5, hld)).message).toContain(
       'does not advance',
     );
     expect(nextPageIdMin({ CODE: '1980', TEXT: 'x', URL: 'https://h/?action=list&amp;id_min=77' }, undefined, hld)).toBe(77);

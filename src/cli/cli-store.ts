@@ -1,4 +1,5 @@
 import { defaultDataDir } from '../config/project-paths';
+import { SecretMasker, environmentSecrets } from '../config/secrets';
 import { openStore, type OpenedStore } from '../store/open-store';
 
 /** The store a project command uses: DATABASE_URL, else the embedded server under ./data (started on demand). */
@@ -11,7 +12,7 @@ export function runCommand(body: () => Promise<void>): void {
   body().then(
     () => process.exit(0),
     (err: unknown) => {
-      console.error(err instanceof Error ? err.message : String(err));
+      console.error(new SecretMasker(environmentSecrets(process.env)).mask(err instanceof Error ? err.message : String(err)));
       process.exit(1);
     },
   );

@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { ensureTemporalCli, startDevServer, type RunningDevServer } from '../../temporal/dev-server';
 import { ConnectionProfiles } from '../config/connections';
 import { defaultDataDir } from '../config/project-paths';
+import { SecretMasker, environmentSecrets, redactUrl } from '../config/secrets';
 import { openStore } from '../store/open-store';
 import { openActivityDeps } from '../worker/activity-deps';
 import { createConnectorWorker } from '../worker/create-worker';
+import { createLogger } from '../worker/loggers';
 import { applyHeapSettings } from '../worker/heap-settings';
 import { TASK_QUEUE } from '../worker/temporal-settings';
 import { formatReport, watchRun } from './watch-run';
@@ -71,7 +73,6 @@ async function main(): Promise<number> {
   const options = parseOptions();
   // The demo's worker runs in this process: the same V8 settings as a production worker.
   applyHeapSettings();
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const dataDir = defaultDataDir();
   const stack: Array<() => Promise<void>> = [];
   const shutdown = async (): Promise<void> => {
@@ -102,7 +103,7 @@ async function main(): Promise<number> {
     if (process.env.QUALYS_API_URL) {
       profiles = ConnectionProfiles.fromEnvironment();
       connectionName = 'default';
-      step(`Qualys: using ${process.env.QUALYS_API_URL} (connection "default")`);
+      step(`Qualys: using ${redactUrl(process.env.QUALYS_API_URL)} (connection "default")`);
       done('');
     } else {
       step('Qualys simulator');
@@ -119,6 +120,8 @@ async function main(): Promise<number> {
     }
 
     const deps = await openActivityDeps({ profiles, store });
+    // Installed once the worker's secrets are known, so the SDK's log lines go through their masking.
+    Runtime.install({ logger: createLogger('text', 'WARN', deps.masker) });
     step(`Worker on task queue "${TASK_QUEUE}"`);
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const worker = await createConnectorWorker({
@@ -212,7 +215,7 @@ function describeFailure(err: unknown): string {
 main().then(
   (status) => process.exit(status),
   (err: unknown) => {
-    console.error(`\n${err instanceof Error ? err.message : String(err)}`);
+    console.error(`\n${new SecretMasker(environmentSecrets(process.env)).mask(err instanceof Error ? err.message : String(err))}`);
     process.exit(1);
   },
 );

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConnectionProfiles, describeProfile, type ConnectionProfile } from '../config/connections';
 import { ConfigError } from '../config/errors';
+import { SecretMasker, credentialSecrets, environmentSecrets, redactUrl, urlSecrets } from '../config/secrets';
 import { diagnose, isBlocking, type CheckResult, type Verdict } from '../qualys/diagnostics';
 
 const USAGE = `npm run doctor -- [--connection NAME]
@@ -35,16 +36,20 @@ function pickProfile(profiles: ConnectionProfiles, name: string | undefined): Co
 }
 
 /** The doctor over an environment, printing each check as it is known; returns the exit status. */
-export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, print: (text: string) => void): Promise<number> {
+export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, printPlain: (text: string) => void): Promise<number> {
+  // Every line goes through the masking: no credential the doctor was given is printed, in any spelling.
+  let masker = new SecretMasker(environmentSecrets(env));
+  const print = (text: string): void => printPlain(masker.mask(text));
   const { values } = parseArgs({ args, options: { connection: { type: 'string' }, help: { type: 'boolean', default: false } } });
   if (values.help) {
     print(USAGE);
     return 0;
   }
   const profile = pickProfile(ConnectionProfiles.fromEnvironment(env), values.connection);
+  masker = masker.with([...credentialSecrets(profile.username, profile.password), ...urlSecrets(profile.apiUrl)]);
   const shown = describeProfile(profile);
   const passwordFrom = profile.passwordEnv ? ` (password from $${profile.passwordEnv})` : '';
-  print(`Qualys doctor — connection "${shown.name}", user ${shown.username}, API URL ${shown.apiUrl}${passwordFrom}\n`);
+  print(`Qualys doctor — connection "${shown.name}", user ${shown.username}, API URL ${redactUrl(shown.apiUrl)}${passwordFrom}\n`);
   const viaProxy = Boolean(env.HTTPS_PROXY || env.https_proxy);
   let failed = 0;
   for await (const check of diagnose(
@@ -62,7 +67,7 @@ if (require.main === module) {
   runDoctor(process.argv.slice(2), process.env, (text) => console.log(text)).then(
     (status) => process.exit(status),
     (err: unknown) => {
-      console.error(err instanceof Error ? err.message : String(err));
+      console.error(new SecretMasker(environmentSecrets(process.env)).mask(err instanceof Error ? err.message : String(err)));
       process.exit(2);
     },
   );

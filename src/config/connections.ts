@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { credentialSecrets, urlSecrets } from './secrets';
 
 /**
  * Connection profiles: which Qualys subscription a run talks to. A workflow input names a profile
@@ -79,9 +80,12 @@ export class ConnectionProfiles {
     return new ConnectionProfiles(new Map(profiles.map((p) => [p.name, p])));
   }
 
-  /** The passwords, so log writers can mask them should one ever slip into a message. */
+  /**
+   * The passwords, their Basic tokens and any credentials written into an API URL, so log writers can
+   * mask them should one ever slip into a message.
+   */
   secrets(): string[] {
-    return [...this.profiles.values()].map((p) => p.password);
+    return [...this.profiles.values()].flatMap((p) => [...credentialSecrets(p.username, p.password), ...urlSecrets(p.apiUrl)]);
   }
 
   names(): string[] {

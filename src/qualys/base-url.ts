@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { redactUserInfo } from '../config/secrets';
 import { QualysConfigError } from './errors';
 
 /** A Qualys shared platform ("POD"): where its classic API, its JWT gateway and its web UI live. */
@@ -184,10 +185,6 @@ function trimPath(pathname: string): string {
 
 function describeInput(url: URL): string {
   return `${url.protocol}//${url.host}${trimPath(url.pathname)}`;
-}
-
-function redactUserInfo(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, '$1***@');
 }
 
 function truncate(text: string): string {

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { SecretMasker, credentialSecrets, proxySecrets, urlSecrets } from '../config/secrets';
 import { platformForApiHost, resolveApiBaseUrl } from './base-url';
 import type { CallGate, CallGateFactory, CallPass } from './call-gate';
 import {
@@ -103,7 +104,7 @@ export class QualysClient {
 
   readonly #http: QualysHttp;
   readonly #options: QualysClientOptions;
-  readonly #secrets: readonly string[];
+  readonly #masker: SecretMasker;
   #limits?: SubscriptionLimits;
   readonly #limitsByEndpoint = new Map<QualysEndpoint, SubscriptionLimits>();
   readonly #gate?: CallGate;
@@ -114,8 +115,12 @@ export class QualysClient {
     this.baseUrl = resolved.baseUrl;
     this.pod = resolved.pod;
     this.#options = options;
-    const basic = Buffer.from(`${settings.username}:${settings.password}`, 'utf8').toString('base64');
-    this.#secrets = [settings.password, basic].filter((secret) => secret.length >= 4);
+    // The password, its Basic token and the proxy's credentials, in any spelling a server may echo.
+    this.#masker = new SecretMasker([
+      ...credentialSecrets(settings.username, settings.password),
+      ...urlSecrets(settings.proxyUrl),
+      ...proxySecrets(process.env),
+    ]);
     this.#http = new QualysHttp({
       baseUrl: resolved.baseUrl,
       knownPlatformHost: platformForApiHost(new URL(resolved.baseUrl).hostname) !== undefined,
@@ -451,19 +456,17 @@ export class QualysClient {
 
   /**
    * Belt and braces: nothing we build contains the password, but a message quoting server text
-   * could. Any occurrence (or of the Basic token) is masked before the error leaves the client.
+   * could (raw, percent-encoded, as an entity …). Any spelling of it, of the Basic token or of the
+   * proxy's credentials is masked before the error leaves the client.
    */
   #withoutSecrets(error: QualysError): QualysError {
-    const leaks = (value: string | undefined): boolean =>
-      value !== undefined && this.#secrets.some((secret) => value.includes(secret));
-    if (![error.message, error.fix, error.qualysText, error.stack].some(leaks)) return error;
-    const mask = (value: string | undefined): string | undefined =>
-      value === undefined ? undefined : this.#secrets.reduce((text, secret) => text.split(secret).join('***'), value);
+    const masker = this.#masker;
+    if (![error.message, error.fix, error.qualysText, error.stack].some((value) => masker.leaks(value))) return error;
     return new QualysError({
       ...error.details(),
-      message: mask(error.message) ?? '',
-      fix: mask(error.fix),
-      qualysText: mask(error.qualysText),
+      message: masker.mask(error.message),
+      fix: masker.maskOptional(error.fix),
+      qualysText: masker.maskOptional(error.qualysText),
     });
   }
 }

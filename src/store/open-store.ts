@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Pool } from 'pg';
+import { SecretMasker, redactUrl, urlSecrets } from '../config/secrets';
 import { ApiGuard } from './api-guard';
 import { ApiSlots } from './api-slots';
 import { ensureEmbeddedPostgres } from './embedded-server';
@@ -11,9 +12,9 @@ export interface OpenedStore {
   store: ExposureStore;
   /** The Qualys API limits every worker shares (concurrency slots, rate budgets), on its own connections. */
   apiGuard: ApiGuard;
-  /** Where the store is, for people: the URL with its password masked. */
+  /** Where the store is, for people: the URL with its password (user-info or `?password=`) masked. */
   location: string;
-  /** The database password, for log masking; never print it. */
+  /** The database password (wherever the URL or PGPASSWORD carries it), for log masking; never print it. */
   secrets: string[];
   /** Closes the pool, and stops the embedded server if this process started it. */
   close(): Promise<void>;
@@ -43,8 +44,8 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
       'DATABASE_URL is not a PostgreSQL URL. Write it as postgres://USER:PASSWORD@HOST:5432/DATABASE (add ?sslmode=require for TLS), or unset it to use the embedded PostgreSQL.',
     );
   }
-  const password = decodeURIComponent(parsed.password);
-  const location = maskedUrl(parsed);
+  const secrets = [...urlSecrets(url), ...(process.env.PGPASSWORD ? [process.env.PGPASSWORD] : [])];
+  const location = redactUrl(parsed);
   const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 15_000, application_name: 'qualys-connector' });
   // An idle client whose server went away must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
@@ -58,14 +59,16 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
   } catch (err) {
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
-    throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(describeConnectError(err, parsed, location));
+    const masker = new SecretMasker(secrets);
+    if (err instanceof StoreUnavailableError) throw new StoreUnavailableError(masker.mask(err.message));
+    throw new StoreUnavailableError(masker.mask(describeConnectError(err, parsed, location)));
   }
   const slots = new ApiSlots({ connectionString: url, canceller: pool });
   return {
     store: new ExposureStore(pool),
     apiGuard: new ApiGuard(slots),
     location,
-    secrets: password ? [password] : [],
+    secrets,
     close: async () => {
       await slots.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
@@ -74,13 +77,7 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
   };
 }
 
-function maskedUrl(url: URL): string {
-  const copy = new URL(url.toString());
-  if (copy.password) copy.password = '***';
-  return copy.toString();
-}
-
-/** One line: which part of the database settings is wrong, and what to do. Never the password. */
+/** One line: which part of the database settings is wrong, and what to do. Never the password (the caller masks it too). */
 export function describeConnectError(err: unknown, url: URL, location: string): string {
   const code = (err as { code?: string }).code ?? '';
   const host = url.hostname;
@@ -107,7 +104,7 @@ export function describeConnectError(err: unknown, url: URL, location: string): 
       if (/timeout/i.test(message)) {
         return `Cannot reach the store: ${host}:${port} did not answer in time (${location}). Check the host, the port and any firewall between.`;
       }
-      return `The store at ${location} cannot be used: ${url.password ? message.replaceAll(url.password, '***') : message}`;
+      return `The store at ${location} cannot be used: ${message}`;
     }
   }
 }

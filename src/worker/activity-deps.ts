@@ -1,6 +1,7 @@
 import { storeCallGate } from '../activities/qualys-call-gate';
 import type { QualysApi, SyncActivityDeps } from '../activities/sync-activities';
 import { ConnectionProfiles, type ConnectionProfile } from '../config/connections';
+import { SecretMasker, proxySecrets } from '../config/secrets';
 import { defaultDataDir } from '../config/project-paths';
 import { QualysClient } from '../qualys/client';
 import { openStore, type OpenedStore } from '../store/open-store';
@@ -19,8 +20,8 @@ export interface ActivityDepsOptions {
 export interface ActivityDeps extends SyncActivityDeps {
   /** Where the store is (password masked), for the worker's start line. */
   storeLocation: string;
-  /** Every secret the worker holds (Qualys and database passwords), for masking logs. */
-  secrets(): string[];
+  /** Masks every secret the worker holds (Qualys, proxy and database credentials) in logs and messages. */
+  masker: SecretMasker;
   close(): Promise<void>;
 }
 
@@ -39,6 +40,7 @@ export async function openActivityDeps(options: ActivityDepsOptions = {}): Promi
     }));
   // One client (and so one keep-alive pool) per profile, shared by every activity on this worker. Every
   // call passes the store's guard: concurrency slots and rate budgets shared by all workers.
+  const masker = new SecretMasker([...profiles.secrets(), ...proxySecrets(env), ...opened.secrets]);
   const gate = storeCallGate(opened.apiGuard);
   const clients = new Map<string, QualysClient>();
   const qualys = (profile: ConnectionProfile): QualysApi => {
@@ -57,7 +59,7 @@ export async function openActivityDeps(options: ActivityDepsOptions = {}): Promi
     store: opened.store,
     storeLocation: opened.location,
     qualys,
-    secrets: () => [...profiles.secrets(), ...opened.secrets],
+    masker,
     async close() {
       await Promise.all([...clients.values()].map((c) => c.close()));
       if (!options.store) await opened.close();

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
+import { SecretMasker, environmentSecrets } from '../config/secrets';
 import { openActivityDeps } from './activity-deps';
 import { createConnectorWorker } from './create-worker';
 import { applyHeapSettings } from './heap-settings';
-import { createJsonLogger } from './json-logger';
+import { createLogger } from './loggers';
 import { temporalSettingsFromEnv } from './temporal-settings';
 
 const USAGE = `npm run worker -- [options]    (or: node lib/src/worker/main.js [options])
@@ -79,14 +80,18 @@ function readFlags(argv: string[]): NodeJS.ProcessEnv {
 // The production worker: wires settings, logging, metrics and the activities' dependencies, then serves
 // the task queue until SIGINT/SIGTERM. On a signal it stops polling, lets in-flight steps finish within
 // the grace period, and exits; a step cut off there is retried by another worker.
+// What the last line of a worker that could not start may hold: settings of the environment.
+let startMasker = new SecretMasker();
+
 async function main(): Promise<void> {
   applyHeapSettings();
   const env = readFlags(process.argv.slice(2));
+  startMasker = new SecretMasker(environmentSecrets(env));
   const settings = temporalSettingsFromEnv(env);
   const deps = await openActivityDeps({ env });
   const level = ((env.QUALYS_WORKER_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel) || 'INFO';
-  const secrets = [...deps.secrets(), ...(settings.connectionOptions.apiKey ? [settings.connectionOptions.apiKey] : [])];
-  const logger = env.QUALYS_WORKER_LOG_FORMAT === 'text' ? new DefaultLogger(level) : createJsonLogger(level, secrets);
+  const masker = deps.masker.with([settings.connectionOptions.apiKey]);
+  const logger = createLogger(env.QUALYS_WORKER_LOG_FORMAT === 'text' ? 'text' : 'json', level, masker);
   const metricsAddress = env.QUALYS_WORKER_METRICS_ADDRESS;
   Runtime.install({
     logger,
@@ -124,6 +129,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(startMasker.mask(err instanceof Error ? err.message : String(err)));
   process.exit(1);
 });

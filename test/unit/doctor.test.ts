@@ -170,6 +170,19 @@ describe('the doctor names the variable that holds each profile\'s password', ()
     expect(new Set(args)).toEqual(new Set(['"prod_user"']));
   });
 
+  it.each([
+    ['https://apiuser:UrlSecret99@qualysapi.qualys.com', 'UrlSecret99'],
+    ['https://apiuser:Url%2BSecret99@qualysapi.qualys.com/', 'Url+Secret99'],
+    ['apiuser:UrlSecret99@qualysapi.qualys.com', 'UrlSecret99'],
+  ])('an API URL with credentials (%s): no line shows them, in any spelling', async (apiUrl, urlPassword) => {
+    const password = 'Doctor-Pa55+word';
+    const { status, printed } = await doctor([], { QUALYS_API_URL: apiUrl, QUALYS_USERNAME: 'default_user', QUALYS_PASSWORD: password });
+    expect(status).toBe(1);
+    expect(printed.split('\n')[0]).toMatch(/^Qualys doctor — connection "default", user default_user, API URL .*\*\*\*@qualysapi\.qualys\.com/);
+    expect(printed).toMatch(/FAIL {2}API URL/);
+    for (const spelling of [urlPassword, encodeURIComponent(urlPassword), password, encodeURIComponent(password)]) expect(printed).not.toContain(spelling);
+  });
+
   it('refuses a passwordEnv that is not a variable name (it would be pasted into a shell line)', async () => {
     await expect(runDoctor({ apiUrl: simulator.url, username: 'prod_user', password: PROD_PASSWORD }, { passwordEnv: 'X; rm -rf ~' })).rejects.toMatchObject({
       kind: 'config',

@@ -369,6 +369,22 @@ describe('secrets', () => {
     expect(e.message).toContain('***');
   });
 
+  it.each([
+    ['percent-encoded', encodeURIComponent(PASSWORD)],
+    ['form-encoded, lower-case hex', new URLSearchParams({ p: PASSWORD }).toString().slice(2).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())],
+    ['as character references', [...PASSWORD].map((c) => `&amp;#${c.codePointAt(0)};`).join('')],
+    ['base64', Buffer.from(PASSWORD).toString('base64')],
+    ['the Basic token', `Authorization: Basic ${BASIC_TOKEN}`],
+  ])('masks the password echoed %s by a 500', async (_how, echoed) => {
+    fake.route = () => xml(fixture('simple-return-1905.xml').replace('abc123 (neither', `${echoed} (neither`), 500);
+    const e = await failure(client.knowledgeBase(['1']));
+    expect(e.message).toContain('*** (neither');
+    for (const text of [e.message, e.qualysText ?? '', JSON.stringify(e)]) {
+      expect(text).not.toContain(echoed.replace('&amp;', '&'));
+      expect(text).not.toContain(PASSWORD);
+    }
+  });
+
   it('never puts the password or the Basic token in any error seen in these tests', () => {
     expect(seen.length).toBeGreaterThan(25);
     for (const error of seen) {

@@ -3,12 +3,13 @@ import { ConfigError } from '../config/errors';
 import type { SecretMasker } from '../config/secrets';
 import { isQualysError, type QualysErrorKind } from '../qualys/errors';
 import type { CallLogEntry } from './call-log';
-import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError } from '../store/errors';
+import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, describeDataRefusal, isDataRefusal } from '../store/errors';
 import {
   RATE_LIMIT_WAIT_FAILURE,
   RUN_INCOMPLETE_FAILURE,
   SHRINK_GUARD_FAILURE,
   STAGED_PAGE_MISSING_FAILURE,
+  STORE_DATA_DEFECT_FAILURE,
   type RateLimitWait,
 } from './failure-types';
 
@@ -81,6 +82,8 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
   for (const [errorClass, type] of storeFailure) {
     if (err instanceof errorClass) return ApplicationFailure.create({ type, message: err.message, nonRetryable: true });
   }
+  // A value PostgreSQL refuses is refused again on every retry: fail now, naming where it was.
+  if (isDataRefusal(err)) return ApplicationFailure.create({ type: STORE_DATA_DEFECT_FAILURE, message: describeDataRefusal(err), nonRetryable: true });
   if (!isQualysError(err)) return err;
 
   const details = err.details();

@@ -19,3 +19,60 @@ export class RunIncompleteError extends Error {
 export class StagedPageMissingError extends Error {
   override readonly name = 'StagedPageMissingError';
 }
+
+/** What PostgreSQL says about an error it raised (the fields of pg's DatabaseError the connector reads). */
+interface PostgresErrorFields {
+  code: string;
+  message: string;
+  detail?: string;
+  where?: string;
+  table?: string;
+  column?: string;
+}
+
+function postgresFields(error: unknown): PostgresErrorFields | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, detail, where, table, column } = error as Error & Partial<Record<'code' | 'detail' | 'where' | 'table' | 'column', unknown>>;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+  return { code, message: error.message, detail: text(detail), where: text(where), table: text(table), column: text(column) };
+}
+
+/**
+ * Whether PostgreSQL refused a value itself — SQLSTATE class 22, "data exception": a `\u0000` a
+ * text or jsonb column cannot hold (22P05), a byte sequence invalid in UTF-8 (22021), a number out of
+ * range … Writing the same data again fails the same way, so this is a defect to report, never an
+ * outage to wait out (and a retry would fetch from Qualys again for nothing).
+ */
+export function isDataRefusal(error: unknown): boolean {
+  return postgresFields(error)?.code.startsWith('22') ?? false;
+}
+
+/**
+ * One line naming what the store refused: the table and column (from the error, or the COPY it came
+ * from), the JSON field when the value was JSON, PostgreSQL's reason and SQLSTATE, and what to do.
+ * The data itself is left out: it is Qualys' (a host's names, a title), not the message's to carry.
+ */
+export function describeDataRefusal(error: unknown): string {
+  const fields = postgresFields(error);
+  if (!fields) return String(error);
+  const copy = /COPY (\w+), line (\d+)(?:, column (\w+))?/.exec(fields.where ?? '');
+  const table = fields.table ?? copy?.[1];
+  const column = fields.column ?? copy?.[3];
+  // PostgreSQL's JSON context quotes the text up to the bad token: the last key before it is the field.
+  const json = /JSON data, line \d+: (.*)$/m.exec(fields.where ?? '')?.[1];
+  const field = json ? [...json.matchAll(/"((?:[^"\\]|\\.){1,64})"\s*:/g)].at(-1)?.[1] : undefined;
+  const parameter = /parameter \$(\d+)/.exec(fields.where ?? '')?.[1];
+  const place = [
+    table ? `table ${table}` : undefined,
+    column ? `column ${column}` : parameter ? `parameter $${parameter}` : undefined,
+    copy ? `row ${copy[2]} of the COPY` : undefined,
+    field ? `field "${field}"` : undefined,
+  ].filter((part): part is string => part !== undefined);
+  const reason = `${fields.message}${fields.detail ? ` (${fields.detail})` : ''}`;
+  return (
+    `The store refused a value${place.length > 0 ? ` in ${place.join(', ')}` : ''}: ${reason} [SQLSTATE ${fields.code}]. ` +
+    'Writing it again would fail the same way, so the step is not retried and nothing of the run is committed. ' +
+    'The value came from Qualys\' answer as the connector read it: report this message to the connector\'s maintainers.'
+  );
+}

@@ -1,4 +1,5 @@
 import { Client, type ClientConfig } from 'pg';
+import { z } from 'zod';
 
 /**
  * The embedded server's roles. A superuser can read any file the server's OS user can
@@ -7,10 +8,8 @@ import { Client, type ClientConfig } from 'pg';
  * and used only here, and the connector's login role may create databases (it owns the ones it
  * creates, and so their `public` schema) and nothing more.
  */
-export interface RoleLogin {
-  user: string;
-  password: string;
-}
+export const roleLoginSchema = z.object({ user: z.string().min(1), password: z.string().min(1) });
+export type RoleLogin = z.infer<typeof roleLoginSchema>;
 
 /** The role a cluster created before the connector had its own role was bootstrapped with, renamed. */
 export const RETIRED_BOOTSTRAP_ROLE = 'qualys_retired_bootstrap';

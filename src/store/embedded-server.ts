@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { ensureConnectorRole, retireBootstrapConnector, type RoleLogin } from './embedded-roles';
+import { ensureConnectorRole, retireBootstrapConnector, roleLoginSchema, type RoleLogin } from './embedded-roles';
 import { StoreUnavailableError } from './errors';
 
 const execFileAsync = promisify(execFile);
@@ -179,7 +179,7 @@ async function initialise(dir: string, cluster: string, user: { uid: number; gid
   } finally {
     await rm(pwfile, { force: true });
   }
-  await writeSuperuserFile(dir, superuser);
+  await writeLoginFile(superuserFile(dir), superuser);
   await writeFile(path.join(dir, 'connection.json'), JSON.stringify(file), { mode: 0o600 });
   return file;
 }
@@ -194,18 +194,18 @@ function readSuperuserFile(dir: string): Promise<RoleLogin | undefined> {
 
 async function readLogin(file: string): Promise<RoleLogin | undefined> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as RoleLogin;
+    return roleLoginSchema.parse(JSON.parse(await readFile(file, 'utf8')));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
 
-async function writeSuperuserFile(dir: string, superuser: RoleLogin): Promise<void> {
+async function writeLoginFile(file: string, login: RoleLogin): Promise<void> {
   // Written whole or not at all: a half-written file would lock us out of our own cluster.
-  const partial = `${superuserFile(dir)}.partial`;
-  await writeFile(partial, JSON.stringify(superuser), { mode: 0o600 });
-  await rename(partial, superuserFile(dir));
+  const partial = `${file}.partial`;
+  await writeFile(partial, JSON.stringify(login), { mode: 0o600 });
+  await rename(partial, file);
 }
 
 /**
@@ -222,7 +222,7 @@ async function secureRoles(dir: string, port: number, file: ConnectionFile): Pro
     superuser = await readLogin(pending);
     if (!superuser) {
       superuser = { user: SUPERUSER, password: randomPassword() };
-      await writeFile(pending, JSON.stringify(superuser), { mode: 0o600 });
+      await writeLoginFile(pending, superuser);
     }
     await retireBootstrapConnector(port, { user: file.user, password: file.password }, superuser);
     await rename(pending, superuserFile(dir));

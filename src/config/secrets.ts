@@ -11,7 +11,7 @@ export const MASK = '***';
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-// Shorter "secrets" would mask ordinary words; passwords that short are refused by Qualys anyway.
+// Shorter "secrets" would mask ordinary words and numbers all over a message.
 const MIN_SECRET_LENGTH = 4;
 
 // Named references a server may use for the punctuation in a password (HTML5 names for ASCII).

@@ -19,3 +19,8 @@ export class RunIncompleteError extends Error {
 export class StagedPageMissingError extends Error {
   override readonly name = 'StagedPageMissingError';
 }
+
+/** A record of the store that cannot be exported as asked (it does not follow the model, or its asset is missing). */
+export class ExportRecordError extends Error {
+  override readonly name = 'ExportRecordError';
+}

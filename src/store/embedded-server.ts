@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { StoreUnavailableError } from './errors';
+import { assertServerUserReaches } from './server-user-access';
 
 const execFileAsync = promisify(execFile);
 
@@ -216,6 +217,8 @@ async function ensureStarted(dir: string, options: { port?: number }): Promise<E
   const cluster = path.join(dir, 'cluster');
   const logs = path.join(dir, 'logs');
   const user = await serverUser();
+  // The data directory is made reachable below; the folders above it are the caller's to open.
+  if (user) await assertServerUserReaches(user, 'postgres', path.dirname(path.resolve(dir)));
   const connectionFile = path.join(dir, 'connection.json');
   const file =
     existsSync(path.join(cluster, 'PG_VERSION')) && existsSync(connectionFile)

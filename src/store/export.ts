@@ -12,10 +12,14 @@ import { assetToOcsf, findingToOcsf } from '../model/ocsf';
 import { ExportRecordError } from './errors';
 import { inTransaction } from './with-client';
 
-/** The current-state views, as the model's records (JSON Schema in schema/), in key order. */
+/** A current-state view's records for one connection (given as an SQL expression), in key order. */
+const currentRecords = (view: 'current_assets' | 'current_findings', connection: string): string =>
+  `SELECT record FROM ${view} WHERE connection = ${connection} ORDER BY key`;
+
+/** The current-state views, as the model's records (JSON Schema in schema/). */
 const CURRENT = {
-  assets: 'SELECT record FROM current_assets WHERE connection = $1 ORDER BY key',
-  findings: 'SELECT record FROM current_findings WHERE connection = $1 ORDER BY key',
+  assets: currentRecords('current_assets', '$1'),
+  findings: currentRecords('current_findings', '$1'),
 } as const;
 
 export type RecordKind = keyof typeof CURRENT;
@@ -48,13 +52,13 @@ const assetPairSchema = z.tuple([findingSchema, assetSchema.nullable()]);
 
 const FILES: Record<ExportFormat, Record<RecordKind, ExportFile>> = {
   jsonl: {
-    assets: { file: 'assets.jsonl', query: `SELECT record FROM current_assets WHERE connection = ${exportConnection} ORDER BY key` },
-    findings: { file: 'findings.jsonl', query: `SELECT record FROM current_findings WHERE connection = ${exportConnection} ORDER BY key` },
+    assets: { file: 'assets.jsonl', query: currentRecords('current_assets', exportConnection) },
+    findings: { file: 'findings.jsonl', query: currentRecords('current_findings', exportConnection) },
   },
   ocsf: {
     assets: {
       file: 'devices.ocsf.jsonl',
-      query: `SELECT record FROM current_assets WHERE connection = ${exportConnection} ORDER BY key`,
+      query: currentRecords('current_assets', exportConnection),
       line: (json) => JSON.stringify(assetToOcsf(parseRecord(assetSchema, json))),
     },
     findings: {

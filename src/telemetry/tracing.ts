@@ -55,7 +55,6 @@ export function startTracing(spanProcessor: SpanProcessor, env: NodeJS.ProcessEn
   );
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register({ contextManager: new AsyncLocalStorageContextManager() });
-  const tracer = trace.getTracer('@temporalio/interceptors-opentelemetry');
   return {
     worker: () => {
       const sinks: WorkflowSinks = { exporter: makeWorkflowExporter(spanProcessor, resource) };
@@ -64,14 +63,14 @@ export function startTracing(spanProcessor: SpanProcessor, env: NodeJS.ProcessEn
         interceptors: {
           activity: [
             (ctx) => ({
-              inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }),
+              inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
               outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
             }),
           ],
         },
       };
     },
-    clientInterceptors: () => ({ workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer })] }),
+    clientInterceptors: () => ({ workflow: [new OpenTelemetryWorkflowClientInterceptor()] }),
     shutdown: async () => {
       await provider.shutdown();
       trace.disable();

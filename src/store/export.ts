@@ -48,7 +48,7 @@ interface ExportFile {
   line?: (json: string) => string;
 }
 
-const assetPairSchema = z.tuple([findingSchema, assetSchema.nullable()]);
+const findingWithAssetSchema = z.tuple([findingSchema, assetSchema.nullable()]);
 
 const FILES: Record<ExportFormat, Record<RecordKind, ExportFile>> = {
   jsonl: {
@@ -67,7 +67,7 @@ const FILES: Record<ExportFormat, Record<RecordKind, ExportFile>> = {
               FROM current_findings f LEFT JOIN current_assets a ON a.connection = f.connection AND a.key = f.asset_key
               WHERE f.connection = ${exportConnection} ORDER BY f.key`,
       line: (json) => {
-        const [finding, asset] = parseRecord(assetPairSchema, json);
+        const [finding, asset] = parseRecord(findingWithAssetSchema, json);
         if (!asset) throw new ExportRecordError(`finding ${finding.key} has no asset ${finding.assetKey} in the store, so it has no OCSF device; run the connector again to repair the store`);
         return JSON.stringify(findingToOcsf(finding, asset));
       },

@@ -10,7 +10,8 @@ import { projectRoot } from '../../src/config/project-paths';
  */
 export type OcsfClass = 'vulnerability_finding' | 'inventory_info';
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
+// Strict, except that OCSF's json_t attributes are typed as a union of JSON types.
+const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
 const validators = new Map<OcsfClass, ValidateFunction>();
 
 function validator(ocsfClass: OcsfClass): ValidateFunction {

@@ -12,6 +12,7 @@ import { openActivityDeps } from '../worker/activity-deps';
 import { createConnectorWorker } from '../worker/create-worker';
 import { createLogger } from '../worker/loggers';
 import { applyHeapSettings } from '../worker/heap-settings';
+import { tracingFromEnvironment } from '../telemetry/tracing';
 import { TASK_QUEUE } from '../worker/temporal-settings';
 import { formatReport, watchRun } from './watch-run';
 import { completedSync } from '../workflows/sync-result';
@@ -119,6 +120,9 @@ async function main(): Promise<number> {
       done(`${simulator.url}, ${options.hosts} hosts (connection "demo")`);
     }
 
+    // Traces when OTEL_EXPORTER_OTLP_ENDPOINT names a collector (see the README, "Traces").
+    const tracing = tracingFromEnvironment();
+    if (tracing) stack.push(() => tracing.shutdown());
     const deps = await openActivityDeps({ profiles, store });
     // Installed once the worker's secrets are known, so the SDK's log lines go through their masking.
     Runtime.install({ logger: createLogger('text', 'WARN', deps.masker) });
@@ -129,6 +133,7 @@ async function main(): Promise<number> {
       namespace: server.namespace,
       taskQueue: TASK_QUEUE,
       deps,
+      tracing: tracing?.worker(),
     });
     const workerRun = worker.run();
     stack.push(async () => {
@@ -141,7 +146,7 @@ async function main(): Promise<number> {
 
     const connection = await Connection.connect({ address: server.address });
     stack.push(() => connection.close());
-    const client = new Client({ connection, namespace: server.namespace });
+    const client = new Client({ connection, namespace: server.namespace, interceptors: tracing?.clientInterceptors() });
     const workflowId = `qualys-sync-${connectionName}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const handle = await client.workflow.start('qualysSync', {
       taskQueue: TASK_QUEUE,
@@ -164,7 +169,7 @@ async function main(): Promise<number> {
 Query the result (the tables and views are in the README):
   npm run query -- "SELECT hostname, criticality, operating_system FROM asset_details WHERE connection = '${connectionName}' AND status = 'active' ORDER BY criticality DESC NULLS LAST LIMIT 5"
   npm run query -- "SELECT cve, count(*) AS assets FROM current_findings WHERE connection = '${connectionName}' AND status = 'open' GROUP BY cve ORDER BY assets DESC LIMIT 5"
-  npm run export -- --connection ${connectionName} --out ./export      (assets.jsonl, findings.jsonl)`);
+  npm run export -- --connection ${connectionName} --out ./export      (assets.jsonl, findings.jsonl; --format ocsf for OCSF)`);
     } catch (err) {
       status = 1;
       console.error(`\nRun failed: ${describeFailure(err)}`);

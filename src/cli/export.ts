@@ -1,29 +1,42 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectionNameSchema } from '../config/connections';
-import { exportCurrentState } from '../store/export';
+import { EXPORT_FORMATS, exportCurrentState, exportFileNames, type ExportFormat } from '../store/export';
 import { openCliStore, runCommand } from './cli-store';
 
-const USAGE = `npm run export -- --connection NAME --out DIR
+const USAGE = `npm run export -- --connection NAME --out DIR [--format jsonl|ocsf]
 
-Writes DIR/assets.jsonl and DIR/findings.jsonl: the connection's current state in the store, removed
-assets and closed findings included (with their status), one record per line in key order, following
-schema/exposure-model.schema.json. Uses DATABASE_URL, else the embedded PostgreSQL under ./data.`;
+Writes the connection's current state in the store, removed assets and closed findings included (with
+their status), one record per line in key order:
+  --format jsonl (default)  DIR/assets.jsonl and DIR/findings.jsonl, following schema/exposure-model.schema.json
+  --format ocsf             DIR/devices.ocsf.jsonl (OCSF 1.8.0 Device Inventory Info, class 5001) and
+                            DIR/vulnerability-findings.ocsf.jsonl (OCSF 1.8.0 Vulnerability Finding, class 2002)
+Uses DATABASE_URL, else the embedded PostgreSQL under ./data.`;
+
+function isFormat(value: string): value is ExportFormat {
+  return (EXPORT_FORMATS as readonly string[]).includes(value);
+}
 
 runCommand(async () => {
-  const { values } = parseArgs({ options: { connection: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { connection: { type: 'string' }, out: { type: 'string' }, format: { type: 'string', default: 'jsonl' }, help: { type: 'boolean', default: false } },
+  });
   if (values.help) {
     console.log(USAGE);
     return;
   }
   if (!values.connection || !values.out) throw new Error(`--connection and --out are both needed.\n\n${USAGE}`);
+  if (!isFormat(values.format)) throw new Error(`--format ${values.format} is not one this command writes: use ${EXPORT_FORMATS.join(' or ')}.\n\n${USAGE}`);
   const connection = connectionNameSchema.parse(values.connection);
   const opened = await openCliStore();
   try {
     const state = await opened.store.readState(connection);
     if (!state.runKey) console.error(`Connection "${connection}" has no committed run in ${opened.location}; the files will be empty.`);
-    const counts = await exportCurrentState(opened.store.pool, connection, values.out);
-    console.log(`Wrote ${counts.assets} assets and ${counts.findings} findings of connection "${connection}" to ${path.resolve(values.out)}`);
+    const counts = await exportCurrentState(opened.store.pool, connection, values.out, values.format);
+    const files = exportFileNames(values.format);
+    console.log(
+      `Wrote ${counts.assets} assets (${files.assets}) and ${counts.findings} findings (${files.findings}) of connection "${connection}" to ${path.resolve(values.out)}`,
+    );
   } finally {
     await opened.close();
   }

@@ -25,6 +25,7 @@ import { nextPageIdMin, type ResponseWarning } from './truncation';
 import { connectorUserAgent } from './user-agent';
 import { htmlPageTitle, malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
 import { XmlBodyReader, type RecordSink } from './xml-body-reader';
+import { withSpan } from '../telemetry/spans';
 
 export type { QualysConnection } from './connection';
 export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
@@ -397,45 +398,54 @@ export class QualysClient {
   ): Promise<T> {
     const signal = this.#signal(call);
     const pass: CallPass | undefined = await this.#gate?.enter(endpoint, signal);
-    const started = performance.now();
-    let httpStatus: number | undefined;
-    let qualysCode: string | undefined;
-    let ok = false;
-    let limits: SubscriptionLimits | undefined;
-    let refusedWaitSeconds: number | undefined;
-    let response: HttpResponse | undefined;
-    try {
-      response = await this.#http.open(endpoint, body, signal);
-      const exchange = response;
-      httpStatus = exchange.status;
-      limits = readSubscriptionLimits(exchange.headers);
-      if (limits) {
-        this.#limits = limits;
-        this.#limitsByEndpoint.set(endpoint, limits);
+    // The call's span: endpoint, status, body bytes and Qualys' code — never a credential (the
+    // Authorization header and the user name stay in the transport; the host is the URL's alone).
+    return withSpan(`qualys ${endpoint}`, { 'qualys.endpoint': endpoint, 'http.request.method': 'POST', 'server.address': new URL(this.baseUrl).hostname }, async (span) => {
+      const started = performance.now();
+      let httpStatus: number | undefined;
+      let qualysCode: string | undefined;
+      let ok = false;
+      let limits: SubscriptionLimits | undefined;
+      let refusedWaitSeconds: number | undefined;
+      let response: HttpResponse | undefined;
+      try {
+        response = await this.#http.open(endpoint, body, signal);
+        const exchange = response;
+        httpStatus = exchange.status;
+        limits = readSubscriptionLimits(exchange.headers);
+        if (limits) {
+          this.#limits = limits;
+          this.#limitsByEndpoint.set(endpoint, limits);
+        }
+        const context: ResponseContext = {
+          endpoint,
+          httpStatus: exchange.status,
+          contentType: exchange.headers['content-type'],
+          baseUrl: this.baseUrl,
+          pod: this.pod,
+          limits,
+          location: exchange.headers.location,
+        };
+        const result = await interpret(exchange, context);
+        ok = true;
+        return result;
+      } catch (error) {
+        if (!isQualysError(error)) throw error;
+        qualysCode = error.qualysCode;
+        httpStatus ??= error.httpStatus;
+        if (error.kind === 'rate-limit' && httpStatus !== undefined) refusedWaitSeconds = error.waitSeconds;
+        throw this.#withoutSecrets(error);
+      } finally {
+        response?.discard();
+        span.setAttributes({
+          ...(httpStatus !== undefined ? { 'http.response.status_code': httpStatus } : {}),
+          ...(qualysCode !== undefined ? { 'qualys.code': qualysCode } : {}),
+          'qualys.response.bytes': response?.bytesRead() ?? 0,
+        });
+        this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok }, call);
+        await pass?.leave({ limits, refusedWaitSeconds });
       }
-      const context: ResponseContext = {
-        endpoint,
-        httpStatus: exchange.status,
-        contentType: exchange.headers['content-type'],
-        baseUrl: this.baseUrl,
-        pod: this.pod,
-        limits,
-        location: exchange.headers.location,
-      };
-      const result = await interpret(exchange, context);
-      ok = true;
-      return result;
-    } catch (error) {
-      if (!isQualysError(error)) throw error;
-      qualysCode = error.qualysCode;
-      httpStatus ??= error.httpStatus;
-      if (error.kind === 'rate-limit' && httpStatus !== undefined) refusedWaitSeconds = error.waitSeconds;
-      throw this.#withoutSecrets(error);
-    } finally {
-      response?.discard();
-      this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok }, call);
-      await pass?.leave({ limits, refusedWaitSeconds });
-    }
+    });
   }
 
   #signal(call: QualysCallOptions): AbortSignal | undefined {

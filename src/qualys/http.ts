@@ -34,6 +34,8 @@ export interface HttpResponse {
   text(): Promise<string>;
   /** Drops a body nobody will read, freeing the connection. */
   discard(): void;
+  /** Body bytes read so far (after decompression). */
+  bytesRead(): number;
 }
 
 /** Far above a sane page (1000 hosts with show_results=0): a body larger than this is refused as it arrives. */
@@ -103,12 +105,12 @@ export class QualysHttp {
     const responseHeaders = flattenHeaders(response.headers);
     const maxBytes = this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     let read = false;
+    let size = 0;
     const chunks = async function* (this: QualysHttp): AsyncGenerator<string, void, undefined> {
       if (read) throw new Error('a response body can be read only once');
       read = true;
       const source = decoded(response.body, responseHeaders['content-encoding'], endpoint, status);
       const decoder = new TextDecoder('utf-8');
-      let size = 0;
       try {
         for await (const chunk of source) {
           const bytes = chunk as Buffer;
@@ -140,6 +142,7 @@ export class QualysHttp {
         if (!read) response.body.destroy();
         read = true;
       },
+      bytesRead: () => size,
     };
   }
 

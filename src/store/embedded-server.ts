@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ensureConnectorRole, retireBootstrapConnector, roleLoginSchema, type RoleLogin } from './embedded-roles';
 import { StoreUnavailableError } from './errors';
+import { assertServerUserReaches } from './server-user-access';
 
 const execFileAsync = promisify(execFile);
 
@@ -280,6 +281,8 @@ async function ensureStarted(dir: string, options: { port?: number }): Promise<E
   const cluster = path.join(dir, 'cluster');
   const logs = path.join(dir, 'logs');
   const user = await serverUser();
+  // The data directory is made reachable below; the folders above it are the caller's to open.
+  if (user) await assertServerUserReaches(user, 'postgres', path.dirname(path.resolve(dir)));
   const connectionFile = path.join(dir, 'connection.json');
   const file =
     existsSync(path.join(cluster, 'PG_VERSION')) && existsSync(connectionFile)

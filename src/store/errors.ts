@@ -76,3 +76,8 @@ export function describeDataRefusal(error: unknown): string {
     'The value came from Qualys\' answer as the connector read it: report this message to the connector\'s maintainers.'
   );
 }
+
+/** A record of the store that cannot be exported as asked (it does not follow the model, or its asset is missing). */
+export class ExportRecordError extends Error {
+  override readonly name = 'ExportRecordError';
+}

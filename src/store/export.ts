@@ -1,20 +1,32 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { withClient } from './with-client';
+import { z } from 'zod';
+import { assetSchema, findingSchema } from '../model/exposure';
+import { assetToOcsf, findingToOcsf } from '../model/ocsf';
+import { ExportRecordError } from './errors';
+import { inTransaction } from './with-client';
 
-/** The current-state views, as the model's records (JSON Schema in schema/), in key order. */
+/** A current-state view's records for one connection (given as an SQL expression), in key order. */
+const currentRecords = (view: 'current_assets' | 'current_findings', connection: string): string =>
+  `SELECT record FROM ${view} WHERE connection = ${connection} ORDER BY key`;
+
+/** The current-state views, as the model's records (JSON Schema in schema/). */
 const CURRENT = {
-  assets: 'SELECT record FROM current_assets WHERE connection = $1 ORDER BY key',
-  findings: 'SELECT record FROM current_findings WHERE connection = $1 ORDER BY key',
+  assets: currentRecords('current_assets', '$1'),
+  findings: currentRecords('current_findings', '$1'),
 } as const;
 
 export type RecordKind = keyof typeof CURRENT;
+
+/** What `npm run export` writes: the model's records as JSON Lines, or OCSF events. */
+export const EXPORT_FORMATS = ['jsonl', 'ocsf'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** The connection's current records of one kind (for small estates and tests; export streams). */
 export async function readCurrent<T>(pool: Pool, connection: string, kind: RecordKind): Promise<T[]> {
@@ -22,46 +34,132 @@ export async function readCurrent<T>(pool: Pool, connection: string, kind: Recor
   return rows.map((r) => r.record);
 }
 
+// COPY takes no bind parameters, so the connection name is handed to it as a transaction-local
+// setting, set with a parameterised query, and read back inside the COPY's query.
+const CONNECTION_SETTING = 'qualys_connector.export_connection';
+const exportConnection = `current_setting('${CONNECTION_SETTING}')`;
+
+interface ExportFile {
+  /** The file's name in the export folder. */
+  file: string;
+  /** One JSON value per row. */
+  query: string;
+  /** Turns a row's JSON into the line written (identity for the model's own records). */
+  line?: (json: string) => string;
+}
+
+const findingWithAssetSchema = z.tuple([findingSchema, assetSchema.nullable()]);
+
+const FILES: Record<ExportFormat, Record<RecordKind, ExportFile>> = {
+  jsonl: {
+    assets: { file: 'assets.jsonl', query: currentRecords('current_assets', exportConnection) },
+    findings: { file: 'findings.jsonl', query: currentRecords('current_findings', exportConnection) },
+  },
+  ocsf: {
+    assets: {
+      file: 'devices.ocsf.jsonl',
+      query: currentRecords('current_assets', exportConnection),
+      line: (json) => JSON.stringify(assetToOcsf(parseRecord(assetSchema, json))),
+    },
+    findings: {
+      file: 'vulnerability-findings.ocsf.jsonl',
+      query: `SELECT jsonb_build_array(f.record, a.record)
+              FROM current_findings f LEFT JOIN current_assets a ON a.connection = f.connection AND a.key = f.asset_key
+              WHERE f.connection = ${exportConnection} ORDER BY f.key`,
+      line: (json) => {
+        const [finding, asset] = parseRecord(findingWithAssetSchema, json);
+        if (!asset) throw new ExportRecordError(`finding ${finding.key} has no asset ${finding.assetKey} in the store, so it has no OCSF device; run the connector again to repair the store`);
+        return JSON.stringify(findingToOcsf(finding, asset));
+      },
+    },
+  },
+};
+
+function parseRecord<T>(schema: z.ZodType<T>, json: string): T {
+  const parsed = schema.safeParse(JSON.parse(json));
+  if (!parsed.success) {
+    throw new ExportRecordError(`a stored record does not follow the exposure model, so it cannot be exported as OCSF: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** The files an export in this format writes, by kind. */
+export function exportFileNames(format: ExportFormat): Record<RecordKind, string> {
+  return { assets: FILES[format].assets.file, findings: FILES[format].findings.file };
+}
+
 /**
- * Writes `<dir>/assets.jsonl` and `<dir>/findings.jsonl`: the connection's current state, removed assets
- * and closed findings included, one record per line. Streamed with COPY, so memory stays flat; each file
- * appears whole (written aside, then renamed).
+ * Writes the connection's current state into `dir`, removed assets and closed findings included, one
+ * record per line: as the model's records (`assets.jsonl`, `findings.jsonl`) or as OCSF events
+ * (`devices.ocsf.jsonl`, `vulnerability-findings.ocsf.jsonl`). Both files are read from one snapshot
+ * of the store; streamed with COPY, so memory stays flat; each file appears whole (written aside,
+ * then renamed).
  */
-export async function exportCurrentState(pool: Pool, connection: string, dir: string): Promise<Record<RecordKind, number>> {
+export async function exportCurrentState(pool: Pool, connection: string, dir: string, format: ExportFormat = 'jsonl'): Promise<Record<RecordKind, number>> {
   await mkdir(dir, { recursive: true });
   const counts: Record<RecordKind, number> = { assets: 0, findings: 0 };
-  await withClient(pool, async (client) => {
-    for (const kind of Object.keys(CURRENT) as RecordKind[]) {
-      const file = path.join(dir, `${kind}.jsonl`);
-      const temp = `${file}.${process.pid}.tmp`;
-      // COPY takes no parameters: the connection name goes in as an escaped literal.
-      const sql = CURRENT[kind].replace('$1', client.escapeLiteral(connection));
-      await pipeline(client.query(copyTo(`COPY (${sql}) TO STDOUT`)), unescapeCopyText(() => (counts[kind] += 1)), createWriteStream(temp));
-      await rename(temp, file);
+  await inTransaction(pool, async (client) => {
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await client.query('SELECT set_config($1, $2, true)', [CONNECTION_SETTING, connection]);
+    for (const kind of Object.keys(counts) as RecordKind[]) {
+      counts[kind] = await copyToFile(client, FILES[format][kind], dir);
     }
   });
   return counts;
 }
 
+async function copyToFile(client: PoolClient, spec: ExportFile, dir: string): Promise<number> {
+  const file = path.join(dir, spec.file);
+  const temp = `${file}.${process.pid}.tmp`;
+  let lines = 0;
+  try {
+    await pipeline(
+      client.query(copyTo(`COPY (${spec.query}) TO STDOUT`)),
+      copyTextLines((line) => {
+        lines += 1;
+        return spec.line ? spec.line(line) : line;
+      }),
+      createWriteStream(temp),
+    );
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await rename(temp, file);
+  return lines;
+}
+
 /**
- * COPY's text format escapes backslashes (JSON text from jsonb holds no raw tab or newline, so that is
- * the only escape it can contain); one row per line.
+ * COPY's text format, one row per line, as the rows' own text: COPY escapes backslashes (JSON text
+ * from jsonb holds no raw tab or newline, so that is the only escape it can contain). Each line is
+ * passed through `map` on its way out.
  */
-function unescapeCopyText(onLine: () => void): Transform {
+function copyTextLines(map: (line: string) => string): Transform {
   // A multi-byte character can be split across chunks: the decoder holds its first bytes back.
   const decoder = new StringDecoder('utf8');
   let rest = '';
+  const mapLines = (text: string): string => {
+    let out = '';
+    for (const line of text.split('\n')) if (line !== '') out += `${map(line.replace(/\\\\/g, '\\'))}\n`;
+    return out;
+  };
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       const text = rest + decoder.write(chunk);
       const end = text.lastIndexOf('\n') + 1;
       rest = text.slice(end);
-      const lines = text.slice(0, end);
-      for (let i = lines.indexOf('\n'); i !== -1; i = lines.indexOf('\n', i + 1)) onLine();
-      done(null, lines.replace(/\\\\/g, '\\'));
+      try {
+        done(null, mapLines(text.slice(0, end)));
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
     },
     flush(done) {
-      done(null, (rest + decoder.end()).replace(/\\\\/g, '\\'));
+      try {
+        done(null, mapLines(rest + decoder.end()));
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
     },
   });
 }

@@ -5,7 +5,8 @@ import { ApiGuard } from './api-guard';
 import { ApiSlots } from './api-slots';
 import { ensureEmbeddedPostgres } from './embedded-server';
 import { StoreUnavailableError } from './errors';
-import { ExposureStore } from './exposure-store';
+import type { ExposureStore } from './exposure-store';
+import { TracedExposureStore } from './traced-store';
 import { migrate } from './migrations';
 
 export interface OpenedStore {
@@ -65,7 +66,7 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
   }
   const slots = new ApiSlots({ connectionString: url, canceller: pool });
   return {
-    store: new ExposureStore(pool),
+    store: new TracedExposureStore(pool),
     apiGuard: new ApiGuard(slots),
     location,
     secrets,

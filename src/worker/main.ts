@@ -7,6 +7,7 @@ import { openActivityDeps } from './activity-deps';
 import { createConnectorWorker } from './create-worker';
 import { applyHeapSettings } from './heap-settings';
 import { createLogger } from './loggers';
+import { tracingFromEnvironment } from '../telemetry/tracing';
 import { temporalSettingsFromEnv } from './temporal-settings';
 
 const USAGE = `npm run worker -- [options]    (or: node lib/src/worker/main.js [options])
@@ -31,7 +32,11 @@ The Qualys connector worker. Every option has an environment variable; a flag wi
                                started on demand (start it once with \`npm run store:dev\` to share it)
 
 Qualys connections: QUALYS_API_URL, QUALYS_USERNAME, QUALYS_PASSWORD (profile "default") and/or
-QUALYS_CONNECTIONS_FILE.`;
+QUALYS_CONNECTIONS_FILE.
+
+Traces (off by default): OTEL_EXPORTER_OTLP_ENDPOINT=http://COLLECTOR:4318 sends OpenTelemetry spans of
+every run (workflow, activities, Qualys calls, store writes) as OTLP over HTTP/protobuf; the other
+standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER …).`;
 
 function readFlags(argv: string[]): NodeJS.ProcessEnv {
   const { values } = parseArgs({
@@ -105,12 +110,15 @@ async function main(): Promise<void> {
     await deps.close();
     throw err;
   });
+  let tracing: ReturnType<typeof tracingFromEnvironment>;
   try {
+    tracing = tracingFromEnvironment(env);
     const worker = await createConnectorWorker({
       connection,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       deps,
+      tracing: tracing?.worker(),
       tuning: { shutdownGraceTime: (env.QUALYS_WORKER_SHUTDOWN_GRACE ?? '30s') as Duration },
     });
     logger.info(`worker polling task queue "${settings.taskQueue}" on ${settings.address} (namespace ${settings.namespace})`, {
@@ -119,10 +127,13 @@ async function main(): Promise<void> {
       connections: deps.profiles.names(),
       store: deps.storeLocation,
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : undefined,
+      // Where spans go (the endpoint only: OTEL_EXPORTER_OTLP_HEADERS may hold a collector's key).
+      traces: tracing ? (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT) : 'off',
     });
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    await tracing?.shutdown().catch(() => undefined);
     await connection.close();
     await deps.close();
   }

@@ -25,6 +25,6 @@ export function temporalCli(args: string[], timeoutMs = 60_000): Promise<Command
 }
 
 /** One of the project's compiled commands (`npm run <name> --` runs the same file after a build). */
-export function projectCommand(script: 'schedule' | 'doctor', args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CommandResult> {
+export function projectCommand(script: 'schedule' | 'doctor' | 'export', args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CommandResult> {
   return run(process.execPath, [path.join(projectRoot(), 'lib', 'src', 'cli', `${script}.js`), ...args], env, timeoutMs);
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
+import { untracedWorkerOptions } from '../../src/telemetry/tracing';
 import { connectToTestServer } from '../harness/temporal';
 
 // Histories of real runs (recorded by `npm run replay:record`) replayed against the current workflow
@@ -35,7 +36,8 @@ function patchesIn(history: temporal.api.history.v1.IHistory): string[] {
 function replayOptions() {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
   if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE is not set: run the integration tests with `npm test`');
-  return { workflowBundle: { codePath } };
+  // The bundle's tracing interceptor hands its spans to a sink, which replay must know (it drops them).
+  return { workflowBundle: { codePath }, ...untracedWorkerOptions() };
 }
 
 async function replay(histories: Array<{ name: string; history: temporal.api.history.v1.IHistory }>): Promise<Record<string, string>> {

@@ -22,8 +22,9 @@ import { QPS_MAX_PAGE_SIZE, hostAssetCountRequest, hostAssetSearchRequest, type 
 import type { HostAsset, HostDetections, KnowledgeBaseVuln, QualysHost, SubscriptionLimits } from './schemas';
 import { nextPageIdMin, type ResponseWarning } from './truncation';
 import { connectorUserAgent } from './user-agent';
-import { htmlPageTitle, malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
+import { htmlPageTitle, malformed, unexpectedRoot, type XmlDocument } from './xml';
 import { XmlBodyReader, type RecordSink } from './xml-body-reader';
+import type { ReplacedCharacters } from './xml-tree-builder';
 
 export type { QualysConnection } from './connection';
 export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
@@ -36,6 +37,13 @@ export interface QualysCallEvent {
   qualysCode?: string;
   durationMs: number;
   ok: boolean;
+  /** Characters of the answer that arrived as, or were replaced by, U+FFFD, by field (`DETECTION.RESULTS`). */
+  replacedCharacters?: Record<string, ReplacedCharacters>;
+}
+
+/** What reading an answer observed, for the call's event. */
+interface ReadingObserved {
+  replacedCharacters?: Record<string, ReplacedCharacters>;
 }
 
 export interface QualysClientOptions {
@@ -346,8 +354,8 @@ export class QualysClient {
     call: QualysCallOptions,
     sink?: RecordSink<T>,
   ): Promise<{ document: XmlDocument; context: ResponseContext }> {
-    return this.#exchange(endpoint, form, call, async (response, context) => {
-      const parsed = await readXml(response, context, sink);
+    return this.#exchange(endpoint, form, call, async (response, context, observed) => {
+      const parsed = await readXml(response, context, sink, observed);
       if (parsed.document) {
         const apiError = errorFromApiDocument(parsed.document, context);
         if (apiError) throw apiError;
@@ -365,8 +373,8 @@ export class QualysClient {
     call: QualysCallOptions,
     sink?: RecordSink<T>,
   ): Promise<{ response: ServiceResponse; context: ResponseContext }> {
-    return this.#exchange(endpoint, xml, call, async (http, context) => {
-      const parsed = await readXml(http, context, sink);
+    return this.#exchange(endpoint, xml, call, async (http, context, observed) => {
+      const parsed = await readXml(http, context, sink, observed);
       if (parsed.document?.rootName === SERVICE_RESPONSE_ROOT) {
         const response = parseServiceResponse(parsed.document, context);
         const serviceError = errorFromServiceResponse(response, context);
@@ -388,8 +396,9 @@ export class QualysClient {
     endpoint: QualysEndpoint,
     body: string,
     call: QualysCallOptions,
-    interpret: (response: HttpResponse, context: ResponseContext) => Promise<T>,
+    interpret: (response: HttpResponse, context: ResponseContext, observed: ReadingObserved) => Promise<T>,
   ): Promise<T> {
+    const observed: ReadingObserved = {};
     const signal = this.#signal(call);
     const pass: CallPass | undefined = await this.#gate?.enter(endpoint, signal);
     const started = performance.now();
@@ -417,7 +426,7 @@ export class QualysClient {
         limits,
         location: exchange.headers.location,
       };
-      const result = await interpret(exchange, context);
+      const result = await interpret(exchange, context, observed);
       ok = true;
       return result;
     } catch (error) {
@@ -428,7 +437,10 @@ export class QualysClient {
       throw this.#withoutSecrets(error);
     } finally {
       response?.discard();
-      this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok }, call);
+      this.#report(
+        { endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok, replacedCharacters: observed.replacedCharacters },
+        call,
+      );
       await pass?.leave({ limits, refusedWaitSeconds });
     }
   }
@@ -476,28 +488,35 @@ type Parsed = ({ document: XmlDocument; error?: undefined } | { document?: undef
 };
 
 /**
- * Reads the body as XML. A successful status streams it, records going to the sink as they are read
- * (a body that fails to read or parse fails the call there and then). Any other status reads the whole
- * (small) body first: its status may decide what went wrong whatever the body says.
+ * Reads the body as XML, as it arrives. On a successful status records go to the sink as they are read
+ * (a body that fails to read or parse fails the call there and then). On any other status the body's
+ * reading is kept, good or bad, for `throwForStatus`: its status may decide what went wrong whatever
+ * the body says. What the reader replaced (characters XML forbids, invalid bytes) goes to `observed`.
  */
-async function readXml<T>(response: HttpResponse, context: ResponseContext, sink: RecordSink<T> | undefined): Promise<Parsed> {
-  if (response.status >= 200 && response.status < 300) {
-    const reader = new XmlBodyReader(context, sink);
-    let empty = true;
-    for await (const chunk of response.chunks()) {
-      if (empty && chunk.trim() !== '') empty = false;
-      reader.write(chunk);
-    }
-    return { document: reader.end(), empty };
-  }
-  const body = await response.text();
-  const empty = body.trim() === '';
+async function readXml<T>(
+  response: HttpResponse,
+  context: ResponseContext,
+  sink: RecordSink<T> | undefined,
+  observed: ReadingObserved,
+): Promise<Parsed> {
+  const success = response.status >= 200 && response.status < 300;
+  const reader = new XmlBodyReader(context, success ? sink : undefined);
   try {
-    return { document: parseQualysXml(body, context), empty };
+    for await (const chunk of response.chunks()) reader.writeBytes(chunk);
+    const document = reader.end();
+    return { document, empty: false };
   } catch (error) {
-    if (isQualysError(error)) return { error, empty, htmlTitle: htmlPageTitle(body, context.contentType) };
-    throw error;
+    if (success || !isQualysError(error) || error.kind !== 'malformed-response') throw error;
+    return { error, empty: reader.blank, htmlTitle: htmlPageTitle(reader.prefix, context.contentType) };
+  } finally {
+    observed.replacedCharacters = replacedCharactersOf(reader);
   }
+}
+
+/** What a call's reading replaced, by field; undefined when nothing was. */
+function replacedCharactersOf(reader: XmlBodyReader<unknown>): Record<string, ReplacedCharacters> | undefined {
+  if (reader.replacedCharacters.size === 0) return undefined;
+  return Object.fromEntries([...reader.replacedCharacters].map(([field, counts]) => [field, { ...counts }]));
 }
 
 /**

@@ -1,8 +1,23 @@
 import type { QualysCallEvent } from '../qualys/client';
 
+/** U+FFFD characters in one field of the answers (invalid bytes, characters XML forbids): how many, in how many values. */
+export interface ReplacedCharacterCount {
+  characters: number;
+  values: number;
+}
+
 /** One entry of a run's call log: every Qualys call an activity attempt made, and every wait it asked for. */
 export type CallLogEntry =
-  | { type: 'call'; endpoint: string; httpStatus?: number; qualysCode?: string; ok: boolean; ms: number }
+  | {
+      type: 'call';
+      endpoint: string;
+      httpStatus?: number;
+      qualysCode?: string;
+      ok: boolean;
+      ms: number;
+      /** By field (`DETECTION.RESULTS`), when the answer had any. */
+      replacedCharacters?: Record<string, ReplacedCharacterCount>;
+    }
   | { type: 'wait'; seconds: number; reason: 'rate-limit' | 'concurrency-limit' };
 
 export interface ApiCallSummary {
@@ -12,6 +27,8 @@ export interface ApiCallSummary {
   failuresByCode: Record<string, number>;
   /** Seconds of retry delay the activities asked for (durable workflow timers are counted by the workflow). */
   retryDelaySeconds: number;
+  /** U+FFFD characters in the answers of successful calls, by field; absent when there were none. */
+  replacedCharacters?: Record<string, ReplacedCharacterCount>;
 }
 
 /**
@@ -31,6 +48,7 @@ export function callRecorder(): { onCall: (event: QualysCallEvent) => void; wait
         qualysCode: event.qualysCode,
         ok: event.ok,
         ms: Math.round(event.durationMs),
+        ...(event.replacedCharacters === undefined ? {} : { replacedCharacters: event.replacedCharacters }),
       });
     },
     wait: (entry) => {
@@ -50,6 +68,13 @@ export function summariseCalls(entries: readonly CallLogEntry[]): ApiCallSummary
     if (!entry.ok) {
       const key = entry.qualysCode ?? String(entry.httpStatus ?? 'network');
       summary.failuresByCode[key] = (summary.failuresByCode[key] ?? 0) + 1;
+    } else if (entry.replacedCharacters !== undefined) {
+      const total = (summary.replacedCharacters ??= {});
+      for (const [field, count] of Object.entries(entry.replacedCharacters)) {
+        const sum = (total[field] ??= { characters: 0, values: 0 });
+        sum.characters += count.characters;
+        sum.values += count.values;
+      }
     }
   }
   return summary;

@@ -17,6 +17,10 @@ export type CallLogEntry =
       ms: number;
       /** By field (`DETECTION.RESULTS`), when the answer had any. */
       replacedCharacters?: Record<string, ReplacedCharacterCount>;
+      /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
+      droppedValues?: Record<string, number>;
+      /** Records that could not be read (set aside, not taken). */
+      rejectedRecords?: number;
     }
   | { type: 'wait'; seconds: number; reason: 'rate-limit' | 'concurrency-limit' };
 
@@ -29,6 +33,10 @@ export interface ApiCallSummary {
   retryDelaySeconds: number;
   /** U+FFFD characters in the answers of successful calls, by field; absent when there were none. */
   replacedCharacters?: Record<string, ReplacedCharacterCount>;
+  /** Values of unexpected form dropped from records of successful calls, by field; absent when none were. */
+  droppedValues?: Record<string, number>;
+  /** Records of successful calls that could not be read; absent when none. */
+  rejectedRecords?: number;
 }
 
 /**
@@ -49,6 +57,8 @@ export function callRecorder(): { onCall: (event: QualysCallEvent) => void; wait
         ok: event.ok,
         ms: Math.round(event.durationMs),
         ...(event.replacedCharacters === undefined ? {} : { replacedCharacters: event.replacedCharacters }),
+        ...(event.droppedValues === undefined ? {} : { droppedValues: event.droppedValues }),
+        ...(event.rejectedRecords === undefined ? {} : { rejectedRecords: event.rejectedRecords }),
       });
     },
     wait: (entry) => {
@@ -68,14 +78,26 @@ export function summariseCalls(entries: readonly CallLogEntry[]): ApiCallSummary
     if (!entry.ok) {
       const key = entry.qualysCode ?? String(entry.httpStatus ?? 'network');
       summary.failuresByCode[key] = (summary.failuresByCode[key] ?? 0) + 1;
-    } else if (entry.replacedCharacters !== undefined) {
-      const total = (summary.replacedCharacters ??= {});
-      for (const [field, count] of Object.entries(entry.replacedCharacters)) {
-        const sum = (total[field] ??= { characters: 0, values: 0 });
-        sum.characters += count.characters;
-        sum.values += count.values;
-      }
+    } else {
+      addReading(summary, entry);
     }
   }
   return summary;
+}
+
+/** What a successful call's reading met (characters replaced, values dropped, records rejected), added to the summary. */
+function addReading(summary: ApiCallSummary, entry: Extract<CallLogEntry, { type: 'call' }>): void {
+  if (entry.replacedCharacters !== undefined) {
+    const total = (summary.replacedCharacters ??= {});
+    for (const [field, count] of Object.entries(entry.replacedCharacters)) {
+      const sum = (total[field] ??= { characters: 0, values: 0 });
+      sum.characters += count.characters;
+      sum.values += count.values;
+    }
+  }
+  if (entry.droppedValues !== undefined) {
+    const total = (summary.droppedValues ??= {});
+    for (const [field, count] of Object.entries(entry.droppedValues)) total[field] = (total[field] ?? 0) + count;
+  }
+  if (entry.rejectedRecords !== undefined) summary.rejectedRecords = (summary.rejectedRecords ?? 0) + entry.rejectedRecords;
 }

@@ -25,6 +25,7 @@ import { connectorUserAgent } from './user-agent';
 import { htmlPageTitle, malformed, unexpectedRoot, type XmlDocument } from './xml';
 import { XmlBodyReader, type RecordSink } from './xml-body-reader';
 import type { ReplacedCharacters } from './xml-tree-builder';
+import type { RejectedRecord } from './parse-document';
 
 export type { QualysConnection } from './connection';
 export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
@@ -39,12 +40,14 @@ export interface QualysCallEvent {
   ok: boolean;
   /** Characters of the answer that arrived as, or were replaced by, U+FFFD, by field (`DETECTION.RESULTS`). */
   replacedCharacters?: Record<string, ReplacedCharacters>;
+  /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
+  droppedValues?: Record<string, number>;
+  /** Records that could not be read, handed to `onRejectedRecord`. */
+  rejectedRecords?: number;
 }
 
 /** What reading an answer observed, for the call's event. */
-interface ReadingObserved {
-  replacedCharacters?: Record<string, ReplacedCharacters>;
-}
+type ReadingObserved = Pick<QualysCallEvent, 'replacedCharacters' | 'droppedValues' | 'rejectedRecords'>;
 
 export interface QualysClientOptions {
   onCall?: (event: QualysCallEvent) => void;
@@ -61,6 +64,12 @@ export interface QualysCallOptions {
   signal?: AbortSignal;
   /** Called after each HTTP call this method makes (a truncated list makes several). */
   onCall?: (event: QualysCallEvent) => void;
+  /**
+   * Gets each record of a streamed list that cannot be read (no host ID, no QID, a broken structure),
+   * with the endpoint it came from; provisional like the records taken. Without it such a record fails
+   * the call (a non-retryable `malformed-response`).
+   */
+  onRejectedRecord?: (endpoint: QualysEndpoint, record: RejectedRecord) => void;
 }
 
 export const detectionStatuses = ['New', 'Active', 'Re-Opened', 'Fixed'] as const;
@@ -355,7 +364,7 @@ export class QualysClient {
     sink?: RecordSink<T>,
   ): Promise<{ document: XmlDocument; context: ResponseContext }> {
     return this.#exchange(endpoint, form, call, async (response, context, observed) => {
-      const parsed = await readXml(response, context, sink, observed);
+      const parsed = await readXml(response, context, withRejects(sink, endpoint, call), observed);
       if (parsed.document) {
         const apiError = errorFromApiDocument(parsed.document, context);
         if (apiError) throw apiError;
@@ -374,7 +383,7 @@ export class QualysClient {
     sink?: RecordSink<T>,
   ): Promise<{ response: ServiceResponse; context: ResponseContext }> {
     return this.#exchange(endpoint, xml, call, async (http, context, observed) => {
-      const parsed = await readXml(http, context, sink, observed);
+      const parsed = await readXml(http, context, withRejects(sink, endpoint, call), observed);
       if (parsed.document?.rootName === SERVICE_RESPONSE_ROOT) {
         const response = parseServiceResponse(parsed.document, context);
         const serviceError = errorFromServiceResponse(response, context);
@@ -437,10 +446,7 @@ export class QualysClient {
       throw this.#withoutSecrets(error);
     } finally {
       response?.discard();
-      this.#report(
-        { endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok, replacedCharacters: observed.replacedCharacters },
-        call,
-      );
+      this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok, ...observed }, call);
       await pass?.leave({ limits, refusedWaitSeconds });
     }
   }
@@ -509,14 +515,19 @@ async function readXml<T>(
     if (success || !isQualysError(error) || error.kind !== 'malformed-response') throw error;
     return { error, empty: reader.blank, htmlTitle: htmlPageTitle(reader.prefix, context.contentType) };
   } finally {
-    observed.replacedCharacters = replacedCharactersOf(reader);
+    if (reader.replacedCharacters.size > 0) {
+      observed.replacedCharacters = Object.fromEntries([...reader.replacedCharacters].map(([field, counts]) => [field, { ...counts }]));
+    }
+    if (reader.droppedValues.size > 0) observed.droppedValues = Object.fromEntries(reader.droppedValues);
+    if (reader.rejectedRecords > 0) observed.rejectedRecords = reader.rejectedRecords;
   }
 }
 
-/** What a call's reading replaced, by field; undefined when nothing was. */
-function replacedCharactersOf(reader: XmlBodyReader<unknown>): Record<string, ReplacedCharacters> | undefined {
-  if (reader.replacedCharacters.size === 0) return undefined;
-  return Object.fromEntries([...reader.replacedCharacters].map(([field, counts]) => [field, { ...counts }]));
+/** The sink, with the call's taker of rejected records (if any) wired in. */
+function withRejects<T>(sink: RecordSink<T> | undefined, endpoint: QualysEndpoint, call: QualysCallOptions): RecordSink<T> | undefined {
+  const onRejected = call.onRejectedRecord;
+  if (sink === undefined || onRejected === undefined) return sink;
+  return { ...sink, reject: (record) => onRejected(endpoint, record) };
 }
 
 /**

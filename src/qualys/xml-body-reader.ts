@@ -1,7 +1,7 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { endpointInfo } from './endpoints';
 import type { QualysError } from './errors';
-import type { RecordReader } from './parse-document';
+import type { RecordOutcomes, RecordReader, RejectedRecord } from './parse-document';
 import { REPLACEMENT_CHARACTER, UnsupportedEncodingError, XmlBodyDecoder } from './xml-decoder';
 import { malformed, type XmlContext, type XmlDocument } from './xml-document';
 import { XML_LIMITS, XmlLimitExceeded } from './xml-limits';
@@ -17,6 +17,8 @@ const TITLE_MAX_CHARS = 200;
 export interface RecordSink<T> {
   reader: RecordReader<T>;
   take(record: T): void;
+  /** Gets each record that cannot be read. Without it, such a record fails the page. */
+  reject?: (record: RejectedRecord) => void;
 }
 
 /** The body is not well-formed XML: what the parser said, where. */
@@ -56,13 +58,27 @@ export class XmlBodyReader<T = never> {
   /** Character references to forbidden characters in the text or tag being read (the parser keeps them as written). */
   #badReferences = 0;
   #failure: Error | undefined;
+  readonly #dropped = new Map<string, number>();
+  #rejected = 0;
 
   constructor(context: XmlContext, sink?: RecordSink<T>) {
     this.#context = context;
+    const outcomes: RecordOutcomes = {
+      dropped: (field) => this.#dropped.set(field, (this.#dropped.get(field) ?? 0) + 1),
+      reject:
+        sink?.reject &&
+        ((record) => {
+          this.#rejected += 1;
+          sink.reject?.(record);
+        }),
+    };
     this.#builder = new XmlTreeBuilder(
       sink && {
         path: sink.reader.path,
-        record: (value, index) => sink.take(sink.reader.read(value, index, context)),
+        record: (value, index) => {
+          const record = sink.reader.read(value, index, context, outcomes);
+          if (record !== undefined) sink.take(record);
+        },
       },
     );
     this.#html = context.contentType !== undefined && /\btext\/html\b/i.test(context.contentType);
@@ -82,6 +98,16 @@ export class XmlBodyReader<T = never> {
   /** Characters that arrived as U+FFFD or were replaced by it (invalid bytes, characters XML forbids), by field. */
   get replacedCharacters(): ReadonlyMap<string, ReplacedCharacters> {
     return this.#builder.replacedCharacters;
+  }
+
+  /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
+  get droppedValues(): ReadonlyMap<string, number> {
+    return this.#dropped;
+  }
+
+  /** Records that could not be read, handed to the sink's `reject`. */
+  get rejectedRecords(): number {
+    return this.#rejected;
   }
 
   /** The body held nothing but white space (so far). */

@@ -122,16 +122,16 @@ describe('what is refused, as XML 1.0 refuses it', () => {
   });
 });
 
-describe('a record of a shape the connector does not know', () => {
+describe('a record that cannot be read, without a taker for rejects', () => {
   it('fails as it is read, naming its path from the root with its index, the host and the QID; not retryable', () => {
-    const body = fixture('detections-page1.xml').replace('<PORT>22</PORT>', '<PORT>ssh</PORT>');
+    const body = fixture('detections-page1.xml').replace('<QID>105943</QID>', '<QID>105943-b</QID>');
     const taken: HostDetections[] = [];
     const e = thrownQualysError(() => readInChunks(body, 100, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
     expect(taken.map((h) => h.id)).toEqual(['120']);
     expect(e.kind).toBe('malformed-response');
     expect(e.retryable).toBe(false);
     expect(e.message).toContain(
-      'HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[1].DETECTION_LIST.DETECTION[1].PORT (HOST ID 121 › DETECTION QID 105943): expected a whole number, got "ssh"',
+      'HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[1].DETECTION_LIST.DETECTION[1].QID (HOST ID 121 › DETECTION QID 105943-b): expected a numeric ID, got "105943-b"',
     );
   });
 });

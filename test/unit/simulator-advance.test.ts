@@ -157,7 +157,7 @@ describe('one default advance of a 2000-host estate', () => {
   });
 
   it('serves every detection of the added and changed hosts as the truth says', () => {
-    const project = (d: { uniqueVulnId?: string; qid: string; status: string; firstFound?: string; lastFound?: string; lastFixed?: string; timesFound?: number }): unknown => ({
+    const project = (d: { uniqueVulnId?: string; qid: string; status?: string; firstFound?: string; lastFound?: string; lastFixed?: string; timesFound?: number }): unknown => ({
       uniqueVulnId: d.uniqueVulnId,
       qid: d.qid,
       status: d.status,

@@ -6,12 +6,17 @@ import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { REJECTED_RECORD_JSON } from './rejected-records';
 import { withClient } from './with-client';
 
-/** The current-state views, as the model's records (JSON Schema in schema/), in key order. */
+/**
+ * The current-state views, as the model's records (JSON Schema in schema/), in key order; and the
+ * records the connection's current run could not read (`rejected-records.ts`), by page and path.
+ */
 const CURRENT = {
   assets: 'SELECT record FROM current_assets WHERE connection = $1 ORDER BY key',
   findings: 'SELECT record FROM current_findings WHERE connection = $1 ORDER BY key',
+  rejected_records: `${REJECTED_RECORD_JSON} WHERE run_key = (SELECT run_key FROM connections WHERE connection = $1) ORDER BY page_index, record_path`,
 } as const;
 
 export type RecordKind = keyof typeof CURRENT;
@@ -24,12 +29,13 @@ export async function readCurrent<T>(pool: Pool, connection: string, kind: Recor
 
 /**
  * Writes `<dir>/assets.jsonl` and `<dir>/findings.jsonl`: the connection's current state, removed assets
- * and closed findings included, one record per line. Streamed with COPY, so memory stays flat; each file
+ * and closed findings included, one record per line; and `<dir>/rejected_records.jsonl`: the records its
+ * current run could not read. Streamed with COPY, so memory stays flat; each file
  * appears whole (written aside, then renamed).
  */
 export async function exportCurrentState(pool: Pool, connection: string, dir: string): Promise<Record<RecordKind, number>> {
   await mkdir(dir, { recursive: true });
-  const counts: Record<RecordKind, number> = { assets: 0, findings: 0 };
+  const counts: Record<RecordKind, number> = { assets: 0, findings: 0, rejected_records: 0 };
   await withClient(pool, async (client) => {
     for (const kind of Object.keys(CURRENT) as RecordKind[]) {
       const file = path.join(dir, `${kind}.jsonl`);

@@ -192,6 +192,8 @@ export class XmlBodyReader<T = never> {
 
   #feed(decode: () => string, final = false): void {
     if (this.#failure !== undefined) throw this.#failure;
+    // An HTML page whose start is kept: the rest is neither parsed nor decoded.
+    if (this.#html && !this.#blank && this.#prefix.length >= HTML_KEPT_CHARS) return;
     try {
       const text = decode();
       if (this.#prefix.length < HTML_KEPT_CHARS) this.#prefix += text.slice(0, HTML_KEPT_CHARS - this.#prefix.length);

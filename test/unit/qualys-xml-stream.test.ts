@@ -117,6 +117,14 @@ describe('what is refused, as XML 1.0 refuses it', () => {
     );
   });
 
+  it.each([
+    ['by its html root, though it is not well-formed XML', '<html><head><meta charset="utf-8"><title>Sign in</title></head><body><br></body></html>'],
+    ['by its HTML 4 DOCTYPE', '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<HTML><HEAD><TITLE>Sign in</TITLE><BODY>&nbsp;<p>x'],
+  ])('tells an HTML page served as XML %s, and names it', (_how, body) => {
+    const e = thrownQualysError(() => readInChunks(body, 2, { ...hld, contentType: 'text/xml' }));
+    expect(e.message).toBe('Host List Detection returned an HTML page (status 200) instead of XML — a proxy or load balancer answered ("Sign in").');
+  });
+
   it('calls a body of white space empty', () => {
     expect(thrownQualysError(() => readInChunks(' \n\t ', 1, kb)).message).toBe('KnowledgeBase returned an empty body (HTTP 200) instead of XML.');
   });

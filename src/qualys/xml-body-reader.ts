@@ -1,17 +1,16 @@
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import type { SaxesParser, SaxesTagPlain } from 'saxes';
 import { endpointInfo } from './endpoints';
 import type { QualysError } from './errors';
 import type { RecordOutcomes, RecordReader, RejectedRecord } from './parse-document';
 import { REPLACEMENT_CHARACTER, UnsupportedEncodingError, XmlBodyDecoder } from './xml-decoder';
 import { malformed, type XmlContext, type XmlDocument } from './xml-document';
 import { XML_LIMITS, XmlLimitExceeded } from './xml-limits';
+import { htmlTitle } from './html-page';
+import { QualysXmlParser, type ParserHandlers, type ParserOptions } from './xml-parser';
 import { XmlTreeBuilder, type ReplacedCharacters } from './xml-tree-builder';
 
 /** What of an HTML page (a proxy's, a load balancer's) is kept, to name it by its title. */
 const HTML_KEPT_CHARS = 64 * 1024;
-/** How far into an HTML page its title is looked for. */
-const TITLE_SCAN_CHARS = 64 * 1024;
-const TITLE_MAX_CHARS = 200;
 
 /** Records found while reading, handed over one by one. */
 export interface RecordSink<T> {
@@ -19,44 +18,6 @@ export interface RecordSink<T> {
   take(record: T): void;
   /** Gets each record that cannot be read. Without it, such a record fails the page. */
   reject?: (record: RejectedRecord) => void;
-}
-
-type ParserOptions = { xmlns: false; position: true };
-
-/** The parser's events the reader listens to. */
-interface ParserHandlers {
-  text(text: string): void;
-  opentagstart(): void;
-  attribute(): void;
-  opentag(tag: SaxesTagPlain): void;
-  closetag(): void;
-  cdata(text: string): void;
-  comment(): void;
-  processinginstruction(): void;
-  doctype(doctype: string): void;
-  error(error: Error): void;
-}
-
-/**
- * saxes with the reader's handlers set in its constructor. Set afterwards, they would be added to a
- * constructed object: past a dozen such properties V8 turns it into a dictionary, and every step of the
- * parser's loop — which reads its own fields — runs about five times slower (measured: 1.2 s against
- * 0.27 s for a 25 MB page).
- */
-class QualysXmlParser extends SaxesParser<ParserOptions> {
-  constructor(handlers: ParserHandlers) {
-    super({ xmlns: false, position: true });
-    this.on('text', handlers.text);
-    this.on('opentagstart', handlers.opentagstart);
-    this.on('attribute', handlers.attribute);
-    this.on('opentag', handlers.opentag);
-    this.on('closetag', handlers.closetag);
-    this.on('cdata', handlers.cdata);
-    this.on('comment', handlers.comment);
-    this.on('processinginstruction', handlers.processinginstruction);
-    this.on('doctype', handlers.doctype);
-    this.on('error', handlers.error);
-  }
 }
 
 /** The body is not well-formed XML: what the parser said, where. */
@@ -341,34 +302,4 @@ function isXmlCharacter(code: number): boolean {
     (code >= 0xe000 && code <= 0xfffd) ||
     (code >= 0x10000 && code <= 0x10ffff)
   );
-}
-
-/**
- * For an HTML page (what a proxy, load balancer, portal or maintenance window serves): its <title>,
- * or '' when it has none. Undefined when the body is not HTML. Only the body's first 64 KiB are looked
- * at, with `indexOf`: a hostile page cannot make this slow.
- */
-export function htmlPageTitle(body: string, contentType: string | undefined): string | undefined {
-  const prefix = body.slice(0, TITLE_SCAN_CHARS);
-  if (!looksLikeHtml(prefix, contentType)) return undefined;
-  return htmlTitle(prefix);
-}
-
-function htmlTitle(prefix: string): string {
-  const lower = prefix.slice(0, TITLE_SCAN_CHARS).toLowerCase();
-  const open = lower.indexOf('<title');
-  if (open === -1) return '';
-  const start = lower.indexOf('>', open);
-  if (start === -1) return '';
-  const end = lower.indexOf('<', start + 1);
-  if (end === -1 || end - start - 1 > TITLE_MAX_CHARS) return '';
-  if (!lower.startsWith('</title', end)) return '';
-  return prefix.slice(start + 1, end).trim();
-}
-
-/** An HTML page by its Content-Type, or by how it starts (its DOCTYPE or first element). */
-function looksLikeHtml(prefix: string, contentType: string | undefined): boolean {
-  if (contentType !== undefined && /\btext\/html\b/i.test(contentType)) return true;
-  const head = prefix.replace(/^\uFEFF/, '').trimStart().slice(0, 512).toLowerCase();
-  return /^(<\?xml[^>]*>\s*)?<!doctype html/.test(head) || /^<(html|head|body)[\s>]/.test(head);
 }

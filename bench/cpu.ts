@@ -53,9 +53,9 @@ export function measureCpu(pageXml: Buffer, knowledgeBase: ReadonlyMap<string, {
   for (let at = 0; at < pageXml.length; at += CHUNK_BYTES) chunks.push(pageXml.subarray(at, at + CHUNK_BYTES));
 
   const parse = (take: (host: HostDetections) => void): void => {
-    const decoder = new TextDecoder('utf-8');
+    // Bytes, as the HTTP client hands them over: decoding is the reader's (it reads the declared encoding).
     const reader = new XmlBodyReader(context, { reader: hostDetectionRecords, take });
-    for (const chunk of chunks) reader.write(decoder.decode(chunk, { stream: true }));
+    for (const chunk of chunks) reader.writeBytes(chunk);
     reader.end();
   };
   let staged: string[] = [];

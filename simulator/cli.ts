@@ -2,7 +2,7 @@
  * Standalone runner:
  *   node lib/simulator/cli.js [--host 127.0.0.1] [--port 0] [--hosts 5000] [--seed 1] [--concurrency 2]
  *     [--rate 300/3600] [--latency-ms N] [--latency-per-kb-ms N] [--detections-per-host N] [--truncation-limit N]
- *     [--profile realistic|minimal]
+ *     [--profile realistic|minimal] [--transport chunks|pieces]
  * Prints the URL and the demo credentials, and stops cleanly on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ const USAGE = `Usage: node lib/simulator/cli.js [options]
   --latency-per-kb-ms <n>       extra latency per KiB of response (default 0)
   --truncation-limit <n>        default Host List / HLD page size (default 1000)
   --profile <name>              content: realistic (default, or $QUALYS_SIM_PROFILE) or minimal
+  --transport <mode>            bodies as the profile writes them (chunks, default), or uncompressed in 1-9 byte pieces
   --help                        show this text`;
 
 function numberOption(name: string, value: string | undefined): number | undefined {
@@ -54,6 +55,7 @@ export function parseCliOptions(argv: string[]): SimulatorOptions | 'help' {
       'latency-per-kb-ms': { type: 'string' },
       'truncation-limit': { type: 'string' },
       profile: { type: 'string' },
+      transport: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -70,7 +72,13 @@ export function parseCliOptions(argv: string[]): SimulatorOptions | 'help' {
     latencyPerKbMs: numberOption('latency-per-kb-ms', values['latency-per-kb-ms']),
     truncationLimit: numberOption('truncation-limit', values['truncation-limit']),
     profile: values.profile === undefined ? undefined : parseProfile(values.profile, '--profile'),
+    transport: transportOption(values.transport),
   };
+}
+
+function transportOption(value: string | undefined): SimulatorOptions['transport'] {
+  if (value === undefined || value === 'chunks' || value === 'pieces') return value;
+  throw new Error(`--transport must be chunks or pieces, got "${value}"`);
 }
 
 async function main(): Promise<void> {

@@ -16,6 +16,7 @@ import { checkParams } from './param-rules';
 import { booleanFlag, optionalIdList, optionalNonNegativeInt, requireListAction } from './params';
 import { type ApiReply, XML_CONTENT_TYPE } from './responses';
 import { detectionResults } from './results-text';
+import { hostQuirky, optionalElementsLeftOut, resultsWrittenAsText, statusLeftOut, unknownElementsAdded } from './wire-quirks';
 import { flag, XmlWriter } from './xml';
 
 export const HOST_DETECTION_PATH = '/api/2.0/fo/asset/host/vm/detection/';
@@ -29,7 +30,10 @@ interface DetectionOutput {
 const time = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : formatQualysDateTime(ms));
 
 function writeDetection(xml: XmlWriter, d: EstateDetection, output: DetectionOutput, ctx: ApiV2Context): void {
-  xml.start('DETECTION');
+  const realistic = ctx.estate.profile === 'realistic';
+  const unknown = realistic && unknownElementsAdded(d);
+  const sparse = realistic && optionalElementsLeftOut(d);
+  xml.start('DETECTION', unknown ? { origin: 'scanner' } : undefined);
   xml.text('UNIQUE_VULN_ID', d.uniqueVulnId);
   xml.text('QID', d.qid);
   xml.text('TYPE', d.type);
@@ -39,22 +43,32 @@ function writeDetection(xml: XmlWriter, d: EstateDetection, output: DetectionOut
   xml.text('SSL', flag(d.ssl));
   if (output.showResults) {
     const entry = ctx.estate.knowledgeBase.get(d.qid);
-    xml.cdata('RESULTS', detectionResults(d, entry?.title ?? '', entry?.category ?? '', ctx.estate.profile, ctx.estate.seed));
+    const results = detectionResults(d, entry?.title ?? '', entry?.category ?? '', ctx.estate.profile, ctx.estate.seed);
+    if (realistic && resultsWrittenAsText(d)) xml.textWithCarriageReturns('RESULTS', results);
+    else xml.cdata('RESULTS', results);
   }
-  xml.text('STATUS', d.status);
+  if (!(realistic && statusLeftOut(d))) xml.text('STATUS', d.status);
   xml.text('FIRST_FOUND_DATETIME', time(d.firstFoundMs));
   xml.text('LAST_FOUND_DATETIME', time(d.lastFoundMs));
   if (output.showQds && d.qds !== undefined) xml.text('QDS', d.qds, { severity: qdsSeverity(d.qds) });
-  xml.text('TIMES_FOUND', d.timesFound);
-  xml.text('LAST_TEST_DATETIME', time(d.lastTestMs));
-  xml.text('LAST_UPDATE_DATETIME', time(d.lastUpdateMs));
+  if (unknown) {
+    xml.start('EXPLOIT_PREDICTION', { model: 'v4' }).text('SCORE', '0.42').empty('HISTORY').end();
+    xml.text('AFFECT_RUNNING_KERNEL', '1');
+  }
+  if (!sparse) {
+    xml.text('TIMES_FOUND', d.timesFound);
+    xml.text('LAST_TEST_DATETIME', time(d.lastTestMs));
+    xml.text('LAST_UPDATE_DATETIME', time(d.lastUpdateMs));
+  }
   xml.text('LAST_FIXED_DATETIME', time(d.lastFixedMs));
   xml.text('FIRST_REOPENED_DATETIME', time(d.firstReopenedMs));
   xml.text('LAST_REOPENED_DATETIME', time(d.lastReopenedMs));
   xml.text('TIMES_REOPENED', d.timesReopened);
-  xml.text('IS_IGNORED', '0');
-  xml.text('IS_DISABLED', '0');
-  xml.text('LAST_PROCESSED_DATETIME', time(d.lastProcessedMs));
+  if (!sparse) {
+    xml.text('IS_IGNORED', '0');
+    xml.text('IS_DISABLED', '0');
+    xml.text('LAST_PROCESSED_DATETIME', time(d.lastProcessedMs));
+  }
   xml.end();
 }
 
@@ -65,7 +79,8 @@ interface HostWithDetections {
 
 function writeHost(xml: XmlWriter, item: HostWithDetections, output: DetectionOutput, ctx: ApiV2Context): void {
   const { host } = item;
-  xml.start('HOST');
+  const quirky = ctx.estate.profile === 'realistic' && hostQuirky(host.id);
+  xml.start('HOST', quirky ? { scope: 'global' } : undefined);
   xml.text('ID', host.id);
   if (output.showAssetId) xml.text('ASSET_ID', host.assetId);
   xml.text('IP', host.ip);
@@ -78,7 +93,8 @@ function writeHost(xml: XmlWriter, item: HostWithDetections, output: DetectionOu
   xml.cdata('QG_HOSTID', host.qgHostId);
   xml.text('LAST_SCAN_DATETIME', time(host.lastVmScanMs));
   xml.text('LAST_VM_SCANNED_DATE', time(host.lastVmScanMs));
-  xml.text('LAST_VM_SCANNED_DURATION', host.lastVmScanDurationSec);
+  if (!quirky) xml.text('LAST_VM_SCANNED_DURATION', host.lastVmScanDurationSec);
+  if (quirky) xml.start('ASSET_RISK', { version: '2' }).text('VALUE', '17').end();
   xml.start('DETECTION_LIST');
   for (const detection of item.detections) writeDetection(xml, detection, output, ctx);
   xml.end();

@@ -10,7 +10,7 @@ import type { EstateHost } from './hosts';
 import { nextPageUrl, selectedHostIndexes, takePage, writeTruncationWarning } from './paging';
 import { checkParams } from './param-rules';
 import { booleanFlag, oneOf, optionalIdList, optionalNonNegativeInt, requireListAction } from './params';
-import { type ApiReply, XML_CONTENT_TYPE } from './responses';
+import { type ApiReply, LATIN1_XML_CONTENT_TYPE, XML_CONTENT_TYPE } from './responses';
 import { XmlWriter } from './xml';
 
 export const HOST_LIST_PATH = '/api/2.0/fo/asset/host/';
@@ -106,8 +106,12 @@ export function handleHostList(ctx: ApiV2Context): ApiReply {
     showTrurisk: booleanFlag(params, 'show_trurisk'),
   };
 
+  // The realistic profile answers host details declared ISO-8859-1 (as a transcoding proxy in front of
+  // Qualys does): what Latin-1 cannot carry goes out as character references.
+  const latin1 = estate.profile === 'realistic' && details !== 'None';
   const xml = new XmlWriter({
     doctype: { root: 'HOST_LIST_OUTPUT', systemUrl: `${ctx.baseUrl}/api/2.0/fo/asset/host/dtd/list/output.dtd` },
+    latin1,
   });
   if (estate.profile === 'realistic') xml.comment(CONFIDENTIALITY_BANNER);
   xml.start('HOST_LIST_OUTPUT').start('RESPONSE');
@@ -137,5 +141,6 @@ export function handleHostList(ctx: ApiV2Context): ApiReply {
   if (nextIdMin !== undefined) writeTruncationWarning(xml, limit, nextPageUrl(ctx.baseUrl, HOST_LIST_PATH, params, nextIdMin));
   xml.end().end();
   writeTrailingComments(xml, 'HOST_LIST_OUTPUT');
+  if (latin1) return { status: 200, contentType: LATIN1_XML_CONTENT_TYPE, body: xml.toString(), charset: 'latin1' };
   return { status: 200, contentType: XML_CONTENT_TYPE, body: xml.toString() };
 }

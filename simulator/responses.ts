@@ -6,6 +6,7 @@ import { formatQualysDateTime } from './dates';
 import { XmlWriter } from './xml';
 
 export const XML_CONTENT_TYPE = 'text/xml;charset=UTF-8';
+export const LATIN1_XML_CONTENT_TYPE = 'text/xml;charset=ISO-8859-1';
 export const QPS_CONTENT_TYPE = 'application/xml';
 export const HTML_CONTENT_TYPE = 'text/html; charset=iso-8859-1';
 
@@ -14,6 +15,8 @@ export interface ApiReply {
   status: number;
   contentType: string;
   body: string;
+  /** How the body goes on the wire; UTF-8 unless the document declares ISO-8859-1. */
+  charset?: 'utf-8' | 'latin1';
   headers?: Record<string, string>;
   /** Qualys CODE or QPS responseCode, for the request log. */
   code?: string;

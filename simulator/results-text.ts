@@ -44,8 +44,13 @@ function line(r: Random, flavour: Flavour, n: number): string {
       const dir = r.pick(LINUX_RESULT_PATHS);
       return `lib${r.pick(['ssl', 'xml2', 'curl', 'z', 'krb5'])}-${n}\t${r.int(1, 3)}.${r.int(0, 20)}.${r.int(0, 99)}-${r.int(1, 9)}ubuntu${r.int(0, 5)}\t${dir}`;
     }
-    case 'remote':
-      return `${r.pick(BANNER_LINES)} [${n}]`;
+    case 'remote': {
+      // Service banners as scanners capture them: ANSI colour codes (ESC) and NUL padding, raw.
+      const banner = `${r.pick(BANNER_LINES)} [${n}]`;
+      if (n % 5 === 0) return `\u001b[1;32m${banner}\u001b[0m`;
+      if (n % 7 === 0) return `${banner}\u0000\u0000\u0000`;
+      return banner;
+    }
   }
 }
 
@@ -93,5 +98,6 @@ export function detectionResults(
     parts.push(pool.lines[k] ?? '');
     bytes += pool.bytes[k] ?? 1;
   }
-  return parts.join('\n');
+  // Windows registry and command output keeps its CR LF line ends.
+  return parts.join(flavourOf(category) === 'windows' ? '\r\n' : '\n');
 }

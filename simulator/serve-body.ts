@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
 import type { ContentProfile } from './profile';
+import { Random } from './random';
 
 export type BodyEncoding = 'gzip' | 'deflate' | 'identity';
 
@@ -99,4 +100,25 @@ export async function sendBody(res: ServerResponse, body: Buffer, profile: Conte
     from = cut;
   }
   if (!res.destroyed) res.end(body.subarray(from));
+}
+
+const PIECES_STREAM = 0x91ece;
+
+/**
+ * Sends `body` in writes of 1–9 bytes (sizes drawn from `seed`), each flushed before the next is
+ * written, then ends the response: the client's reader meets every cut a network could make.
+ */
+export async function sendInPieces(res: ServerResponse, body: Buffer, seed: number): Promise<void> {
+  res.socket?.setNoDelay(true);
+  const r = new Random(seed, PIECES_STREAM, body.length);
+  let from = 0;
+  while (from < body.length) {
+    if (res.destroyed) return;
+    const to = Math.min(body.length, from + r.int(1, 9));
+    await write(res, body.subarray(from, to));
+    // Let the socket send it before the next piece joins it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    from = to;
+  }
+  if (!res.destroyed) res.end();
 }

@@ -36,7 +36,7 @@ import {
   rateLimitReply,
   simpleReturnReply,
 } from './responses';
-import { type BodyEncoding, encodeBody, negotiateEncoding, sendBody } from './serve-body';
+import { type BodyEncoding, encodeBody, negotiateEncoding, sendBody, sendInPieces } from './serve-body';
 import { StatsRecorder } from './stats';
 import type { Endpoint, RunningSimulator, SimulatorOptions } from './types';
 
@@ -96,6 +96,7 @@ class Simulator {
   private readonly latencyMs: number;
   private readonly latencyPerKbMs: number;
   private readonly truncationLimit: number;
+  private readonly transport: 'chunks' | 'pieces';
   private readonly shutdown = new AbortController();
 
   constructor(options: SimulatorOptions) {
@@ -116,6 +117,7 @@ class Simulator {
     this.latencyMs = options.latencyMs ?? 0;
     this.latencyPerKbMs = options.latencyPerKbMs ?? 0;
     this.truncationLimit = options.truncationLimit ?? 1000;
+    this.transport = options.transport ?? 'chunks';
   }
 
   stop(): void {
@@ -280,14 +282,14 @@ class Simulator {
 
   /** Compressed as asked in the realistic profile; HTML pages come from a proxy in front of Qualys: plain. */
   private encodingFor(req: IncomingMessage, reply: ApiReply): BodyEncoding {
-    if (this.estate.profile !== 'realistic' || reply.contentType.startsWith('text/html')) return 'identity';
+    if (this.estate.profile !== 'realistic' || this.transport === 'pieces' || reply.contentType.startsWith('text/html')) return 'identity';
     return negotiateEncoding(req.headers['accept-encoding']);
   }
 
   private async send(res: ServerResponse, reply: ApiReply, encoding: BodyEncoding, bodyFault?: BodyFault): Promise<void> {
     const profile = this.estate.profile;
     const text = bodyFault === 'truncated' ? truncateBody(reply.body) : bodyFault === 'malformed' ? malformBody(reply.body) : reply.body;
-    const body = await encodeBody(Buffer.from(text, 'utf8'), encoding);
+    const body = await encodeBody(bodyBytes(text, reply.charset), encoding);
     if (res.destroyed) return;
     // No Content-Length: Qualys streams (chunked), which also lets a truncated body end "cleanly".
     res.writeHead(reply.status, {
@@ -304,7 +306,8 @@ class Simulator {
       });
       return;
     }
-    await sendBody(res, body, profile, encoding === 'identity');
+    if (this.transport === 'pieces') await sendInPieces(res, body, this.estate.seed);
+    else await sendBody(res, body, profile, encoding === 'identity');
   }
 
   private async handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -391,4 +394,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return closed;
     },
   };
+}
+
+/** The body's bytes in the charset its document declares; a character that charset cannot carry is a simulator bug. */
+function bodyBytes(text: string, charset: ApiReply['charset']): Buffer {
+  if (charset !== 'latin1') return Buffer.from(text, 'utf8');
+  if (/[^\u0000-\u00ff]/u.test(text)) throw new Error('a body declared ISO-8859-1 holds a character beyond it');
+  return Buffer.from(text, 'latin1');
 }

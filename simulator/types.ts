@@ -57,6 +57,12 @@ export interface SimulatorOptions {
   users?: SimulatedUser[];
   /** Content profile (see profile.ts); default `QUALYS_SIM_PROFILE`, else `realistic`. */
   profile?: ContentProfile;
+  /**
+   * How bodies go on the wire: `chunks` (default) as the profile writes them; `pieces`: uncompressed,
+   * in writes of 1–9 bytes each (seeded), every one flushed on its own, so a client reads a body in
+   * pieces cut anywhere — inside a tag, a reference, a CR LF, a multi-byte character.
+   */
+  transport?: 'chunks' | 'pieces';
   /** How far the simulated Qualys clock is from this machine's, in ms (default 0): a worker clock that is off. */
   clockOffsetMs?: number;
 }

@@ -27,14 +27,29 @@ function renderAttributes(attributes: XmlAttributes | undefined): string {
   return out;
 }
 
+/** A character ISO-8859-1 cannot carry, written as a character reference. */
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/gu;
+const toReference = (c: string): string => `&#x${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()};`;
+
 export class XmlWriter {
   private readonly parts: string[] = [];
   private readonly open: string[] = [];
+  private readonly latin1: boolean;
 
-  /** `<?xml …?>` plus an optional DOCTYPE, as API v2 responses start. */
-  constructor(options: { doctype?: { root: string; systemUrl: string }; declaration?: string } = {}) {
-    this.parts.push(options.declaration ?? '<?xml version="1.0" encoding="UTF-8" ?>\n');
+  /**
+   * `<?xml …?>` plus an optional DOCTYPE, as API v2 responses start. With `latin1`, the document is
+   * declared ISO-8859-1 (the body must then be encoded so): text beyond it goes out as character
+   * references, and a CDATA value holding such text as escaped text (CDATA cannot carry references).
+   */
+  constructor(options: { doctype?: { root: string; systemUrl: string }; declaration?: string; latin1?: boolean } = {}) {
+    this.latin1 = options.latin1 === true;
+    this.parts.push(options.declaration ?? `<?xml version="1.0" encoding="${this.latin1 ? 'ISO-8859-1' : 'UTF-8'}" ?>\n`);
     if (options.doctype) this.parts.push(`<!DOCTYPE ${options.doctype.root} SYSTEM "${options.doctype.systemUrl}">\n`);
+  }
+
+  private escaped(text: string): string {
+    const escaped = escapeXmlText(text);
+    return this.latin1 ? escaped.replace(BEYOND_LATIN1, toReference) : escaped;
   }
 
   private indent(): string {
@@ -62,13 +77,21 @@ export class XmlWriter {
   /** A text element; skipped when the value is undefined (optional elements are simply absent). */
   text(name: string, value: string | number | undefined, attributes?: XmlAttributes): this {
     if (value === undefined) return this;
-    this.parts.push(`${this.indent()}<${name}${renderAttributes(attributes)}>${escapeXmlText(String(value))}</${name}>\n`);
+    this.parts.push(`${this.indent()}<${name}${renderAttributes(attributes)}>${this.escaped(String(value))}</${name}>\n`);
+    return this;
+  }
+
+  /** A text element whose carriage returns go out as `&#13;` (so a reader keeps them, as XML says). */
+  textWithCarriageReturns(name: string, value: string | undefined): this {
+    if (value === undefined) return this;
+    this.parts.push(`${this.indent()}<${name}>${this.escaped(value).replace(/\r/g, '&#13;')}</${name}>\n`);
     return this;
   }
 
   /** A CDATA element; skipped when the value is undefined. */
   cdata(name: string, value: string | number | undefined, attributes?: XmlAttributes): this {
     if (value === undefined) return this;
+    if (this.latin1 && /[^\u0000-\u00ff]/u.test(String(value))) return this.text(name, value, attributes);
     this.parts.push(`${this.indent()}<${name}${renderAttributes(attributes)}>${cdata(String(value))}</${name}>\n`);
     return this;
   }

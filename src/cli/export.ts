@@ -11,6 +11,8 @@ their status), one record per line in key order:
   --format jsonl (default)  DIR/assets.jsonl and DIR/findings.jsonl, following schema/exposure-model.schema.json
   --format ocsf             DIR/devices.ocsf.jsonl (OCSF 1.8.0 Device Inventory Info, class 5001) and
                             DIR/vulnerability-findings.ocsf.jsonl (OCSF 1.8.0 Vulnerability Finding, class 2002)
+In both formats DIR/rejected_records.jsonl holds the records Qualys sent that the connection's current
+run could not read (run, page, api, path, reason, xml).
 Uses DATABASE_URL, else the embedded PostgreSQL under ./data.`;
 
 function isFormat(value: string): value is ExportFormat {
@@ -35,7 +37,7 @@ runCommand(async () => {
     const counts = await exportCurrentState(opened.store.pool, connection, values.out, values.format);
     const files = exportFileNames(values.format);
     console.log(
-      `Wrote ${counts.assets} assets (${files.assets}) and ${counts.findings} findings (${files.findings}) of connection "${connection}" to ${path.resolve(values.out)}`,
+      `Wrote ${counts.assets} assets (${files.assets}), ${counts.findings} findings (${files.findings}) and ${counts.rejected_records} rejected records (${files.rejected_records}) of connection "${connection}" to ${path.resolve(values.out)}`,
     );
   } finally {
     await opened.close();

@@ -46,6 +46,12 @@ export function formatReport(r: RunReport): string {
   const failures = Object.entries(r.apiCalls.failuresByCode)
     .map(([code, n]) => `${code} ×${n}`)
     .join(', ');
+  const replaced = Object.entries(r.apiCalls.replacedCharacters ?? {})
+    .map(([field, n]) => `${n.characters} in ${field} of ${n.values}`)
+    .join(', ');
+  const dropped = Object.entries(r.apiCalls.droppedValues ?? {})
+    .map(([field, n]) => `${field} ×${n}`)
+    .join(', ');
   const c = r.changes;
   const plan = r.plan ?? { mode: 'full', reason: 'a full run' };
   return [
@@ -54,6 +60,9 @@ export function formatReport(r: RunReport): string {
     `  findings:   ${t.findings} (asset × CVE) from ${t.detections} detections`,
     `  dropped:    ${r.dropped.qidWithoutCve} detections whose QID has no CVE, ${r.dropped.qidNotInKnowledgeBase} whose QID the KnowledgeBase does not know`,
     `  API calls:  ${r.apiCalls.total} (${calls || 'none'})${failures ? `; refused or failed: ${failures}` : ''}`,
+    ...(replaced ? [`  replaced:   characters read as U+FFFD (invalid bytes, characters XML forbids): ${replaced}`] : []),
+    ...(dropped ? [`  odd values: dropped from their records (not of the form Qualys documents): ${dropped}`] : []),
+    ...(r.apiCalls.rejectedRecords ? [`  rejected:   ${r.apiCalls.rejectedRecords} records that could not be read (table rejected_records)`] : []),
     `  waiting:    ${r.waiting.rateLimitTimerSeconds} s on rate-limit timers, ${r.waiting.retryDelaySeconds} s of retry delays`,
     `  duration:   ${r.durationSeconds} s${r.continuedAsNew > 0 ? `, continued as new ${r.continuedAsNew}×` : ''}`,
     `  changes:    assets +${c.assetsAdded} new, ${c.assetsReturned} back, ${c.assetsRemoved} removed; findings +${c.findingsOpened} new, ${c.findingsReopened} reopened, ` +

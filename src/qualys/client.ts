@@ -23,9 +23,11 @@ import { QPS_MAX_PAGE_SIZE, hostAssetCountRequest, hostAssetSearchRequest, type 
 import type { HostAsset, HostDetections, KnowledgeBaseVuln, QualysHost, SubscriptionLimits } from './schemas';
 import { nextPageIdMin, type ResponseWarning } from './truncation';
 import { connectorUserAgent } from './user-agent';
-import { htmlPageTitle, malformed, parseQualysXml, unexpectedRoot, type XmlDocument } from './xml';
+import { htmlPageTitle, malformed, unexpectedRoot, type XmlDocument } from './xml';
 import { XmlBodyReader, type RecordSink } from './xml-body-reader';
 import { withSpan } from '../telemetry/spans';
+import type { ReplacedCharacters } from './xml-tree-builder';
+import type { RejectedRecord } from './parse-document';
 
 export type { QualysConnection } from './connection';
 export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
@@ -38,7 +40,16 @@ export interface QualysCallEvent {
   qualysCode?: string;
   durationMs: number;
   ok: boolean;
+  /** Characters of the answer that arrived as, or were replaced by, U+FFFD, by field (`DETECTION.RESULTS`). */
+  replacedCharacters?: Record<string, ReplacedCharacters>;
+  /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
+  droppedValues?: Record<string, number>;
+  /** Records that could not be read, handed to `onRejectedRecord`. */
+  rejectedRecords?: number;
 }
+
+/** What reading an answer observed, for the call's event. */
+type ReadingObserved = Pick<QualysCallEvent, 'replacedCharacters' | 'droppedValues' | 'rejectedRecords'>;
 
 export interface QualysClientOptions {
   onCall?: (event: QualysCallEvent) => void;
@@ -55,6 +66,12 @@ export interface QualysCallOptions {
   signal?: AbortSignal;
   /** Called after each HTTP call this method makes (a truncated list makes several). */
   onCall?: (event: QualysCallEvent) => void;
+  /**
+   * Gets each record of a streamed list that cannot be read (no host ID, no QID, a broken structure),
+   * with the endpoint it came from; provisional like the records taken. Without it such a record fails
+   * the call (a non-retryable `malformed-response`).
+   */
+  onRejectedRecord?: (endpoint: QualysEndpoint, record: RejectedRecord) => void;
 }
 
 export const detectionStatuses = ['New', 'Active', 'Re-Opened', 'Fixed'] as const;
@@ -352,8 +369,8 @@ export class QualysClient {
     call: QualysCallOptions,
     sink?: RecordSink<T>,
   ): Promise<{ document: XmlDocument; context: ResponseContext }> {
-    return this.#exchange(endpoint, form, call, async (response, context) => {
-      const parsed = await readXml(response, context, sink);
+    return this.#exchange(endpoint, form, call, async (response, context, observed) => {
+      const parsed = await readXml(response, context, withRejects(sink, endpoint, call), observed);
       if (parsed.document) {
         const apiError = errorFromApiDocument(parsed.document, context);
         if (apiError) throw apiError;
@@ -371,8 +388,8 @@ export class QualysClient {
     call: QualysCallOptions,
     sink?: RecordSink<T>,
   ): Promise<{ response: ServiceResponse; context: ResponseContext }> {
-    return this.#exchange(endpoint, xml, call, async (http, context) => {
-      const parsed = await readXml(http, context, sink);
+    return this.#exchange(endpoint, xml, call, async (http, context, observed) => {
+      const parsed = await readXml(http, context, withRejects(sink, endpoint, call), observed);
       if (parsed.document?.rootName === SERVICE_RESPONSE_ROOT) {
         const response = parseServiceResponse(parsed.document, context);
         const serviceError = errorFromServiceResponse(response, context);
@@ -394,8 +411,9 @@ export class QualysClient {
     endpoint: QualysEndpoint,
     body: string,
     call: QualysCallOptions,
-    interpret: (response: HttpResponse, context: ResponseContext) => Promise<T>,
+    interpret: (response: HttpResponse, context: ResponseContext, observed: ReadingObserved) => Promise<T>,
   ): Promise<T> {
+    const observed: ReadingObserved = {};
     const signal = this.#signal(call);
     const pass: CallPass | undefined = await this.#gate?.enter(endpoint, signal);
     // The call's span: endpoint, status, body bytes and Qualys' code — never a credential (the
@@ -426,7 +444,7 @@ export class QualysClient {
           limits,
           location: exchange.headers.location,
         };
-        const result = await interpret(exchange, context);
+        const result = await interpret(exchange, context, observed);
         ok = true;
         return result;
       } catch (error) {
@@ -442,7 +460,7 @@ export class QualysClient {
           ...(qualysCode !== undefined ? { 'qualys.code': qualysCode } : {}),
           'qualys.response.bytes': response?.bytesRead() ?? 0,
         });
-        this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok }, call);
+        this.#report({ endpoint, httpStatus, qualysCode, durationMs: performance.now() - started, ok, ...observed }, call);
         await pass?.leave({ limits, refusedWaitSeconds });
       }
     });
@@ -489,28 +507,40 @@ type Parsed = ({ document: XmlDocument; error?: undefined } | { document?: undef
 };
 
 /**
- * Reads the body as XML. A successful status streams it, records going to the sink as they are read
- * (a body that fails to read or parse fails the call there and then). Any other status reads the whole
- * (small) body first: its status may decide what went wrong whatever the body says.
+ * Reads the body as XML, as it arrives. On a successful status records go to the sink as they are read
+ * (a body that fails to read or parse fails the call there and then). On any other status the body's
+ * reading is kept, good or bad, for `throwForStatus`: its status may decide what went wrong whatever
+ * the body says. What the reader replaced (characters XML forbids, invalid bytes) goes to `observed`.
  */
-async function readXml<T>(response: HttpResponse, context: ResponseContext, sink: RecordSink<T> | undefined): Promise<Parsed> {
-  if (response.status >= 200 && response.status < 300) {
-    const reader = new XmlBodyReader(context, sink);
-    let empty = true;
-    for await (const chunk of response.chunks()) {
-      if (empty && chunk.trim() !== '') empty = false;
-      reader.write(chunk);
-    }
-    return { document: reader.end(), empty };
-  }
-  const body = await response.text();
-  const empty = body.trim() === '';
+async function readXml<T>(
+  response: HttpResponse,
+  context: ResponseContext,
+  sink: RecordSink<T> | undefined,
+  observed: ReadingObserved,
+): Promise<Parsed> {
+  const success = response.status >= 200 && response.status < 300;
+  const reader = new XmlBodyReader(context, success ? sink : undefined);
   try {
-    return { document: parseQualysXml(body, context), empty };
+    for await (const chunk of response.chunks()) reader.writeBytes(chunk);
+    const document = reader.end();
+    return { document, empty: false };
   } catch (error) {
-    if (isQualysError(error)) return { error, empty, htmlTitle: htmlPageTitle(body, context.contentType) };
-    throw error;
+    if (success || !isQualysError(error) || error.kind !== 'malformed-response') throw error;
+    return { error, empty: reader.blank, htmlTitle: htmlPageTitle(reader.prefix, context.contentType) };
+  } finally {
+    if (reader.replacedCharacters.size > 0) {
+      observed.replacedCharacters = Object.fromEntries([...reader.replacedCharacters].map(([field, counts]) => [field, { ...counts }]));
+    }
+    if (reader.droppedValues.size > 0) observed.droppedValues = Object.fromEntries(reader.droppedValues);
+    if (reader.rejectedRecords > 0) observed.rejectedRecords = reader.rejectedRecords;
   }
+}
+
+/** The sink, with the call's taker of rejected records (if any) wired in. */
+function withRejects<T>(sink: RecordSink<T> | undefined, endpoint: QualysEndpoint, call: QualysCallOptions): RecordSink<T> | undefined {
+  const onRejected = call.onRejectedRecord;
+  if (sink === undefined || onRejected === undefined) return sink;
+  return { ...sink, reject: (record) => onRejected(endpoint, record) };
 }
 
 /**

@@ -23,15 +23,15 @@ export interface QualysHttpOptions {
 }
 
 /**
- * A response whose headers have arrived; its body is read once, either as text chunks as they arrive
- * (decompressed, UTF-8 decoded — a character split between packets arrives whole) or all at once.
- * Failures while reading are QualysErrors like the request's own.
+ * A response whose headers have arrived; its body is read once, either as chunks of bytes as they
+ * arrive (decompressed; decoding text is the XML reader's, which knows the declared encoding) or all at
+ * once. Failures while reading are QualysErrors like the request's own.
  */
 export interface HttpResponse {
   status: number;
   headers: ResponseHeaders;
-  chunks(): AsyncGenerator<string, void, undefined>;
-  text(): Promise<string>;
+  chunks(): AsyncGenerator<Uint8Array, void, undefined>;
+  bytes(): Promise<Buffer>;
   /** Drops a body nobody will read, freeing the connection. */
   discard(): void;
   /** Body bytes read so far (after decompression). */
@@ -106,18 +106,16 @@ export class QualysHttp {
     const maxBytes = this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     let read = false;
     let size = 0;
-    const chunks = async function* (this: QualysHttp): AsyncGenerator<string, void, undefined> {
+    const chunks = async function* (this: QualysHttp): AsyncGenerator<Uint8Array, void, undefined> {
       if (read) throw new Error('a response body can be read only once');
       read = true;
       const source = decoded(response.body, responseHeaders['content-encoding'], endpoint, status);
-      const decoder = new TextDecoder('utf-8');
       try {
         for await (const chunk of source) {
           const bytes = chunk as Buffer;
           size += bytes.length;
           if (size > maxBytes) throw tooLarge(endpoint, status, maxBytes);
-          const text = decoder.decode(bytes, { stream: true });
-          if (text !== '') yield text;
+          if (bytes.length > 0) yield bytes;
         }
       } catch (error) {
         throw this.#failure(error, endpoint, signal, status);
@@ -126,17 +124,15 @@ export class QualysHttp {
         source.destroy();
         if (source !== response.body) response.body.destroy();
       }
-      const rest = decoder.decode();
-      if (rest !== '') yield rest;
     }.bind(this);
     return {
       status,
       headers: responseHeaders,
       chunks,
-      text: async () => {
-        let text = '';
-        for await (const chunk of chunks()) text += chunk;
-        return text;
+      bytes: async () => {
+        const parts: Uint8Array[] = [];
+        for await (const chunk of chunks()) parts.push(chunk);
+        return Buffer.concat(parts);
       },
       discard: () => {
         if (!read) response.body.destroy();

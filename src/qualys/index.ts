@@ -22,4 +22,5 @@ export {
   type QualysErrorKind,
 } from './errors';
 export { readSubscriptionLimits } from './limits';
+export type { RejectedRecord } from './parse-document';
 export * from './schemas';

@@ -26,19 +26,144 @@ export interface RecordLocation {
   index: number;
 }
 
+/** A record that cannot be read even without its odd values: where, why, and its XML (at most 64 KiB). */
+export interface RejectedRecord {
+  /** Its path from the root with its index, and the records on it: `…HOST_LIST.HOST[3] (HOST ID 120)`. */
+  path: string;
+  reason: string;
+  xml: string;
+}
+
+/** What reading records met besides records: values dropped, records rejected. */
+export interface RecordOutcomes {
+  /** A value of unexpected form dropped from its record (`DETECTION.PORT`). */
+  dropped(field: string): void;
+  /** A record that cannot be read. Without it, such a record fails the page (non-retryable `malformed-response`). */
+  reject?: (record: RejectedRecord) => void;
+}
+
 /**
- * Validates one record (a HOST, a VULN, a HostAsset) as soon as it has been read, with the same
- * guarantees and the same message as a whole document: the path from the root and the records on it.
+ * Never dropped: lists whose loss would read as findings, CVEs or interfaces gone (a record with an odd
+ * one is rejected instead, and what the store holds for it stays as it is).
+ */
+const NEVER_DROPPED: ReadonlySet<string> = new Set(['DETECTION_LIST', 'DETECTION', 'CVE_LIST', 'CVE', 'networkInterface', 'sourceInfo', 'list']);
+
+/** How many times the odd values of one record are dropped before it is given up (each round drops all zod reported). */
+const DROP_ROUNDS = 4;
+
+/**
+ * Validates one record (a HOST, a VULN, a HostAsset) as soon as it has been read. A value of
+ * unexpected form in a field that may be absent (a PORT that is not a number, a SEVERITY of 9, a leaf
+ * that arrived with child elements) is dropped and counted, and the record read without it: Qualys'
+ * DTDs make every such field optional. A record that still does not fit — no host ID, no QID, a
+ * broken structure — is handed to `outcomes.reject` with the message a whole document would give
+ * (its path from the root and the records on it), or, without one, fails the page.
  */
 export function parseRecord<Schema extends z.ZodType>(
   schema: Schema,
   value: unknown,
   location: RecordLocation,
   context: XmlContext,
-): z.output<Schema> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw shapeError(result.error.issues, { value, path: [...location.path, location.index], record: true }, context);
+  outcomes?: RecordOutcomes,
+): z.output<Schema> | undefined {
+  const first = schema.safeParse(value);
+  if (first.success) return first.data;
+  const at = { value, path: [...location.path, location.index], record: true };
+  if (outcomes !== undefined) {
+    const repaired = withoutOddValues(schema, value, first.error.issues, location.path.at(-1) ?? '');
+    if (repaired !== undefined) {
+      for (const field of repaired.dropped) outcomes.dropped(field);
+      return repaired.data;
+    }
+  }
+  const error = shapeError(first.error.issues, at, context);
+  if (outcomes?.reject === undefined) throw error;
+  outcomes.reject({ path: recordPath(at), reason: error.message, xml: recordXml(location.path.at(-1) ?? 'record', value) });
+  return undefined;
+}
+
+/** The record read with the values zod refused removed, if that is enough; undefined if not. */
+function withoutOddValues<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  recordName: string,
+): { data: z.output<Schema>; dropped: string[] } | undefined {
+  const copy: unknown = structuredClone(value);
+  const dropped: string[] = [];
+  let current = issues;
+  for (let round = 0; round < DROP_ROUNDS; round++) {
+    let removed = false;
+    for (const issue of current) {
+      const field = removeAt(copy, issue.path, recordName);
+      if (field === undefined) return undefined;
+      dropped.push(field);
+      removed = true;
+    }
+    if (!removed) return undefined;
+    const again = schema.safeParse(copy);
+    if (again.success) return { data: again.data, dropped };
+    current = again.error.issues;
+  }
+  return undefined;
+}
+
+/**
+ * Removes the value at `path` (an issue's path) from its parent object; the field's name as
+ * `PARENT.NAME`, or undefined when nothing is there to remove (the value is missing: a required field).
+ */
+function removeAt(root: unknown, path: ReadonlyArray<PropertyKey>, recordName: string): string | undefined {
+  if (path.length === 0) return undefined;
+  let node: unknown = root;
+  let parentName = recordName;
+  for (const segment of path.slice(0, -1)) {
+    if (typeof segment === 'string') parentName = segment;
+    if (isRecord(node)) node = Object.hasOwn(node, segment as string) ? node[segment as string] : undefined;
+    else if (Array.isArray(node) && typeof segment === 'number') node = node[segment];
+    else return undefined;
+  }
+  const key = path[path.length - 1];
+  if (!isRecord(node) || typeof key !== 'string' || NEVER_DROPPED.has(key) || !Object.hasOwn(node, key) || node[key] === undefined) return undefined;
+  delete node[key];
+  return parentName === '' ? key : `${parentName}.${key}`;
+}
+
+/** A record's path from the root with its index, and its identity when it has one. */
+function recordPath(at: { value: unknown; path: ReadonlyArray<PropertyKey> }): string {
+  const element = [...at.path].reverse().find((segment): segment is string => typeof segment === 'string') ?? '';
+  const named = recordsOnPath(at.value, element, []);
+  return `${formatPath(at.path)}${named ? ` (${named})` : ''}`;
+}
+
+const REJECTED_XML_MAX_CHARS = 64 * 1024;
+
+/** The record as XML again (from what was read: names, attributes, trimmed text), cut at 64 KiB. */
+function recordXml(name: string, value: unknown): string {
+  let out = '';
+  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const write = (element: string, node: unknown): void => {
+    if (out.length > REJECTED_XML_MAX_CHARS) return;
+    if (Array.isArray(node)) {
+      for (const item of node) write(element, item);
+      return;
+    }
+    if (!isRecord(node)) {
+      out += node === '' || node === undefined ? `<${element}/>` : `<${element}>${escape(String(node))}</${element}>`;
+      return;
+    }
+    const attributes = Object.entries(node)
+      .filter(([key]) => key.startsWith('@'))
+      .map(([key, text]) => ` ${key.slice(1)}="${escape(String(text)).replace(/"/g, '&quot;')}"`)
+      .join('');
+    out += `<${element}${attributes}>`;
+    for (const [key, child] of Object.entries(node)) {
+      if (key === '#text') out += escape(String(child));
+      else if (!key.startsWith('@')) write(key, child);
+    }
+    out += `</${element}>`;
+  };
+  write(name, value);
+  return out.length > REJECTED_XML_MAX_CHARS ? out.slice(0, REJECTED_XML_MAX_CHARS) : out;
 }
 
 /**
@@ -112,7 +237,8 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 export interface RecordReader<T> {
   /** Element names from the root to the record element. */
   path: readonly string[];
-  read(value: unknown, index: number, context: XmlContext): T;
+  /** The typed record; undefined when it was rejected (handed to `outcomes.reject`). */
+  read(value: unknown, index: number, context: XmlContext, outcomes?: RecordOutcomes): T | undefined;
 }
 
 export function recordReader<Schema extends z.ZodType, T>(
@@ -122,6 +248,9 @@ export function recordReader<Schema extends z.ZodType, T>(
 ): RecordReader<T> {
   return {
     path,
-    read: (value, index, context) => toRecord(parseRecord(schema, value, { path, index }, context)),
+    read: (value, index, context, outcomes) => {
+      const element = parseRecord(schema, value, { path, index }, context, outcomes);
+      return element === undefined ? undefined : toRecord(element);
+    },
   };
 }

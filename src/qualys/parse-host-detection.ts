@@ -32,37 +32,47 @@ const qdsSchema = z
   }))
   .optional();
 
+/**
+ * DETECTION as Qualys' Host List Detection DTD (`/api/2.0/fo/asset/host/vm/detection/dtd/output.dtd`)
+ * declares it: `(UNIQUE_VULN_ID?, QID, TYPE, SEVERITY?, PORT?, PROTOCOL?, FQDN?, SSL?, INSTANCE?,
+ * RESULTS?, STATUS?, FIRST_FOUND_DATETIME?, …, LAST_PROCESSED_DATETIME?)`. QID and TYPE are required;
+ * everything else may be absent, and a value of unexpected form in it is dropped and counted
+ * (`parseRecord`). Elements not listed here (QDS_FACTORS, AFFECT_*, ASSET_CVE, …) are ignored.
+ */
 const detectionElementSchema = z.object({
-  UNIQUE_VULN_ID: optionalId,
-  QID: requiredId,
-  TYPE: requiredText,
-  SEVERITY: integer({ min: 1, max: 5 }),
-  PORT: portText,
-  PROTOCOL: text,
-  FQDN: text,
-  SSL: flag,
-  INSTANCE: text,
-  RESULTS: text,
-  // Required: we always ask for explicit statuses, and a detection without one cannot be classified.
-  STATUS: requiredText,
-  FIRST_FOUND_DATETIME: text,
-  LAST_FOUND_DATETIME: text,
-  QDS: qdsSchema,
-  TIMES_FOUND: integer({ min: 0 }),
-  LAST_TEST_DATETIME: text,
-  LAST_UPDATE_DATETIME: text,
-  LAST_FIXED_DATETIME: text,
-  LAST_PROCESSED_DATETIME: text,
-  IS_IGNORED: flag,
-  IS_DISABLED: flag,
+  UNIQUE_VULN_ID: optionalId, // in real output, though the published XSD leaves it out
+  QID: requiredId, // DTD: required
+  TYPE: requiredText, // DTD: required (Confirmed | Potential | Info)
+  SEVERITY: integer({ min: 1, max: 5 }), // DTD: optional
+  PORT: portText, // DTD: optional
+  PROTOCOL: text, // DTD: optional
+  FQDN: text, // DTD: optional
+  SSL: flag, // DTD: optional
+  INSTANCE: text, // DTD: optional
+  RESULTS: text, // DTD: optional (only with show_results=1)
+  // DTD: optional. Without it the detection is listed because its last scan found it: an open finding
+  // (only "Fixed" closes one; see README, "Records as the DTDs allow").
+  STATUS: text,
+  FIRST_FOUND_DATETIME: text, // DTD: optional
+  LAST_FOUND_DATETIME: text, // DTD: optional
+  QDS: qdsSchema, // DTD: optional, attribute severity
+  TIMES_FOUND: integer({ min: 0 }), // DTD: optional
+  LAST_TEST_DATETIME: text, // DTD: optional
+  LAST_UPDATE_DATETIME: text, // DTD: optional
+  LAST_FIXED_DATETIME: text, // DTD: optional
+  LAST_PROCESSED_DATETIME: text, // DTD: optional
+  IS_IGNORED: flag, // DTD: optional
+  IS_DISABLED: flag, // DTD: optional
 });
 type DetectionElement = z.output<typeof detectionElementSchema>;
 
 const hostElementSchema = z.object({
   ...hostElementShape,
+  // DTD: `DETECTION_LIST (DETECTION+)`, required in HOST; read as optional (a host without one has no detections).
   DETECTION_LIST: node({ DETECTION: list(detectionElementSchema) }),
 });
 
+// DTD: `HOST_LIST_VM_DETECTION_OUTPUT (REQUEST?, RESPONSE)`, `RESPONSE (DATETIME, HOST_LIST?, WARNING?)`.
 const detectionDocumentSchema = z.object({
   RESPONSE: z.object({
     DATETIME: text,

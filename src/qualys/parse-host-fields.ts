@@ -3,29 +3,35 @@ import { compact } from './compact';
 import type { QualysHost } from './schemas';
 import { integer, node, optionalId, requiredId, text } from './xml-values';
 
-/** The host elements Host List and Host List Detection share (reference §3.3, §4). */
+/**
+ * The host elements Host List and Host List Detection share, as their DTDs declare HOST
+ * (`/api/2.0/fo/asset/host/vm/detection/dtd/output.dtd`, `/api/2.0/fo/asset/host/dtd/list/output.dtd`):
+ * `(ID, ASSET_ID?, IP?, IPV6?, TRACKING_METHOD?, NETWORK_ID?, OS?, OS_CPE?, DNS?, DNS_DATA?, …)`. ID is
+ * required; everything else may be absent, and a value of unexpected form in it is dropped and counted.
+ * Elements not listed (TAGS, METADATA, OS_CPE, …) are ignored.
+ */
 export const hostElementShape = {
-  ID: requiredId,
-  ASSET_ID: optionalId,
-  IP: text,
-  IPV6: text,
-  TRACKING_METHOD: text,
-  NETWORK_ID: text,
-  DNS: text,
-  DNS_DATA: node({ HOSTNAME: text, DOMAIN: text, FQDN: text }),
-  NETBIOS: text,
-  OS: text,
-  QG_HOSTID: text,
-  ASSET_CRITICALITY_SCORE: integer({ min: 1, max: 5 }),
-  TRURISK_SCORE: integer({ min: 0, max: 1000 }),
-  LAST_SCAN_DATETIME: text,
-  LAST_VULN_SCAN_DATETIME: text,
-  LAST_VM_SCANNED_DATE: text,
-  LAST_VM_AUTH_SCANNED_DATE: text,
-  CLOUD_PROVIDER: text,
-  CLOUD_SERVICE: text,
-  CLOUD_RESOURCE_ID: text,
-  EC2_INSTANCE_ID: text,
+  ID: requiredId, // DTD: required
+  ASSET_ID: optionalId, // DTD: optional (show_asset_id=1)
+  IP: text, // DTD: optional
+  IPV6: text, // DTD: optional
+  TRACKING_METHOD: text, // DTD: optional
+  NETWORK_ID: text, // DTD: optional
+  DNS: text, // DTD: optional
+  DNS_DATA: node({ HOSTNAME: text, DOMAIN: text, FQDN: text }), // DTD: optional, each child optional
+  NETBIOS: text, // DTD: optional
+  OS: text, // DTD: optional
+  QG_HOSTID: text, // DTD: optional (agent-tracked hosts)
+  ASSET_CRITICALITY_SCORE: integer({ min: 1, max: 5 }), // Host List DTD: optional (show_asset_id/ACS)
+  TRURISK_SCORE: integer({ min: 0, max: 1000 }), // Host List DTD: optional (show_trurisk=1)
+  LAST_SCAN_DATETIME: text, // DTD: optional
+  LAST_VULN_SCAN_DATETIME: text, // Host List DTD: optional
+  LAST_VM_SCANNED_DATE: text, // DTD: optional
+  LAST_VM_AUTH_SCANNED_DATE: text, // DTD: optional
+  CLOUD_PROVIDER: text, // DTD: optional
+  CLOUD_SERVICE: text, // DTD: optional
+  CLOUD_RESOURCE_ID: text, // DTD: optional
+  EC2_INSTANCE_ID: text, // DTD: optional
 };
 
 const hostElementSchema = z.object(hostElementShape);

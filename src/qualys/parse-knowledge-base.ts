@@ -8,19 +8,26 @@ import { flag, integer, lenientDecimal, list, node, requiredId, text } from './x
 
 export const KNOWLEDGE_BASE_ROOT = 'KNOWLEDGE_BASE_VULN_LIST_OUTPUT';
 
+/**
+ * VULN as the KnowledgeBase DTD (`/api/2.0/fo/knowledge_base/vuln/knowledge_base_vuln_list_output.dtd`)
+ * declares it: `(QID, VULN_TYPE, SEVERITY_LEVEL, TITLE, CATEGORY?, …, PUBLISHED_DATETIME, …, PATCHABLE,
+ * …, CVE_LIST?, …, CVSS?, CVSS_V3?, …)`. Only QID is required here: the rest is what the connector rates
+ * a QID with, and a record without it is still the QID → CVE map's. A value of unexpected form is dropped
+ * and counted; elements not listed (DIAGNOSIS, SOLUTION, CORRELATION, …) are ignored.
+ */
 const vulnElementSchema = z.object({
-  QID: requiredId,
-  VULN_TYPE: text,
-  SEVERITY_LEVEL: integer({ min: 1, max: 5 }),
-  TITLE: text,
-  CATEGORY: text,
-  LAST_SERVICE_MODIFICATION_DATETIME: text,
-  PUBLISHED_DATETIME: text,
-  PATCHABLE: flag,
-  // No CVE_LIST (or an empty one) means the QID has no CVE: e.g. QID 6 "DNS Host Name".
+  QID: requiredId, // DTD: required
+  VULN_TYPE: text, // DTD: required; read as optional
+  SEVERITY_LEVEL: integer({ min: 1, max: 5 }), // DTD: required; read as optional
+  TITLE: text, // DTD: required; read as optional
+  CATEGORY: text, // DTD: optional
+  LAST_SERVICE_MODIFICATION_DATETIME: text, // DTD: optional
+  PUBLISHED_DATETIME: text, // DTD: required; read as optional
+  PATCHABLE: flag, // DTD: required; read as optional
+  // DTD: `CVE_LIST? (CVE+)`, `CVE (ID, URL)`. No CVE_LIST means the QID has no CVE: e.g. QID 6 "DNS Host Name".
   CVE_LIST: node({ CVE: list(z.object({ ID: text, URL: text })) }),
-  CVSS: node({ BASE: lenientDecimal }),
-  CVSS_V3: node({ BASE: lenientDecimal }),
+  CVSS: node({ BASE: lenientDecimal }), // DTD: optional (CVSS scoring enabled), BASE with attribute source
+  CVSS_V3: node({ BASE: lenientDecimal }), // DTD: optional
 });
 type VulnElement = z.output<typeof vulnElementSchema>;
 

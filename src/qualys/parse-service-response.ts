@@ -16,9 +16,14 @@ const cloudSourceSchema = z.object({
   vmId: text,
 });
 
+/**
+ * HostAsset as `/qps/xsd/2.0/am/hostasset.xsd` describes it: every element optional (minOccurs 0), `id`
+ * aside — the record's identity. A value of unexpected form is dropped and counted; elements not
+ * listed (tags, software, openPort, agentInfo, …) are ignored.
+ */
 export const hostAssetElementSchema = z.object({
   id: requiredId,
-  qwebHostId: optionalId,
+  qwebHostId: optionalId, // XSD: optional (assets Qualys VM has not scanned have none)
   name: text,
   dnsHostName: text,
   fqdn: text,

@@ -60,8 +60,8 @@ export const detectionSchema = z.object({
   fqdn: optionalString,
   ssl: z.boolean(),
   instance: optionalString,
-  /** New | Active | Fixed | Re-Opened */
-  status: z.string(),
+  /** New | Active | Fixed | Re-Opened; absent when Qualys gives none (optional in its DTD): an open finding. */
+  status: z.string().optional(),
   firstFound: optionalString,
   lastFound: optionalString,
   lastFixed: optionalString,

@@ -23,13 +23,15 @@ export function unexpectedRoot(document: XmlDocument, expected: readonly string[
   );
 }
 
-export function malformed(context: XmlContext, message: string, fix?: string): QualysError {
+/** A `malformed-response`; retryable unless told otherwise (a body cut short usually heals, a body past a limit never). */
+export function malformed(context: XmlContext, message: string, fix?: string, retryable?: boolean): QualysError {
   return new QualysError({
     kind: 'malformed-response',
     message,
     fix: fix ?? 'Usually transient; the call can be retried. If it persists, report it with the endpoint and time.',
     endpoint: context.endpoint,
     httpStatus: context.httpStatus,
+    retryable,
   });
 }
 

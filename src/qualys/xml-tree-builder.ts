@@ -1,4 +1,5 @@
-import type { XmlHandler } from './xml-tokenizer';
+import { REPLACEMENT_CHARACTER } from './xml-decoder';
+import { XML_LIMITS, XmlLimitExceeded, type XmlLimitName } from './xml-limits';
 
 /**
  * Elements that are list items, keyed by their parent. They always come out as arrays, so a response
@@ -39,8 +40,15 @@ export function isListItem(tagName: string, parentName: string | undefined): boo
 export interface RecordRoute {
   /** Element names from the root to the record element, e.g. HOST_LIST_OUTPUT › RESPONSE › HOST_LIST › HOST. */
   path: readonly string[];
-  /** Gets each record's value (the shape `xml.ts` gives an element), in document order. */
+  /** Gets each record's value (the shape described on `XmlTreeBuilder`), in document order. */
   record(value: unknown, index: number): void;
+}
+
+/** Characters that arrived as, or were replaced by, U+FFFD in one field: `DETECTION.RESULTS`, `HOST@id`. */
+export interface ReplacedCharacters {
+  characters: number;
+  /** Values (elements or attributes) holding at least one. */
+  values: number;
 }
 
 interface Frame {
@@ -49,17 +57,16 @@ interface Frame {
   attributes: Record<string, string> | undefined;
   /** The element's text: its text nodes and CDATA sections, each trimmed, joined. */
   text: string;
-  /** A text node or CDATA section arriving in pieces. */
-  pending: string;
 }
 
 /**
- * Builds the values the tree parser (`xml.ts`) builds — leaves are trimmed strings, an element with
- * children or attributes an object (`#text`, `@name`), repeated elements and list items arrays — but
- * hands each record to the route the moment it is complete and keeps nothing of it. What remains at
- * the end is the document without its records: the envelope (DATETIME, WARNING, counts, errors).
+ * Builds, from the parser's events, the values the readers validate — leaves are trimmed strings, an
+ * element with children or attributes an object (`#text`, `@name`), repeated elements and list items
+ * arrays — and hands each record to the route the moment it is complete, keeping nothing of it. What
+ * remains at the end is the document without its records: the envelope (DATETIME, WARNING, counts,
+ * errors). Everything it holds is counted against `XML_LIMITS`.
  */
-export class XmlTreeBuilder implements XmlHandler {
+export class XmlTreeBuilder {
   readonly #route: RecordRoute | undefined;
   readonly #frames: Frame[] = [];
   /** How many of the open elements, from the root, follow the route's path. */
@@ -67,6 +74,14 @@ export class XmlTreeBuilder implements XmlHandler {
   #records = 0;
   #rootName: string | undefined;
   #root: unknown;
+  /** Inside a record: its element count and characters so far. */
+  #recordElements = 0;
+  #recordCharacters = 0;
+  #envelopeElements = 0;
+  #envelopeAttributes = 0;
+  #envelopeCharacters = 0;
+  readonly #envelopeNames = new Set<string>();
+  readonly #replaced = new Map<string, ReplacedCharacters>();
 
   constructor(route?: RecordRoute) {
     this.#route = route;
@@ -86,33 +101,74 @@ export class XmlTreeBuilder implements XmlHandler {
     return this.#records;
   }
 
-  open(name: string, attributes: Record<string, string> | undefined): void {
-    const frames = this.#frames;
-    if (frames.length === 0) this.#rootName = name;
-    const path = this.#route?.path;
-    if (path !== undefined && this.#onPath === frames.length && path[frames.length] === name) this.#onPath += 1;
-    frames.push({ name, children: undefined, attributes, text: '', pending: '' });
+  /** Elements open now. */
+  get depth(): number {
+    return this.#frames.length;
   }
 
-  text(piece: string, last: boolean): void {
+  /** U+FFFD characters in values, by field. */
+  get replacedCharacters(): ReadonlyMap<string, ReplacedCharacters> {
+    return this.#replaced;
+  }
+
+  open(name: string, attributes: Record<string, string> | undefined): void {
+    const frames = this.#frames;
+    const depth = frames.length;
+    if (depth >= XML_LIMITS.depth) throw new XmlLimitExceeded('depth');
+    if (depth === 0) this.#rootName = name;
+    const path = this.#route?.path;
+    if (path !== undefined && this.#onPath === depth && path[depth] === name) {
+      this.#onPath += 1;
+      if (this.#onPath === path.length) {
+        this.#recordElements = 0;
+        this.#recordCharacters = 0;
+      }
+    }
+    let attributeCharacters = 0;
+    if (attributes !== undefined) {
+      for (const key in attributes) {
+        const value = attributes[key] as string;
+        attributeCharacters += value.length;
+        if (value.indexOf(REPLACEMENT_CHARACTER) !== -1) this.#countReplaced(`${name}@${key}`, value);
+      }
+    }
+    if (this.#inRecord()) {
+      this.#recordElements += 1;
+      if (this.#recordElements > XML_LIMITS.recordElements) throw new XmlLimitExceeded('recordElements');
+      this.#addRecordCharacters(attributeCharacters);
+    } else {
+      this.#countEnvelope('envelopeElements', (this.#envelopeElements += 1));
+      if (!this.#envelopeNames.has(name)) {
+        this.#envelopeNames.add(name);
+        this.#countEnvelope('envelopeNames', this.#envelopeNames.size);
+      }
+      if (attributes !== undefined) this.#countEnvelope('envelopeAttributes', (this.#envelopeAttributes += Object.keys(attributes).length));
+      this.#countEnvelope('envelopeCharacters', (this.#envelopeCharacters += attributeCharacters));
+    }
+    frames.push({ name, children: undefined, attributes, text: '' });
+  }
+
+  /** A text node or CDATA section of the open element (trimmed; indentation between elements is dropped). */
+  text(node: string): void {
     const frame = this.#frames[this.#frames.length - 1];
     if (frame === undefined) return;
-    if (!last) {
-      frame.pending += piece;
-      return;
-    }
-    const node = frame.pending === '' ? piece : frame.pending + piece;
-    frame.pending = '';
     const trimmed = node.trim();
-    if (trimmed !== '') frame.text = frame.text === '' ? trimmed : frame.text + trimmed;
+    if (trimmed === '') return;
+    if (this.#inRecord()) this.#addRecordCharacters(trimmed.length);
+    else this.#countEnvelope('envelopeCharacters', (this.#envelopeCharacters += trimmed.length));
+    frame.text = frame.text === '' ? trimmed : frame.text + trimmed;
   }
 
   close(): void {
     const frames = this.#frames;
     const frame = frames.pop();
     if (frame === undefined) return;
-    const value = valueOf(frame);
     const depth = frames.length;
+    const parent = frames[depth - 1];
+    if (frame.text !== '' && frame.text.indexOf(REPLACEMENT_CHARACTER) !== -1) {
+      this.#countReplaced(parent === undefined ? frame.name : `${parent.name}.${frame.name}`, frame.text);
+    }
+    const value = valueOf(frame);
     if (this.#onPath === depth + 1) {
       this.#onPath = depth;
       if (this.#route !== undefined && depth + 1 === this.#route.path.length) {
@@ -120,33 +176,47 @@ export class XmlTreeBuilder implements XmlHandler {
         return;
       }
     }
-    const parent = frames[depth - 1];
     if (parent === undefined) this.#root = value;
     else attach(parent, frame.name, value);
   }
 
-  leaf(name: string, text: string): void {
-    const frames = this.#frames;
-    const parent = frames[frames.length - 1];
-    const path = this.#route?.path;
-    if (parent === undefined || (path !== undefined && this.#onPath === frames.length && path[frames.length] === name)) {
-      // The root, or a record: the long way, so nothing is special-cased twice.
-      this.open(name, undefined);
-      this.text(text, true);
-      this.close();
-      return;
+  #inRecord(): boolean {
+    return this.#route !== undefined && this.#onPath === this.#route.path.length;
+  }
+
+  #addRecordCharacters(count: number): void {
+    this.#recordCharacters += count;
+    if (this.#recordCharacters > XML_LIMITS.recordCharacters) throw new XmlLimitExceeded('recordCharacters');
+  }
+
+  #countEnvelope(limit: XmlLimitName, count: number): void {
+    if (count > XML_LIMITS[limit]) throw new XmlLimitExceeded(limit);
+  }
+
+  #countReplaced(field: string, value: string): void {
+    let characters = 0;
+    for (let at = value.indexOf(REPLACEMENT_CHARACTER); at !== -1; at = value.indexOf(REPLACEMENT_CHARACTER, at + 1)) characters += 1;
+    const counted = this.#replaced.get(field);
+    if (counted === undefined) this.#replaced.set(field, { characters, values: 1 });
+    else {
+      counted.characters += characters;
+      counted.values += 1;
     }
-    attach(parent, name, text.trim());
   }
 }
 
-/** Keys are element names, never inherited ones (the tokenizer refuses those), so plain objects do. */
+/** Sets an own property whatever the name (`__proto__` included): element names are the document's, not ours. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 function attach(parent: Frame, name: string, value: unknown): void {
   const children = (parent.children ??= {});
-  const existing = children[name];
-  if (existing === undefined) children[name] = isListItem(name, parent.name) ? [value] : value;
+  const existing = Object.hasOwn(children, name) ? children[name] : undefined;
+  if (existing === undefined) setOwn(children, name, isListItem(name, parent.name) ? [value] : value);
   else if (Array.isArray(existing)) existing.push(value);
-  else children[name] = [existing, value];
+  else setOwn(children, name, [existing, value]);
 }
 
 function valueOf(frame: Frame): unknown {
@@ -155,7 +225,7 @@ function valueOf(frame: Frame): unknown {
   if (frame.text !== '') value['#text'] = frame.text;
   if (frame.attributes !== undefined) {
     // Trimmed like element text (as the tree parser did): Qualys pads neither, but a value is read the same either way.
-    for (const [name, text] of Object.entries(frame.attributes)) value[`@${name}`] = text.trim();
+    for (const name in frame.attributes) setOwn(value, `@${name}`, (frame.attributes[name] as string).trim());
   }
   return value;
 }

@@ -16,6 +16,7 @@ function fail(ctx: Ctx, message: string): never {
 /** The text of a leaf element (attributes ignored); undefined when empty. */
 function leafText(value: unknown, ctx: Ctx): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
+  if (value === undefined) return undefined;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const entries = Object.entries(value);
     if (entries.every(([key]) => key === '#text' || key.startsWith('@'))) {

@@ -1,6 +1,6 @@
 import { XmlBodyReader } from './xml-body-reader';
 
-export { htmlPageTitle } from './xml-body-reader';
+export { htmlPageTitle } from './html-page';
 import type { XmlContext, XmlDocument } from './xml-document';
 
 export { isRecord, malformed, unexpectedRoot, type XmlContext, type XmlDocument } from './xml-document';

@@ -10,16 +10,22 @@ import { z } from 'zod';
 import { assetSchema, findingSchema } from '../model/exposure';
 import { assetToOcsf, findingToOcsf } from '../model/ocsf';
 import { ExportRecordError } from './errors';
+import { REJECTED_RECORD_JSON } from './rejected-records';
 import { inTransaction } from './with-client';
 
 /** A current-state view's records for one connection (given as an SQL expression), in key order. */
 const currentRecords = (view: 'current_assets' | 'current_findings', connection: string): string =>
   `SELECT record FROM ${view} WHERE connection = ${connection} ORDER BY key`;
 
-/** The current-state views, as the model's records (JSON Schema in schema/). */
+/** The records the connection's current run could not read (`rejected-records.ts`), by page and path. */
+const rejectedRecords = (connection: string): string =>
+  `${REJECTED_RECORD_JSON} WHERE run_key = (SELECT run_key FROM connections WHERE connection = ${connection}) ORDER BY page_index, record_path`;
+
+/** The current-state views, as the model's records (JSON Schema in schema/), and the rejected records. */
 const CURRENT = {
   assets: currentRecords('current_assets', '$1'),
   findings: currentRecords('current_findings', '$1'),
+  rejected_records: rejectedRecords('$1'),
 } as const;
 
 export type RecordKind = keyof typeof CURRENT;
@@ -50,10 +56,15 @@ interface ExportFile {
 
 const findingWithAssetSchema = z.tuple([findingSchema, assetSchema.nullable()]);
 
+// Rejected records are Qualys' own XML with why it could not be read: no OCSF class fits them, so both
+// formats write them as they are.
+const REJECTED_FILE: ExportFile = { file: 'rejected_records.jsonl', query: rejectedRecords(exportConnection) };
+
 const FILES: Record<ExportFormat, Record<RecordKind, ExportFile>> = {
   jsonl: {
     assets: { file: 'assets.jsonl', query: currentRecords('current_assets', exportConnection) },
     findings: { file: 'findings.jsonl', query: currentRecords('current_findings', exportConnection) },
+    rejected_records: REJECTED_FILE,
   },
   ocsf: {
     assets: {
@@ -72,6 +83,7 @@ const FILES: Record<ExportFormat, Record<RecordKind, ExportFile>> = {
         return JSON.stringify(findingToOcsf(finding, asset));
       },
     },
+    rejected_records: REJECTED_FILE,
   },
 };
 
@@ -85,19 +97,20 @@ function parseRecord<T>(schema: z.ZodType<T>, json: string): T {
 
 /** The files an export in this format writes, by kind. */
 export function exportFileNames(format: ExportFormat): Record<RecordKind, string> {
-  return { assets: FILES[format].assets.file, findings: FILES[format].findings.file };
+  return { assets: FILES[format].assets.file, findings: FILES[format].findings.file, rejected_records: FILES[format].rejected_records.file };
 }
 
 /**
  * Writes the connection's current state into `dir`, removed assets and closed findings included, one
  * record per line: as the model's records (`assets.jsonl`, `findings.jsonl`) or as OCSF events
- * (`devices.ocsf.jsonl`, `vulnerability-findings.ocsf.jsonl`). Both files are read from one snapshot
- * of the store; streamed with COPY, so memory stays flat; each file appears whole (written aside,
- * then renamed).
+ * (`devices.ocsf.jsonl`, `vulnerability-findings.ocsf.jsonl`); and in both formats
+ * `rejected_records.jsonl`, the records the connection's current run could not read. All files are
+ * read from one snapshot of the store; streamed with COPY, so memory stays flat; each file appears
+ * whole (written aside, then renamed).
  */
 export async function exportCurrentState(pool: Pool, connection: string, dir: string, format: ExportFormat = 'jsonl'): Promise<Record<RecordKind, number>> {
   await mkdir(dir, { recursive: true });
-  const counts: Record<RecordKind, number> = { assets: 0, findings: 0 };
+  const counts: Record<RecordKind, number> = { assets: 0, findings: 0, rejected_records: 0 };
   await inTransaction(pool, async (client) => {
     await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     await client.query('SELECT set_config($1, $2, true)', [CONNECTION_SETTING, connection]);

@@ -258,6 +258,24 @@ CREATE INDEX assets_qids ON assets USING gin (qids);
 ALTER TABLE knowledge_base ADD COLUMN cves_changed_at timestamptz;
 `,
   },
+  {
+    version: 10,
+    name: 'records Qualys sent that could not be read, set aside per run and page',
+    sql: `
+-- A record (HOST, VULN, HostAsset) that could not be read: where it was, why, and its XML as read.
+CREATE TABLE rejected_records (
+  run_key      text NOT NULL REFERENCES runs ON DELETE CASCADE,
+  connection   text NOT NULL,
+  page_index   integer NOT NULL,
+  api          text NOT NULL,
+  record_path  text NOT NULL,
+  reason       text NOT NULL,
+  xml          text NOT NULL CHECK (length(xml) <= 65536),
+  rejected_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX rejected_records_run ON rejected_records (run_key, page_index);
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

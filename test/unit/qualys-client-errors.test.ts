@@ -225,11 +225,11 @@ describe('broken bodies', () => {
     expect(e.message).toContain('expected <HOST_LIST_OUTPUT>');
   });
 
-  it('a record of a shape the connector does not know → malformed-response, NOT retryable, naming the element, the host and the QID', async () => {
-    fake.route = () => xml(fixture('detections-page1.xml').replace('<PORT>443</PORT>', '<PORT>https</PORT>'));
+  it('a record that cannot be read (its QID is not a number) → malformed-response, NOT retryable, naming the element, the host and the QID', async () => {
+    fake.route = () => xml(fixture('detections-page1.xml').replace('<QID>38170</QID>', '<QID>38170x</QID>'));
     const e = await failure(client.listDetections({ idMin: 1, idMax: 200 }));
     expectKind(e, 'malformed-response', false);
-    expect(e.message).toMatch(/DETECTION\[0\]\.PORT \(HOST ID 120 › DETECTION QID 38170\): expected a whole number, got "https"/);
+    expect(e.message).toMatch(/DETECTION\[0\]\.QID \(HOST ID 120 › DETECTION QID 38170x\): expected a numeric ID, got "38170x"/);
     expect(e.fix).toMatch(/retrying will not help/);
   });
 

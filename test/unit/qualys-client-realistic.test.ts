@@ -3,6 +3,7 @@
 // a CVE, and a cloud asset's MAC that is only in sourceInfo lands on the asset.
 import { type GroundTruth, type RunningSimulator, startSimulator } from '../../simulator';
 import { detectionResults } from '../../simulator/results-text';
+import { resultsWrittenAsText } from '../../simulator/wire-quirks';
 import { Estate } from '../../simulator/estate';
 import { mapAsset, normaliseMac } from '../../src/model/map-qualys';
 import { QualysClient } from '../../src/qualys/client';
@@ -47,11 +48,22 @@ it('multi-byte OS strings arrive intact through Host List and Host List Detectio
   for (const host of detections) expect(host.os).toBe(truth.hosts.find((h) => h.id === host.id)?.os);
 });
 
-it('RESULTS of every size arrive exactly as generated, multi-byte characters and all', async () => {
+/**
+ * What XML 1.0 makes of RESULTS as the simulator writes them: in CDATA a CR LF (or a lone CR) is one line
+ * feed; written as text with `&#13;`, the CR stays. ESC and NUL, which XML forbids, read as U+FFFD.
+ * Trimmed, as the client trims every value.
+ */
+function resultsAsRead(generated: string, writtenAsText: boolean): string {
+  const lines = writtenAsText ? generated : generated.replace(/\r\n?/g, '\n');
+  return lines.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '\ufffd').trim();
+}
+
+it('RESULTS of every size arrive as XML reads them, multi-byte characters, CR LF, &#13;, ESC and NUL and all', async () => {
   const estate = new Estate({ hosts: HOSTS, seed: SEED, profile: 'realistic' });
   const served = await client.listDetections(fullRange(), { showResults: true, truncationLimit: 100 });
   let compared = 0;
   let nonAscii = 0;
+  const seen = { crlf: 0, carriageReturns: 0, replaced: 0 };
   for (const host of served) {
     const index = estate.ids.indexOfHostId(Number(host.id));
     if (index === undefined) throw new Error(`host ${host.id} is not in the estate`);
@@ -60,14 +72,21 @@ it('RESULTS of every size arrive exactly as generated, multi-byte characters and
       const d = generated.get(detection.uniqueVulnId ?? '');
       const entry = estate.knowledgeBase.get(Number(detection.qid));
       if (!d || !entry) throw new Error(`detection ${detection.uniqueVulnId} is not generated`);
-      // The client trims the CDATA padding Qualys adds; the text itself is unchanged.
-      expect(detection.results).toBe(detectionResults(d, entry.title, entry.category, 'realistic', SEED).trim());
+      const generatedText = detectionResults(d, entry.title, entry.category, 'realistic', SEED);
+      expect(detection.results).toBe(resultsAsRead(generatedText, resultsWrittenAsText(d)));
       compared++;
+      if (generatedText.includes('\r\n')) seen.crlf++;
+      if (detection.results?.includes('\r')) seen.carriageReturns++;
+      if (detection.results?.includes('\ufffd')) seen.replaced++;
       if (/[^\x00-\x7e]/.test(detection.results ?? '')) nonAscii++;
     }
   }
   expect(compared).toBeGreaterThan(500);
   expect(nonAscii).toBeGreaterThan(100);
+  // The profile's quirks were there to read: CR LF in CDATA and in &#13; form, ESC and NUL in banners.
+  expect(seen.crlf).toBeGreaterThan(20);
+  expect(seen.carriageReturns).toBeGreaterThan(2);
+  expect(seen.replaced).toBeGreaterThan(2);
 });
 
 it('no vendor reference or Bugtraq ID ever becomes a CVE: every QID maps to exactly its CVE_LIST', async () => {

@@ -1,4 +1,4 @@
-// The streaming parse (xml-tokenizer, xml-tree-builder, xml-body-reader): a body read in chunks of any
+// The streaming parse (saxes under xml-body-reader, xml-tree-builder): a body read in chunks of any
 // size — cut inside tags, entities, CDATA, CRLFs or multi-byte characters — gives exactly what the whole
 // body gives; records are handed over before the body ends, and a body cut short is an error at the end,
 // never a short page; well-formedness and shape errors are what the tree parser's were.
@@ -24,13 +24,13 @@ describe('chunked reading', () => {
     for (const size of [1, 2, 3, 7, 64]) expect(readInChunks(body, size, hld)).toEqual(whole);
   });
 
-  it('keeps multi-byte characters, entities, CDATA padding and CRLFs split across chunks intact', () => {
+  it('keeps multi-byte characters, entities, CDATA padding and CRLFs split across chunks intact; HTML names stay as written', () => {
     const body =
       '<A><OS><![CDATA[\r\n  Windows 10 企业版 🚀  \r\n]]></OS><T>It&#039;s &amp; &lt;b&gt; &nbsp;€&euro;</T>' +
       '<R>line one\r\nline two\rline three</R><Q severity="HIGH &amp; rising">75</Q></A>';
     const expected = {
       OS: 'Windows 10 企业版 🚀',
-      T: "It's & <b> \u00a0€€",
+      T: "It's & <b> &nbsp;€&euro;",
       R: 'line one\nline two\nline three',
       Q: { '#text': '75', '@severity': 'HIGH & rising' },
     };
@@ -72,28 +72,37 @@ describe('a body cut short', () => {
       const e = thrownQualysError(() => readInChunks(body.slice(0, cut), 64, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
       expect(e.kind).toBe('malformed-response');
       expect(e.retryable).toBe(true);
-      expect(e.message).toMatch(/^Host List Detection returned XML that is not well-formed \(the body ends /);
+      expect(e.message).toMatch(/^Host List Detection returned XML that is not well-formed \((unclosed tag|unexpected end|document must contain a root element)/);
     }
   });
 });
 
-describe('what is refused, as the tree parser refused it', () => {
+describe('what is refused, as XML 1.0 refuses it', () => {
   it.each([
-    ['a bare "&"', '<A><T>a & b</T></A>', 'an "&" that starts no entity reference'],
-    ['mismatched tags', '<A><B>1</b></A>', 'an end tag </b> where </B> was expected'],
-    ['a repeated attribute', '<A><T a="1" a="2">x</T></A>', 'attribute "a" repeated'],
-    ['an unquoted attribute', '<A><T a=1>x</T></A>', 'attribute "a" without a quoted value'],
-    ['a "<" in an attribute value', '<A><T a="<">x</T></A>', 'a "<" in the value of attribute "a"'],
-    ['text after the root', '<A><B>1</B></A>junk', 'text after the root element'],
-    ['a second root', '<A/><B/>', 'a second root element <B>'],
-    ['an invalid name', '<A><1B>x</1B></A>', 'an invalid element name "1B"'],
-    ['a name JavaScript objects inherit', '<A><__proto__>x</__proto__></A>', 'the element name "__proto__", which is reserved'],
-    ['"constructor" too', '<A><constructor>x</constructor></A>', 'the element name "constructor", which is reserved'],
-    ['an unterminated comment', '<A></A><!-- never closed', 'the body ends inside a comment'],
+    ['a bare "&"', '<A><T>a & b</T><U>&amp;</U></A>', 'disallowed character in entity name'],
+    ['mismatched tags', '<A><B>1</b></A>', 'unexpected close tag'],
+    ['a repeated attribute', '<A><T a="1" a="2">x</T></A>', 'duplicate attribute: a'],
+    ['an unquoted attribute', '<A><T a=1>x</T></A>', 'unquoted attribute value'],
+    ['a "<" in an attribute value', '<A><T a="<">x</T></A>', 'disallowed character'],
+    ['text after the root', '<A><B>1</B></A>junk', 'text data outside of root node'],
+    ['a second root', '<A/><B/>', 'documents may contain only one root'],
+    ['an invalid name', '<A><1B>x</1B></A>', 'disallowed character in tag name'],
+    ['an unterminated comment', '<A></A><!-- never closed', 'unexpected end'],
   ])('%s', (_what, body, problem) => {
     const e = thrownQualysError(() => readInChunks(body, 3, hld));
     expect(e.kind).toBe('malformed-response');
-    expect(e.message).toContain(`not well-formed (${problem} at character`);
+    expect(e.message).toContain(`not well-formed (${problem} at line 1, column `);
+  });
+
+  it('reads names JavaScript objects inherit as any other name', () => {
+    const body = '<A><__proto__ constructor="1">x</__proto__><constructor>y</constructor><toString/></A>';
+    const root = readInChunks(body, 3, hld).root as Record<string, unknown>;
+    expect(Object.getPrototypeOf(root)).toBe(Object.prototype);
+    expect(Object.entries(root)).toEqual([
+      ['__proto__', { '#text': 'x', '@constructor': '1' }],
+      ['constructor', 'y'],
+      ['toString', ''],
+    ]);
   });
 
   it('expands no entity a document declares itself (no expansion bomb), and leaves unknown ones as written', () => {
@@ -108,21 +117,29 @@ describe('what is refused, as the tree parser refused it', () => {
     );
   });
 
+  it.each([
+    ['by its html root, though it is not well-formed XML', '<html><head><meta charset="utf-8"><title>Sign in</title></head><body><br></body></html>'],
+    ['by its HTML 4 DOCTYPE', '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<HTML><HEAD><TITLE>Sign in</TITLE><BODY>&nbsp;<p>x'],
+  ])('tells an HTML page served as XML %s, and names it', (_how, body) => {
+    const e = thrownQualysError(() => readInChunks(body, 2, { ...hld, contentType: 'text/xml' }));
+    expect(e.message).toBe('Host List Detection returned an HTML page (status 200) instead of XML — a proxy or load balancer answered ("Sign in").');
+  });
+
   it('calls a body of white space empty', () => {
     expect(thrownQualysError(() => readInChunks(' \n\t ', 1, kb)).message).toBe('KnowledgeBase returned an empty body (HTTP 200) instead of XML.');
   });
 });
 
-describe('a record of a shape the connector does not know', () => {
+describe('a record that cannot be read, without a taker for rejects', () => {
   it('fails as it is read, naming its path from the root with its index, the host and the QID; not retryable', () => {
-    const body = fixture('detections-page1.xml').replace('<PORT>22</PORT>', '<PORT>ssh</PORT>');
+    const body = fixture('detections-page1.xml').replace('<QID>105943</QID>', '<QID>105943-b</QID>');
     const taken: HostDetections[] = [];
     const e = thrownQualysError(() => readInChunks(body, 100, hld, { reader: hostDetectionRecords, take: (host) => taken.push(host) }));
     expect(taken.map((h) => h.id)).toEqual(['120']);
     expect(e.kind).toBe('malformed-response');
     expect(e.retryable).toBe(false);
     expect(e.message).toContain(
-      'HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[1].DETECTION_LIST.DETECTION[1].PORT (HOST ID 121 › DETECTION QID 105943): expected a whole number, got "ssh"',
+      'HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[1].DETECTION_LIST.DETECTION[1].QID (HOST ID 121 › DETECTION QID 105943-b): expected a numeric ID, got "105943-b"',
     );
   });
 });

@@ -3,13 +3,11 @@ import { QualysError } from '../../src/qualys/errors';
 import type { XmlContext, XmlDocument } from '../../src/qualys/xml';
 import { XmlBodyReader, type RecordSink } from '../../src/qualys/xml-body-reader';
 
-/** Feeds `body` as UTF-8 bytes cut every `size` bytes, decoded as the HTTP client decodes them. */
-export function readInChunks<T>(body: string, size: number, context: XmlContext, sink?: RecordSink<T>): XmlDocument {
-  const bytes = Buffer.from(body, 'utf8');
-  const decoder = new TextDecoder('utf-8');
+/** Feeds `body` as UTF-8 bytes cut every `size` bytes, as the HTTP client hands them over. */
+export function readInChunks<T>(body: string | Buffer, size: number, context: XmlContext, sink?: RecordSink<T>): XmlDocument {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const reader = new XmlBodyReader(context, sink);
-  for (let at = 0; at < bytes.length; at += size) reader.write(decoder.decode(bytes.subarray(at, at + size), { stream: true }));
-  reader.write(decoder.decode());
+  for (let at = 0; at < bytes.length; at += size) reader.writeBytes(bytes.subarray(at, at + size));
   return reader.end();
 }
 

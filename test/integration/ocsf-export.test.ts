@@ -10,7 +10,7 @@ import { ocsfErrors } from '../harness/ocsf-schema';
 import { exportedState, readJsonLines, runSync } from '../harness/sync-run';
 import { useTestEnvironment } from '../harness/test-environment';
 
-async function exportOcsf(databaseUrl: string, connection: string): Promise<{ devices: OcsfDeviceInventoryInfo[]; findings: OcsfVulnerabilityFinding[]; counts: { assets: number; findings: number } }> {
+async function exportOcsf(databaseUrl: string, connection: string): Promise<{ devices: OcsfDeviceInventoryInfo[]; findings: OcsfVulnerabilityFinding[]; counts: { assets: number; findings: number; rejected_records: number } }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-ocsf-'));
   const pool = new Pool({ connectionString: databaseUrl });
   try {
@@ -41,7 +41,7 @@ describe('npm run export -- --format ocsf (real PostgreSQL, real dev server, the
 
     const state = await exportedState(first.databaseUrl, connection);
     const ocsf = await exportOcsf(first.databaseUrl, connection);
-    expect(ocsf.counts).toEqual({ assets: state.assets.length, findings: state.findings.length });
+    expect(ocsf.counts).toEqual({ assets: state.assets.length, findings: state.findings.length, rejected_records: 0 });
     expect(ocsf.devices).toHaveLength(state.assets.length);
     expect(ocsf.findings).toHaveLength(state.findings.length);
 
@@ -108,7 +108,7 @@ describe('npm run export -- --format ocsf (real PostgreSQL, real dev server, the
     const cli = await projectCommand('export', ['--connection', connection, '--out', out, '--format', 'ocsf'], { DATABASE_URL: first.databaseUrl });
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toContain(`Wrote ${state.assets.length} assets (devices.ocsf.jsonl) and ${state.findings.length} findings (vulnerability-findings.ocsf.jsonl)`);
+    expect(cli.stdout).toContain(`Wrote ${state.assets.length} assets (devices.ocsf.jsonl), ${state.findings.length} findings (vulnerability-findings.ocsf.jsonl) and 0 rejected records (rejected_records.jsonl)`);
     expect(readFileSync(path.join(out, 'vulnerability-findings.ocsf.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(state.findings.length);
     const refused = await projectCommand('export', ['--connection', connection, '--out', out, '--format', 'xml'], { DATABASE_URL: first.databaseUrl });
     expect(refused.code).toBe(1);
@@ -123,9 +123,9 @@ describe('npm run export -- --format ocsf (real PostgreSQL, real dev server, the
     try {
       for (const format of ['jsonl', 'ocsf'] as const) {
         const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-quoted-'));
-        await expect(exportCurrentState(pool, "x$'y' OR 'a'='a", dir, format)).resolves.toEqual({ assets: 0, findings: 0 });
-        await expect(exportCurrentState(pool, "quoted$&$`", dir, format)).resolves.toEqual({ assets: 0, findings: 0 });
-        await expect(exportCurrentState(pool, 'quoted', dir, format)).resolves.toEqual({ assets: 20, findings: run.findings.length });
+        await expect(exportCurrentState(pool, "x$'y' OR 'a'='a", dir, format)).resolves.toEqual({ assets: 0, findings: 0, rejected_records: 0 });
+        await expect(exportCurrentState(pool, "quoted$&$`", dir, format)).resolves.toEqual({ assets: 0, findings: 0, rejected_records: 0 });
+        await expect(exportCurrentState(pool, 'quoted', dir, format)).resolves.toEqual({ assets: 20, findings: run.findings.length, rejected_records: 0 });
         expect(existsSync(path.join(dir, format === 'jsonl' ? 'assets.jsonl' : 'devices.ocsf.jsonl'))).toBe(true);
       }
     } finally {

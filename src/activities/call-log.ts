@@ -1,9 +1,10 @@
 import type { QualysCallEvent } from '../qualys/client';
+import type { QualysErrorKind } from '../qualys/errors';
 
 /** One entry of a run's call log: every Qualys call an activity attempt made, and every wait it asked for. */
 export type CallLogEntry =
   | { type: 'call'; endpoint: string; httpStatus?: number; qualysCode?: string; ok: boolean; ms: number }
-  | { type: 'wait'; seconds: number; reason: 'rate-limit' | 'concurrency-limit' };
+  | { type: 'wait'; seconds: number; reason: QualysErrorKind };
 
 export interface ApiCallSummary {
   /** Calls per endpoint, failed attempts included: what the subscription's budget was charged. */

@@ -86,7 +86,7 @@ describe('the failure table', () => {
     }
   });
 
-  it('gives the retry policy exactly the types no retry can fix, in the order existing histories hold them', () => {
+  it('gives the retry policy exactly the types no retry can fix', () => {
     expect(NON_RETRYABLE_FAILURE_TYPES).toEqual([
       'InvalidSyncInput',
       'ConfigError',

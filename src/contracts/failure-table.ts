@@ -19,12 +19,6 @@ export const qualysErrorKinds = [
 
 export type QualysErrorKind = (typeof qualysErrorKinds)[number];
 
-/**
- * How a failure is treated: not retried (a person must change something first), retried within the
- * run's retry window, or waited out on a durable workflow timer after which the step runs again.
- */
-export type RetryBehaviour = 'non-retryable' | 'retryable' | 'rate-limit-wait';
-
 /** How soon a retryable failure is tried again. */
 export type RetryDelay =
   /** The step's retry policy: exponential backoff. */
@@ -51,6 +45,11 @@ interface FailureKindDocs {
   tests: string;
 }
 
+/**
+ * One failure type and its treatment (`retry`): not retried (a person must change something first),
+ * retried within the run's retry window, or waited out on a durable workflow timer after which the step
+ * runs again.
+ */
 export type FailureKind =
   | (FailureKindDocs & { retry: 'non-retryable' })
   | (FailureKindDocs & {

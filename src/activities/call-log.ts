@@ -1,4 +1,5 @@
 import type { QualysCallEvent } from '../qualys/client';
+import type { QualysErrorKind } from '../qualys/errors';
 
 /** U+FFFD characters in one field of the answers (invalid bytes, characters XML forbids): how many, in how many values. */
 export interface ReplacedCharacterCount {
@@ -22,7 +23,7 @@ export type CallLogEntry =
       /** Records that could not be read (set aside, not taken). */
       rejectedRecords?: number;
     }
-  | { type: 'wait'; seconds: number; reason: 'rate-limit' | 'concurrency-limit' };
+  | { type: 'wait'; seconds: number; reason: QualysErrorKind };
 
 export interface ApiCallSummary {
   /** Calls per endpoint, failed attempts included: what the subscription's budget was charged. */

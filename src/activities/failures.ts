@@ -1,31 +1,10 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { ConfigError } from '../config/errors';
 import type { SecretMasker } from '../config/secrets';
-import { isQualysError, type QualysErrorKind } from '../qualys/errors';
+import { FAILURE_TABLE, failureTypesOfQualysKind, type FailureType, type RateLimitWait, type RetryDelay } from '../contracts/failure-table';
+import { isQualysError, type QualysError } from '../qualys/errors';
 import type { CallLogEntry } from './call-log';
 import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, describeDataRefusal, isDataRefusal } from '../store/errors';
-import {
-  RATE_LIMIT_WAIT_FAILURE,
-  RUN_INCOMPLETE_FAILURE,
-  SHRINK_GUARD_FAILURE,
-  STAGED_PAGE_MISSING_FAILURE,
-  STORE_DATA_DEFECT_FAILURE,
-  type RateLimitWait,
-} from './failure-types';
-
-/** Temporal failure type for each Qualys error kind (what `nonRetryableErrorTypes` and the Web UI show). */
-const FAILURE_TYPE: Readonly<Record<QualysErrorKind, string>> = {
-  authentication: 'QualysAuthenticationFailed',
-  account: 'QualysAccountProblem',
-  permission: 'QualysPermissionDenied',
-  'concurrency-limit': 'QualysConcurrencyLimited',
-  'rate-limit': 'QualysRateLimited',
-  'bad-request': 'QualysBadRequest',
-  server: 'QualysServerError',
-  network: 'QualysNetworkError',
-  'malformed-response': 'QualysMalformedResponse',
-  config: 'QualysConfigError',
-};
 
 export interface LimitHandling {
   /** Rate-limit waits up to this long are an activity retry delay; longer ones a workflow timer. */
@@ -35,9 +14,6 @@ export interface LimitHandling {
 }
 
 export const DEFAULT_LIMIT_HANDLING: LimitHandling = { inlineRateLimitWaitMaxSeconds: 60, concurrencyRetrySeconds: 15 };
-
-/** How many attempts a response that will not parse gets before the run gives up on it. */
-export const MALFORMED_RESPONSE_ATTEMPTS = 4;
 
 export interface FailureContext {
   limits: LimitHandling;
@@ -69,77 +45,84 @@ function withoutSecrets(failure: unknown, masker: SecretMasker | undefined): unk
   return failure;
 }
 
+/** The store's refusals: retrying cannot change them (a store that is down is a plain, retried error). */
+const STORE_REFUSALS = [
+  [StagedPageMissingError, 'StagedPageMissing'],
+  [ShrinkGuardError, 'EstateShrankTooMuch'],
+  [RunIncompleteError, 'RunIncomplete'],
+] as const satisfies readonly (readonly [new (message: string) => Error, FailureType])[];
+
 async function toFailure(err: unknown, context: FailureContext | undefined): Promise<unknown> {
-  if (err instanceof ConfigError) {
-    return ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
-  }
-  // The store's refusals: retrying cannot change them (a store that is down is a plain, retried error).
-  const storeFailure = [
-    [StagedPageMissingError, STAGED_PAGE_MISSING_FAILURE],
-    [ShrinkGuardError, SHRINK_GUARD_FAILURE],
-    [RunIncompleteError, RUN_INCOMPLETE_FAILURE],
-  ] as const;
-  for (const [errorClass, type] of storeFailure) {
-    if (err instanceof errorClass) return ApplicationFailure.create({ type, message: err.message, nonRetryable: true });
+  if (err instanceof ConfigError) return tableFailure('ConfigError', err.message);
+  for (const [errorClass, type] of STORE_REFUSALS) {
+    if (err instanceof errorClass) return tableFailure(type, err.message);
   }
   // A value PostgreSQL refuses is refused again on every retry: fail now, naming where it was.
-  if (isDataRefusal(err)) return ApplicationFailure.create({ type: STORE_DATA_DEFECT_FAILURE, message: describeDataRefusal(err), nonRetryable: true });
+  if (isDataRefusal(err)) return tableFailure('StoreDataDefect', describeDataRefusal(err));
   if (!isQualysError(err)) return err;
+  return qualysFailure(err, context);
+}
 
+/** A failure of a type whose treatment is all in the table (no Qualys details, no delay). */
+function tableFailure(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: FAILURE_TABLE[type].retry !== 'retryable' });
+}
+
+/** A Qualys error as the failure table says: its type, whether it is retried, after how long, or a workflow timer. */
+function qualysFailure(err: QualysError, context: FailureContext | undefined): ApplicationFailure {
   const details = err.details();
   const message = err.fix ? `${err.message} — ${err.fix}` : err.message;
   const limits = context?.limits ?? DEFAULT_LIMIT_HANDLING;
-
-  if (err.kind === 'rate-limit') {
-    const waitSeconds = Math.max(1, err.waitSeconds ?? limits.concurrencyRetrySeconds);
-    if (waitSeconds > limits.inlineRateLimitWaitMaxSeconds) {
-      // Too long to hold an activity retry: hand the wait to the workflow, which sleeps on a timer.
-      const wait: RateLimitWait = { waitSeconds, endpoint: err.endpoint };
-      return ApplicationFailure.create({
-        type: RATE_LIMIT_WAIT_FAILURE,
-        message,
-        nonRetryable: true,
-        details: [wait],
-        category: ApplicationFailureCategory.BENIGN,
-      });
-    }
-    context?.recordWait?.({ type: 'wait', seconds: waitSeconds, reason: 'rate-limit' });
-    return ApplicationFailure.create({
-      type: FAILURE_TYPE[err.kind],
-      message,
-      details: [details],
-      nextRetryDelay: `${waitSeconds}s`,
-      category: ApplicationFailureCategory.BENIGN,
-    });
-  }
-  if (err.kind === 'concurrency-limit') {
-    const delay = Math.min(120, limits.concurrencyRetrySeconds * (context?.attempt ?? 1));
-    context?.recordWait?.({ type: 'wait', seconds: delay, reason: 'concurrency-limit' });
-    return ApplicationFailure.create({
-      type: FAILURE_TYPE[err.kind],
-      message,
-      details: [details],
-      nextRetryDelay: `${delay}s`,
-      category: ApplicationFailureCategory.BENIGN,
-    });
-  }
-  // A body that would not parse may be a connection cut in transit, so it is fetched again — but only a
-  // few times: the same answer again and again is Qualys' output, which retrying will not change.
   const attempt = context?.attempt ?? 1;
-  if (err.kind === 'malformed-response' && err.retryable && attempt >= MALFORMED_RESPONSE_ATTEMPTS) {
+  const types = failureTypesOfQualysKind(err.kind);
+
+  // What Qualys asked for (a concurrency retry's delay when it did not say). Too long to hold an activity
+  // retry (or a kind that always waits): the workflow sleeps on a timer.
+  const waitSeconds = Math.max(1, err.waitSeconds ?? limits.concurrencyRetrySeconds);
+  if (types.retry === undefined) return waitFailure(types.wait, waitSeconds, err, message);
+  if (types.wait !== undefined && waitSeconds > limits.inlineRateLimitWaitMaxSeconds) return waitFailure(types.wait, waitSeconds, err, message);
+
+  const type = types.retry;
+  const kind = FAILURE_TABLE[type];
+  if (kind.retry !== 'retryable' || !err.retryable) {
+    return ApplicationFailure.create({ type, message, nonRetryable: true, details: [details] });
+  }
+  // An answer that stays the same on every attempt is Qualys' output, which retrying will not change.
+  if ('attempts' in kind && attempt >= kind.attempts) {
     return ApplicationFailure.create({
-      type: FAILURE_TYPE[err.kind],
+      type,
       message: `${message} (the same failure on ${attempt} attempts in a row: giving up)`,
       nonRetryable: true,
       details: [details],
     });
   }
+  const delaySeconds = retryDelaySeconds(kind.delay, waitSeconds, limits, attempt);
+  if (delaySeconds !== undefined) context?.recordWait?.({ type: 'wait', seconds: delaySeconds, reason: err.kind });
   return ApplicationFailure.create({
-    type: FAILURE_TYPE[err.kind],
+    type,
     message,
-    nonRetryable: !err.retryable,
+    nonRetryable: false,
     details: [details],
-    // A body cut in transit is worth fetching again soon, not after the step's growing backoff.
-    ...(err.kind === 'malformed-response' ? { nextRetryDelay: `${2 * attempt}s` } : {}),
+    ...(delaySeconds !== undefined ? { nextRetryDelay: `${delaySeconds}s` } : {}),
+    ...('benign' in kind ? { category: ApplicationFailureCategory.BENIGN } : {}),
   });
+}
+
+function waitFailure(type: FailureType, waitSeconds: number, err: QualysError, message: string): ApplicationFailure {
+  const wait: RateLimitWait = { waitSeconds, endpoint: err.endpoint };
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [wait], category: ApplicationFailureCategory.BENIGN });
+}
+
+/** The delay the table asks for before the next attempt; undefined leaves it to the step's backoff. */
+function retryDelaySeconds(delay: RetryDelay, qualysWaitSeconds: number, limits: LimitHandling, attempt: number): number | undefined {
+  switch (delay.after) {
+    case 'backoff':
+      return undefined;
+    case 'qualys-wait':
+      return qualysWaitSeconds;
+    case 'per-attempt': {
+      const seconds = (delay.seconds === 'concurrency-setting' ? limits.concurrencyRetrySeconds : delay.seconds) * attempt;
+      return delay.maxSeconds === undefined ? seconds : Math.min(delay.maxSeconds, seconds);
+    }
+  }
 }

@@ -1,38 +1,17 @@
+import { FAILURE_TABLE, failureTypesOfQualysKind, qualysErrorKinds, type QualysErrorKind } from '../contracts/failure-table';
 import type { QualysEndpoint } from './endpoints';
 
 /**
- * Every failure the Qualys client reports is a QualysError of one of these kinds. Callers (activities)
- * decide what to do from `kind` and `retryable` alone; they never parse messages.
+ * Every failure the Qualys client reports is a QualysError of one of the failure table's Qualys kinds.
+ * Callers (activities) decide what to do from `kind` and `retryable` alone; they never parse messages.
  */
-export const qualysErrorKinds = [
-  'authentication',
-  'account',
-  'permission',
-  'concurrency-limit',
-  'rate-limit',
-  'bad-request',
-  'server',
-  'network',
-  'malformed-response',
-  'config',
-] as const;
+export { qualysErrorKinds, type QualysErrorKind };
 
-export type QualysErrorKind = (typeof qualysErrorKinds)[number];
-
-/** Whether retrying the same call later can succeed, unless a specific error says otherwise. */
-const retryableByKind: Readonly<Record<QualysErrorKind, boolean>> = {
-  authentication: false,
-  account: false,
-  permission: false,
-  'concurrency-limit': true,
-  'rate-limit': true,
-  'bad-request': false,
-  server: true,
-  network: true,
-  // A truncated or garbled body is nearly always a dropped connection or a proxy hiccup.
-  'malformed-response': true,
-  config: false,
-};
+/** Whether retrying the same call later can succeed, unless a specific error says otherwise: as the failure table says. */
+function retryableByDefault(kind: QualysErrorKind): boolean {
+  const { retry, wait } = failureTypesOfQualysKind(kind);
+  return wait !== undefined || (retry !== undefined && FAILURE_TABLE[retry].retry === 'retryable');
+}
 
 export interface QualysErrorInit {
   kind: QualysErrorKind;
@@ -83,7 +62,7 @@ export class QualysError extends Error {
   constructor(init: QualysErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.kind = init.kind;
-    this.retryable = init.retryable ?? retryableByKind[init.kind];
+    this.retryable = init.retryable ?? retryableByDefault(init.kind);
     this.fix = init.fix;
     this.endpoint = init.endpoint;
     this.httpStatus = init.httpStatus;

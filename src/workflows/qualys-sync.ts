@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../activities/contracts';
 import type { SyncActivities } from '../activities/sync-activities';
+import type { FailureType } from '../contracts/failure-table';
 import { acquireConnectionLock, releaseConnectionLock, type LockOwner } from './connection-lock';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
 import { runPageLanes } from './page-lanes';
@@ -291,7 +292,7 @@ function parseInput(rawInput: unknown): SyncInput {
   const parsed = syncInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.create({
-      type: 'InvalidSyncInput',
+      type: 'InvalidSyncInput' satisfies FailureType,
       message: `Invalid qualysSync input: ${describeInputProblems(parsed.error)}. Example: {"connection":"default"}`,
       nonRetryable: true,
     });

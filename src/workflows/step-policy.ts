@@ -1,10 +1,10 @@
 import { ActivityCancellationType, ActivityFailure, ApplicationFailure, TimeoutFailure, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import { NON_RETRYABLE_FAILURE_TYPES, QUALYS_UNAVAILABLE_FAILURE, STORE_UNAVAILABLE_FAILURE } from '../activities/failure-types';
+import { NON_RETRYABLE_FAILURE_TYPES, failureWhenRetriesRunOut } from '../contracts/failure-table';
 
-// How each step of a run is retried (the README's retry table is the reference). Failures that waiting
-// cannot fix are non-retryable by type; transient ones are retried with backoff for the run's retry
-// window (hours by default, enough to ride out a Qualys or database outage), after which the run fails
-// with a typed failure that says what to do.
+// How each step of a run is retried (the failure table is the reference; the README's retry table is
+// generated from it). Failures that waiting cannot fix are non-retryable by type; transient ones are
+// retried with backoff for the run's retry window (hours by default, enough to ride out a Qualys or
+// database outage), after which the run fails with a typed failure that says what to do.
 
 /** What a step mostly waits on, which decides its backoff. */
 export type StepKind = 'qualys' | 'store';
@@ -29,7 +29,7 @@ export function stepOptions(kind: StepKind, settings: { retryWindowMinutes: numb
     ...STEP_DEFAULTS,
     heartbeatTimeout: `${settings.heartbeatTimeoutSeconds}s`,
     scheduleToCloseTimeout: `${Math.round(settings.retryWindowMinutes * 60)}s`,
-    retry: { ...BACKOFF[kind], nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
+    retry: { ...BACKOFF[kind], nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
   };
 }
 
@@ -46,11 +46,12 @@ export function explainRetriesExhausted(err: unknown, step: string, retryWindowM
   const last = timedOut ? err.cause?.cause : err.cause;
   const lastType = last instanceof ApplicationFailure ? last.type : undefined;
   const lastMessage = last?.message;
-  const qualys = lastType?.startsWith('Qualys') ?? false;
+  const type = failureWhenRetriesRunOut(lastType);
+  const qualys = type === 'QualysUnavailable';
   const window = retryWindowMinutes >= 60 ? `${+(retryWindowMinutes / 60).toFixed(1)} h` : `${+retryWindowMinutes.toFixed(1)} min`;
   const what = qualys ? 'Qualys did not give a usable answer' : lastType ? 'the step kept failing' : 'the step did not finish';
   return ApplicationFailure.create({
-    type: qualys ? QUALYS_UNAVAILABLE_FAILURE : STORE_UNAVAILABLE_FAILURE,
+    type,
     message:
       `${what} for the run's whole retry window of ${window} in "${step}"` +
       (lastMessage ? ` (last error${lastType ? ` ${lastType}` : ''}: ${lastMessage})` : '') +

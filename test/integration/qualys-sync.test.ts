@@ -8,6 +8,7 @@ import { freshDatabase } from '../harness/database';
 import { modelSchemaPath } from '../../src/model/json-schema';
 import { normaliseMac } from '../../src/model/map-qualys';
 import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
+import { historyAsText } from '../harness/temporal';
 import { useTestEnvironment } from '../harness/test-environment';
 import { expectNoSecretAnywhere, expectedFrom, runSync, stateWithoutSeenTimes } from '../harness/sync-run';
 
@@ -181,6 +182,8 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     const history = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
     const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
     expect(timers.length).toBe(1);
+    // The Web UI names the timer as the failure table's wait entry says.
+    expect(historyAsText(timers)).toMatch(/Qualys rate limit: waiting until \d{4}-/);
     await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.databaseUrl);
   });
 

@@ -12,6 +12,12 @@ export const SHRINK_GUARD_FAILURE = 'EstateShrankTooMuch';
 /** A commit found pages of the run's page list not uploaded: nothing was committed. */
 export const RUN_INCOMPLETE_FAILURE = 'RunIncomplete';
 
+/** An attempt of a page's staging found the page taken over by a later attempt: it wrote nothing. */
+export const STALE_ATTEMPT_FAILURE = 'StaleAttempt';
+
+/** The store refused the run's data as a defect (constraint, cardinality, malformed value): not retried. */
+export const STORE_DATA_DEFECT_FAILURE = 'StoreDataDefect';
+
 /** A Qualys step kept failing (5xx, network, 1960 …) for the run's whole retry window. */
 export const QUALYS_UNAVAILABLE_FAILURE = 'QualysUnavailable';
 
@@ -38,6 +44,8 @@ export const NON_RETRYABLE_FAILURE_TYPES = [
   STAGED_PAGE_MISSING_FAILURE,
   SHRINK_GUARD_FAILURE,
   RUN_INCOMPLETE_FAILURE,
+  STALE_ATTEMPT_FAILURE,
+  STORE_DATA_DEFECT_FAILURE,
   QUALYS_UNAVAILABLE_FAILURE,
   STORE_UNAVAILABLE_FAILURE,
 ];

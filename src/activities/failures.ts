@@ -2,12 +2,14 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import { ConfigError } from '../config/errors';
 import { isQualysError, type QualysErrorKind } from '../qualys/errors';
 import type { CallLogEntry } from './call-log';
-import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError } from '../store/errors';
+import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError } from '../store/errors';
 import {
   RATE_LIMIT_WAIT_FAILURE,
   RUN_INCOMPLETE_FAILURE,
   SHRINK_GUARD_FAILURE,
   STAGED_PAGE_MISSING_FAILURE,
+  STALE_ATTEMPT_FAILURE,
+  STORE_DATA_DEFECT_FAILURE,
   type RateLimitWait,
 } from './failure-types';
 
@@ -66,6 +68,8 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
     [StagedPageMissingError, STAGED_PAGE_MISSING_FAILURE],
     [ShrinkGuardError, SHRINK_GUARD_FAILURE],
     [RunIncompleteError, RUN_INCOMPLETE_FAILURE],
+    [StaleAttemptError, STALE_ATTEMPT_FAILURE],
+    [StoreDataDefectError, STORE_DATA_DEFECT_FAILURE],
   ] as const;
   for (const [errorClass, type] of storeFailure) {
     if (err instanceof errorClass) return ApplicationFailure.create({ type, message: err.message, nonRetryable: true });

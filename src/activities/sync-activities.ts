@@ -343,7 +343,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       return storeStep('map and upload the page', async () => {
         const knowledgeBase = await store.readKnowledgeBase(run.connection, staged.qids);
         const mapping = pageMapping(run.connection, run.startedAt, staged.hosts, staged.hostAssets, knowledgeBase);
-        await store.uploadPage(run, page, mapping);
+        await store.uploadPage(run, page, mapping, activityContext()?.info.attempt ?? 1);
         return { ...mapping.counts(), knowledgeBaseLookups: unknown.length };
       });
     },

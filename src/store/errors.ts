@@ -19,3 +19,20 @@ export class RunIncompleteError extends Error {
 export class StagedPageMissingError extends Error {
   override readonly name = 'StagedPageMissingError';
 }
+
+/**
+ * An attempt of a page's staging step found the page taken over by a later attempt (it was stopped or
+ * cut off long enough for Temporal to hand the page on): it writes nothing, so no page is staged twice.
+ */
+export class StaleAttemptError extends Error {
+  override readonly name = 'StaleAttemptError';
+}
+
+/**
+ * The store refused what a step wrote as a defect, not an outage: a constraint or cardinality violation
+ * or a malformed value (SQLSTATE classes 21, 22, 23). Retrying writes the same thing again, so it fails
+ * at once, naming the cause.
+ */
+export class StoreDataDefectError extends Error {
+  override readonly name = 'StoreDataDefectError';
+}

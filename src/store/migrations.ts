@@ -258,6 +258,24 @@ CREATE INDEX assets_qids ON assets USING gin (qids);
 ALTER TABLE knowledge_base ADD COLUMN cves_changed_at timestamptz;
 `,
   },
+  {
+    version: 5,
+    name: 'a page\'s staging belongs to one attempt: unique staged keys and a page lease',
+    sql: `
+-- Staged records are unique per run: a second copy of a page is refused, never committed.
+-- (Staging of runs in flight while this migrates is kept once: the duplicates an overlapping attempt
+-- may have left are removed, keeping the newest row.)
+DELETE FROM staged_assets s USING staged_assets t
+  WHERE s.run_key = t.run_key AND s.key = t.key AND s.ctid < t.ctid;
+DELETE FROM staged_findings s USING staged_findings t
+  WHERE s.run_key = t.run_key AND s.key = t.key AND s.ctid < t.ctid;
+ALTER TABLE staged_assets ADD CONSTRAINT staged_assets_unique UNIQUE (run_key, key);
+ALTER TABLE staged_findings ADD CONSTRAINT staged_findings_unique UNIQUE (run_key, key);
+-- The page lease: the highest attempt of the page's staging step that took the page. An attempt below
+-- it is stale (the page was handed to a later attempt) and may write nothing.
+ALTER TABLE run_pages ADD COLUMN lease integer;
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

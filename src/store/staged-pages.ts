@@ -8,7 +8,8 @@ import type { StagedPart } from './exposure-store';
 import { copyField, copyRows } from './copy-rows';
 import { StagedPageMissingError } from './errors';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
-import { inTransaction } from './with-client';
+import { confirmPageLease, lockPage, takePageLease } from './page-lease';
+import { transactionOn, withClient } from './with-client';
 
 /**
  * A page's Host List Detection answer in staging without ever being one value in memory: staged as the
@@ -187,16 +188,19 @@ export interface StagedPageMapping<Host> {
  * COPY before the next is read, so neither the page nor its findings are ever whole in memory — and
  * the worker's event loop gets a turn between batches.
  */
-export async function uploadStagedPage<Host>(pool: Pool, run: RunRef, page: PageRange, mapping: StagedPageMapping<Host>): Promise<void> {
-  await inTransaction(pool, async (client) => {
-    await expectRunning(client, run);
+export async function uploadStagedPage<Host>(
+  pool: Pool,
+  run: RunRef,
+  page: PageRange,
+  mapping: StagedPageMapping<Host>,
+  attempt: number,
+): Promise<void> {
+  await withLeasedPage(pool, run, page, attempt, async (client) => {
     const staged = await client.query(`SELECT 1 FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = 'detections'`, [
       run.runKey,
       page.index,
     ]);
     if ((staged.rowCount ?? 0) === 0) throw pageNotStaged(run, page);
-    await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
-    await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
     await client.query(
       `DECLARE staged_hosts NO SCROLL CURSOR FOR
        SELECT h FROM staged_fetches s, jsonb_array_elements(s.body) WITH ORDINALITY AS e(h, n)
@@ -212,7 +216,31 @@ export async function uploadStagedPage<Host>(pool: Pool, run: RunRef, page: Page
     }
     await client.query('CLOSE staged_hosts');
     await copyRows(client, 'staged_assets', ASSET_COLUMNS, rowsOf(mapping.assets(), (a) => assetRow(run, page, a.asset, a.qids)));
-    await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+  });
+}
+
+/**
+ * Writes a page's mapped records as one attempt (see page-lease.ts): the page's lease taken, then in one
+ * transaction — the run checked as running, the page locked, what an earlier attempt wrote removed —
+ * `write` runs, and the page is marked uploaded only if the lease is still this attempt's.
+ */
+export async function withLeasedPage(
+  pool: Pool,
+  run: RunRef,
+  page: PageRange,
+  attempt: number,
+  write: (client: PoolClient) => Promise<void>,
+): Promise<void> {
+  await withClient(pool, async (client) => {
+    await takePageLease(client, run, page, attempt);
+    await transactionOn(client, async () => {
+      await lockPage(client, run, page);
+      await expectRunning(client, run);
+      await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+      await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+      await write(client);
+      await confirmPageLease(client, run, page, attempt);
+    });
   });
 }
 

@@ -80,6 +80,8 @@ export interface PageMapped {
   droppedNoCve: number;
   /** Detections whose QID the KnowledgeBase does not know. */
   droppedUnknownQid: number;
+  /** Hosts Host List Detection returned outside the host ID set: not part of the estate (see page-mapping.ts). */
+  hostsOutsideIdSet?: number;
   knowledgeBaseLookups: number;
 }
 
@@ -93,6 +95,8 @@ export interface RunTotals {
   findings: number;
   droppedNoCve: number;
   droppedUnknownQid: number;
+  /** Hosts Host List Detection returned outside the host ID set (absent when none). */
+  hostsOutsideIdSet?: number;
   pages: number;
   /** QIDs looked up in the KnowledgeBase because the cache did not know them. */
   knowledgeBaseLookups: number;

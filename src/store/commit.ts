@@ -61,6 +61,16 @@ export async function commitRun(
   const problem = shrinkProblem(previousRows[0]?.host_count, runRow.host_count ?? 0, policy);
   if (problem) throw new ShrinkGuardError(problem);
 
+  // When each asset the run asked about was last asked about before: a finding its host no longer reports
+  // was last seen then.
+  await client.query(
+    `CREATE TEMP TABLE commit_asset_seen ON COMMIT DROP AS
+     SELECT s.key, a.last_seen_at AS previous_seen_at FROM staged_assets s JOIN assets a ON a.connection = $1 AND a.key = s.key
+     WHERE s.run_key = $2`,
+    [C, R],
+  );
+  await client.query('CREATE UNIQUE INDEX ON commit_asset_seen (key)');
+
   // Staged keys are unique within a run (pages are disjoint ID ranges and a re-uploaded page replaces
   // its rows); a duplicate would make the upsert fail loudly rather than pick one silently.
   const assetCounts = await one<{ added: Count; returned: Count }>(
@@ -144,18 +154,17 @@ export async function commitRun(
      WHERE s.run_key = $2`,
     [C, R, T],
   );
-  // Findings the run does not report: last seen by the previous run; an open one is closed.
+  // Findings the run does not report: last seen when their host was last asked about before this run
+  // (a removed asset's host was not asked about since); an open one is closed.
   const closed = await one<{ no_longer_reported: Count; asset_removed: Count }>(
     client,
-    `WITH previous AS (
-       SELECT r.started_at FROM connections c JOIN runs r ON r.run_key = c.run_key WHERE c.connection = $1
-     ), gone AS (
+    `WITH gone AS (
        UPDATE findings f SET
-         last_seen_at = (SELECT started_at FROM previous),
+         last_seen_at = COALESCE(p.previous_seen_at, a.last_seen_at),
          status = 'fixed',
          closed_reason = CASE WHEN f.status = 'fixed' THEN f.closed_reason WHEN a.status = 'removed' THEN 'asset-removed' ELSE 'no-longer-reported' END,
          closed_at = CASE WHEN f.status = 'fixed' THEN f.closed_at ELSE $2::timestamptz END
-       FROM commit_diff d, assets a
+       FROM commit_diff d, assets a LEFT JOIN commit_asset_seen p ON p.key = a.key
        WHERE d.change = 'gone' AND f.connection = $1 AND f.key = d.key AND a.connection = $1 AND a.key = f.asset_key
        RETURNING f.closed_reason, f.closed_at
      )

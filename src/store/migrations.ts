@@ -276,6 +276,26 @@ ALTER TABLE staged_findings ADD CONSTRAINT staged_findings_unique UNIQUE (run_ke
 ALTER TABLE run_pages ADD COLUMN lease integer;
 `,
   },
+  {
+    version: 6,
+    name: 'lastSeenAt is when a run last asked Qualys about the host',
+    sql: `
+-- A finding Qualys still reports (last_seen_at NULL) was last seen when its host was last asked about:
+-- its asset's last_seen_at, not the start of the connection's last run (an incremental run asks about
+-- few hosts). A finding no longer reported keeps when it last was.
+CREATE OR REPLACE VIEW current_findings AS
+SELECT f.connection, f.key, f.asset_key, f.cve, f.status, f.closed_reason,
+       (CASE WHEN f.closed_reason IN ('no-longer-reported', 'asset-removed')
+             THEN f.record || jsonb_build_object('evidence', '[]'::jsonb, 'lastReportedEvidence', f.record->'evidence')
+             ELSE f.record END)
+       || jsonb_strip_nulls(jsonb_build_object(
+         'status', f.status, 'closedReason', f.closed_reason, 'closedAt', iso_utc(f.closed_at),
+         'reopenedAt', iso_utc(f.reopened_at), 'firstSeenAt', iso_utc(f.first_seen_at),
+         'lastSeenAt', iso_utc(COALESCE(f.last_seen_at, a.last_seen_at)))) AS record
+FROM findings f
+LEFT JOIN assets a ON a.connection = f.connection AND a.key = f.asset_key;
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

@@ -15,4 +15,5 @@ export function addPage(totals: RunTotals, mapped: PageMapped): void {
   totals.droppedNoCve += mapped.droppedNoCve;
   totals.droppedUnknownQid += mapped.droppedUnknownQid;
   totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
+  if (mapped.hostsOutsideIdSet) totals.hostsOutsideIdSet = (totals.hostsOutsideIdSet ?? 0) + mapped.hostsOutsideIdSet;
 }

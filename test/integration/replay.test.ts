@@ -65,13 +65,20 @@ describe('replay: recorded histories of real runs replay against the current wor
     expect(outcomes).toEqual(Object.fromEntries(histories.map((h) => [h.name, 'ok'])));
   });
 
-  it('both sides of each patch are covered: runs from before it (v1-*) and runs that took it', () => {
+  it('both sides of each patch are covered: runs from before it (v1-*, v2-*) and runs that took it', () => {
     const histories = recordedHistories();
-    const tookPatch = histories.filter((h) => patchesIn(h.history).includes('pages-follow-the-limit')).map((h) => h.name);
-    expect(tookPatch).toEqual(expect.arrayContaining(['completed', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit']));
-    const before = histories.filter((h) => h.name.startsWith('v1-'));
-    expect(before.map((h) => h.name)).toEqual(expect.arrayContaining(['v1-completed', 'v1-waiting-on-rate-limit', 'v1-continued-as-new-first']));
-    for (const h of before) expect(patchesIn(h.history)).toEqual([]);
+    const took = (patch: string): string[] => histories.filter((h) => patchesIn(h.history).includes(patch)).map((h) => h.name);
+    expect(took('pages-follow-the-limit')).toEqual(
+      expect.arrayContaining(['completed', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit', 'v2-completed', 'v2-cancelled']),
+    );
+    const v1 = histories.filter((h) => h.name.startsWith('v1-'));
+    expect(v1.map((h) => h.name)).toEqual(expect.arrayContaining(['v1-completed', 'v1-waiting-on-rate-limit', 'v1-continued-as-new-first']));
+    for (const h of v1) expect(patchesIn(h.history)).toEqual([]);
+    // The lock released outside the run's cancellation scope: runs from before (v2-*) and after.
+    expect(took('lock-released-on-every-ending')).toEqual(expect.arrayContaining(['completed', 'cancelled', 'failed', 'continued-as-new-last']));
+    const v2 = histories.filter((h) => h.name.startsWith('v2-'));
+    expect(v2.map((h) => h.name)).toEqual(expect.arrayContaining(['v2-completed', 'v2-cancelled', 'v2-failed', 'v2-continued-as-new-last']));
+    for (const h of v2) expect(patchesIn(h.history)).not.toContain('lock-released-on-every-ending');
   });
 
   it('a history that no longer matches the code fails the replay (so the check above can fail)', async () => {

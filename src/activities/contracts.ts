@@ -70,6 +70,8 @@ export interface EnumerationResult {
 export interface DetectionsFetched {
   hosts: number;
   detections: number;
+  /** QIDs of the page the QID → CVE cache does not know yet: 0 when the page can be applied at once. */
+  unknownQids?: number;
 }
 
 export interface PageMapped {

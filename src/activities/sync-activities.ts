@@ -208,6 +208,13 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return detections;
   }
 
+  /** How many of a fetched page's QIDs the cache does not know (the page is applied once it knows them all). */
+  async function unknownQidsOf(run: RunRef, page: PageRange): Promise<number> {
+    const qids = (await store.stagedPageQids(run, page)) ?? [];
+    const known = await store.readKnowledgeBase(run.connection, qids);
+    return qids.filter((q) => !known.has(q)).length;
+  }
+
   /** What mapping a page needs besides its detections (which are read back batch by batch). */
   async function readStagedPage(run: RunRef, page: PageRange): Promise<StagedFetch & { qids: string[] }> {
     const [hosts, hostAssets, qids] = await Promise.all([
@@ -298,7 +305,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         } else {
           pages = cutIntoPages(listed.all, input.pageSize);
         }
-        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: plan.mode === 'incremental' ? listed.all : undefined, pageHostIds });
+        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: listed.all, pageHostIds });
         return { hostCount: listed.all.length, hostsAsked: pages.reduce((n, p) => n + p.hosts, 0), pages, plan };
       });
     },
@@ -318,7 +325,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);
         const [hosts, , detections] = await Promise.all(parts);
-        return { hosts, detections };
+        return { hosts, detections, unknownQids: await unknownQidsOf(run, page) };
       });
     },
 

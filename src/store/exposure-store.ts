@@ -11,6 +11,7 @@ import { inTransaction } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
 import { StagedPageMissingError } from './errors';
 import { asDataDefect } from './data-defect';
+import { PAGE_ASSETS, PAGE_FINDINGS } from './page-changes';
 
 /** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
 export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';
@@ -183,8 +184,8 @@ export class ExposureStore {
     }
     const { assets, findings, qidsByHost } = records;
     await withLeasedPage(this.pool, run, page, attempt, async (client) => {
-      await copyRows(client, 'staged_assets', ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
-      await copyRows(client, 'staged_findings', FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
+      await copyRows(client, PAGE_ASSETS, ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
+      await copyRows(client, PAGE_FINDINGS, FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
     });
   }
 

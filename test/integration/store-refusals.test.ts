@@ -95,12 +95,12 @@ describe('the store refuses what it must, with typed failures', () => {
 
   it('a commit the store refuses as a defect (a malformed staged row) fails at once: StoreDataDefect, naming the cause', async () => {
     const run = runRef('defect');
-    await db.store.beginRun(run, PAGES.slice(0, 1), 10);
+    await db.store.beginRun(run, PAGES.slice(0, 1), 10, { hostIds: Array.from({ length: 10 }, (_, i) => i + 1) });
     await db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] });
     // A staged finding whose status is no lifecycle status: the current state's CHECK refuses it.
     await db.pool.query(
-      `INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash)
-       VALUES ($1, 0, 'f1', 'a1', 'CVE-2024-0001', 'maybe', '{}', 'h')`,
+      `INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change)
+       VALUES ($1, 0, 'f1', 'a1', 'CVE-2024-0001', 'maybe', '{}', 'h', 'new')`,
       [run.runKey],
     );
     const failure = await failureOf(() => db.store.commitRun(run, report(run), { ...POLICY, allowShrink: true }));

@@ -1,18 +1,5 @@
+import type { ApiCallSummary, CallLogEntry } from '../contracts/calls';
 import type { QualysCallEvent } from '../qualys/client';
-
-/** One entry of a run's call log: every Qualys call an activity attempt made, and every wait it asked for. */
-export type CallLogEntry =
-  | { type: 'call'; endpoint: string; httpStatus?: number; qualysCode?: string; ok: boolean; ms: number }
-  | { type: 'wait'; seconds: number; reason: 'rate-limit' | 'concurrency-limit' };
-
-export interface ApiCallSummary {
-  /** Calls per endpoint, failed attempts included: what the subscription's budget was charged. */
-  callsByEndpoint: Record<string, number>;
-  /** Failed calls by Qualys code (1960 concurrency, 1965 rate, 2000 login …), else HTTP status or "network". */
-  failuresByCode: Record<string, number>;
-  /** Seconds of retry delay the activities asked for (durable workflow timers are counted by the workflow). */
-  retryDelaySeconds: number;
-}
 
 /**
  * Collects the calls of one activity attempt; the attempt writes them to the store when it ends, won or

@@ -1,7 +1,7 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { ConfigError } from '../config/errors';
 import { isQualysError, type QualysErrorKind } from '../qualys/errors';
-import type { CallLogEntry } from './call-log';
+import type { CallLogEntry } from '../contracts/calls';
 import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError } from '../store/errors';
 import {
   RATE_LIMIT_WAIT_FAILURE,

@@ -12,7 +12,7 @@ import type {
   RunTimings,
   RunTotals,
   ValidationResult,
-} from './contracts';
+} from '../contracts/run';
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
 import { MODEL_VERSION } from '../model/exposure';
 import type { DetectionRecord, HostAssetRecord, HostRecord } from '../model/map-qualys';
@@ -20,9 +20,9 @@ import type { DetectionStatus, HostFilter, HostIdSet, QualysCallOptions } from '
 import { accessProbes } from '../qualys/diagnostics';
 import type { QualysEndpoint } from '../qualys/endpoints';
 import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
-import type { ExposureStore, StagedPart } from '../store/exposure-store';
+import type { ExposureStore } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
-import type { CommitPolicy, KnowledgeBaseEntry } from '../store/types';
+import type { CommitPolicy, KnowledgeBaseEntry, StagedPart } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';

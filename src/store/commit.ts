@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { CommitResult, RunRef, StateChanges, StateCounts } from '../activities/contracts';
+import type { CommitResult, RunRef, StateChanges, StateCounts } from '../contracts/run';
 import { RunIncompleteError, ShrinkGuardError } from './errors';
 import { clearStaging } from './clear-staging';
 import { shrinkProblem } from './shrink-guard';

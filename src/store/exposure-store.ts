@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import type { CallLogEntry } from '../activities/call-log';
-import type { CommitResult, PageRange, RunPlan, RunRef } from '../activities/contracts';
+import type { CallLogEntry } from '../contracts/calls';
+import type { CommitResult, PageRange, RunPlan, RunRef } from '../contracts/run';
 import type { Asset, Finding } from '../model/exposure';
 import { clearStaging } from './clear-staging';
 import { commitRun } from './commit';
@@ -8,13 +8,11 @@ import { copyRows } from './copy-rows';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
 import { stageStreamedPart, stagedDetectionTotals, stagedPageQids, uploadStagedPage, withLeasedPage, type ExtraPart, type StagedPageMapping } from './staged-pages';
 import { inTransaction } from './with-client';
-import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
+import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport, StagedPart } from './types';
 import { StagedPageMissingError } from './errors';
 import { asDataDefect } from './data-defect';
 import { PAGE_ASSETS, PAGE_FINDINGS } from './page-changes';
 
-/** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
-export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';
 
 /**
  * The exposure store (DESIGN.md §6), on PostgreSQL: a run's staging, the connection's current state,

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { PageRange, RunRef } from '../activities/contracts';
+import type { PageRange, RunRef } from '../contracts/run';
 
 /**
  * A page applied as the run's change set. The page's mapped records are written (COPY) to two temporary

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { PageRange, RunRef } from '../activities/contracts';
+import type { PageRange, RunRef } from '../contracts/run';
 import { StagedPageMissingError, StaleAttemptError } from './errors';
 
 /**

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { RunRef, PageRange } from '../activities/contracts';
+import type { RunRef, PageRange } from '../contracts/run';
 import type { Asset, Finding } from '../model/exposure';
 
 export const ASSET_COLUMNS = ['run_key', 'page_index', 'key', 'host_id', 'record', 'qids'] as const;

@@ -13,7 +13,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { DetectionsFetched, PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../activities/contracts';
+import type { DetectionsFetched, PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../contracts/run';
 import type { SyncActivities } from '../activities/sync-activities';
 import { acquireConnectionLock, releaseConnectionLock, type LockOwner } from './connection-lock';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';

@@ -1,4 +1,4 @@
-import type { PageMapped, RunTotals } from '../activities/contracts';
+import type { PageMapped, RunTotals } from '../contracts/run';
 
 // Counting a run's pages: shared by the workflow and the benchmark's plain loop (pure, no I/O).
 

@@ -1,4 +1,4 @@
-import type { PageRange, RunRef } from '../../src/activities/contracts';
+import type { PageRange, RunRef } from '../../src/contracts/run';
 import { mapAsset, mapFindings, type DetectionRecord, type HostRecord } from '../../src/model/map-qualys';
 import { useFreshStore } from '../harness/database';
 

@@ -1,4 +1,4 @@
-import type { PageRange, RunRef } from '../../src/activities/contracts';
+import type { PageRange, RunRef } from '../../src/contracts/run';
 import { pageMapping, type StagedDetectionHost } from '../../src/activities/page-mapping';
 import { mapAsset, mapFindings } from '../../src/model/map-qualys';
 import { StagedPageMissingError } from '../../src/store/errors';

@@ -1,5 +1,6 @@
-// What activities take and return. Only small references and counts cross into workflow history:
-// page data is staged in the store and read back by the next step, on whichever worker it runs.
+// The run's contract: what the workflow, its activities and the store pass each other. Only small
+// references and counts cross into workflow history: page data is staged in the store and read back by
+// the next step, on whichever worker it runs.
 
 
 /** A page is a contiguous range of Qualys host IDs (inclusive). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Estate, advanceEstate, type TruthHost } from '../simulator';
-import type { PageRange, RunRef } from '../src/activities/contracts';
+import type { PageRange, RunRef } from '../src/contracts/run';
 import { cutIntoPages } from '../src/activities/run-plan';
 import { mapAsset, mapFindings, type QidCves } from '../src/model/map-qualys';
 import { createFreshDatabase } from '../src/store/create-database';

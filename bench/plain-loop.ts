@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { RunTotals } from '../src/activities/contracts';
+import type { RunTotals } from '../src/contracts/run';
 import { createSyncActivities } from '../src/activities/sync-activities';
 import { ConnectionProfiles } from '../src/config/connections';
 import { openActivityDeps } from '../src/worker/activity-deps';

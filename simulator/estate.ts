@@ -24,6 +24,8 @@ export interface EstateOptions {
   profile?: ContentProfile;
   /** How far Qualys' clock is from this machine's (ms): DATETIME of responses and advance stamps use it. */
   clockOffsetMs?: number;
+  /** Host indexes Host List leaves out (a host scoped differently) while Host List Detection still returns them. */
+  outsideHostList?: readonly number[];
 }
 
 export const DEFAULT_ESTATE_HOSTS = 200;
@@ -39,9 +41,11 @@ export class Estate {
   readonly changes = new EstateChanges();
   private space: HostIdSpace;
   private readonly clockOffsetMs: number;
+  private readonly outsideHostList: ReadonlySet<number>;
 
   constructor(options: EstateOptions = {}) {
     this.clockOffsetMs = options.clockOffsetMs ?? 0;
+    this.outsideHostList = new Set(options.outsideHostList ?? []);
     const size = Math.max(0, Math.floor(options.hosts ?? DEFAULT_ESTATE_HOSTS));
     this.seed = Math.floor(options.seed ?? DEFAULT_SEED);
     this.detectionsPerHost = Math.max(0, options.detectionsPerHost ?? DEFAULT_DETECTIONS_PER_HOST);
@@ -112,6 +116,11 @@ export class Estate {
       this.detectionsPerHost,
     );
     return this.changes.applyToDetections(host.index, generated);
+  }
+
+  /** Whether Host List leaves host `index` out (Host List Detection still returns it). */
+  isOutsideHostList(index: number): boolean {
+    return this.outsideHostList.has(index);
   }
 
   /** Cheap checks used to skip hosts without generating them. */

@@ -120,13 +120,14 @@ export function handleHostList(ctx: ApiV2Context): ApiReply {
   const hostId = (index: number): number => estate.hostId(index);
   // Without host filters, ID lists need no host generated: 100 000 IDs stay cheap.
   const selected = (index: number): EstateHost | undefined => {
+    if (estate.isOutsideHostList(index)) return undefined;
     const host = estate.host(index);
     return hostPasses(host, estate.processedMs(host), filter) ? host : undefined;
   };
   let nextIdMin: number | undefined;
   if (details === 'None') {
     const everyHost = selectsEveryHost(filter);
-    const page = takePage(indexes, (index) => (everyHost || selected(index) ? hostId(index) : undefined), limit, hostId);
+    const page = takePage(indexes, (index) => ((everyHost && !estate.isOutsideHostList(index)) || selected(index) ? hostId(index) : undefined), limit, hostId);
     if (page.items.length > 0) writeIdSet(xml, page.items);
     nextIdMin = page.nextIdMin;
   } else {

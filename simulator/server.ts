@@ -108,6 +108,7 @@ class Simulator {
       detectionsPerHost: options.detectionsPerHost,
       profile: options.profile,
       clockOffsetMs: options.clockOffsetMs,
+      outsideHostList: options.outsideHostList,
     });
     this.users = resolveUsers(options.users);
     this.limits = new ApiLimits({

@@ -65,6 +65,11 @@ export interface SimulatorOptions {
   transport?: 'chunks' | 'pieces';
   /** How far the simulated Qualys clock is from this machine's, in ms (default 0): a worker clock that is off. */
   clockOffsetMs?: number;
+  /**
+   * Host indexes Host List (ID set and details) leaves out while Host List Detection still returns them,
+   * as a host scoped differently by the two APIs would be. Default none.
+   */
+  outsideHostList?: number[];
 }
 
 export interface RequestLogEntry {

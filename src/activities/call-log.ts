@@ -1,44 +1,5 @@
+import type { ApiCallSummary, CallLogEntry } from '../contracts/calls';
 import type { QualysCallEvent } from '../qualys/client';
-import type { QualysErrorKind } from '../qualys/errors';
-
-/** U+FFFD characters in one field of the answers (invalid bytes, characters XML forbids): how many, in how many values. */
-export interface ReplacedCharacterCount {
-  characters: number;
-  values: number;
-}
-
-/** One entry of a run's call log: every Qualys call an activity attempt made, and every wait it asked for. */
-export type CallLogEntry =
-  | {
-      type: 'call';
-      endpoint: string;
-      httpStatus?: number;
-      qualysCode?: string;
-      ok: boolean;
-      ms: number;
-      /** By field (`DETECTION.RESULTS`), when the answer had any. */
-      replacedCharacters?: Record<string, ReplacedCharacterCount>;
-      /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
-      droppedValues?: Record<string, number>;
-      /** Records that could not be read (set aside, not taken). */
-      rejectedRecords?: number;
-    }
-  | { type: 'wait'; seconds: number; reason: QualysErrorKind };
-
-export interface ApiCallSummary {
-  /** Calls per endpoint, failed attempts included: what the subscription's budget was charged. */
-  callsByEndpoint: Record<string, number>;
-  /** Failed calls by Qualys code (1960 concurrency, 1965 rate, 2000 login …), else HTTP status or "network". */
-  failuresByCode: Record<string, number>;
-  /** Seconds of retry delay the activities asked for (durable workflow timers are counted by the workflow). */
-  retryDelaySeconds: number;
-  /** U+FFFD characters in the answers of successful calls, by field; absent when there were none. */
-  replacedCharacters?: Record<string, ReplacedCharacterCount>;
-  /** Values of unexpected form dropped from records of successful calls, by field; absent when none were. */
-  droppedValues?: Record<string, number>;
-  /** Records of successful calls that could not be read; absent when none. */
-  rejectedRecords?: number;
-}
 
 /**
  * Collects the calls of one activity attempt; the attempt writes them to the store when it ends, won or

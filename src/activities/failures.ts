@@ -3,8 +3,8 @@ import { ConfigError } from '../config/errors';
 import type { SecretMasker } from '../config/secrets';
 import { FAILURE_TABLE, failureTypesOfQualysKind, type FailureType, type RateLimitWait, type RetryDelay } from '../contracts/failure-table';
 import { isQualysError, type QualysError } from '../qualys/errors';
-import type { CallLogEntry } from './call-log';
-import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, describeDataRefusal, isDataRefusal } from '../store/errors';
+import type { CallLogEntry } from '../contracts/calls';
+import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError, describeDataRefusal, isDataRefusal } from '../store/errors';
 
 export interface LimitHandling {
   /** Rate-limit waits up to this long are an activity retry delay; longer ones a workflow timer. */
@@ -50,6 +50,8 @@ const STORE_REFUSALS = [
   [StagedPageMissingError, 'StagedPageMissing'],
   [ShrinkGuardError, 'EstateShrankTooMuch'],
   [RunIncompleteError, 'RunIncomplete'],
+  [StaleAttemptError, 'StaleAttempt'],
+  [StoreDataDefectError, 'StoreDataDefect'],
 ] as const satisfies readonly (readonly [new (message: string) => Error, FailureType])[];
 
 async function toFailure(err: unknown, context: FailureContext | undefined): Promise<unknown> {

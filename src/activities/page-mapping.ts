@@ -11,12 +11,16 @@ export interface PageCounts {
   detections: number;
   droppedNoCve: number;
   droppedUnknownQid: number;
+  /** Hosts Host List Detection returned that the page's Host List answer (the host ID set) does not hold. */
+  hostsOutsideIdSet: number;
 }
 
 /**
  * How one staged page becomes assets and findings, fed its detection hosts batch by batch (see
  * `uploadStagedPage`), counting as it goes. Assets are Host List's hosts with their Asset Management
- * interfaces; a host seen only by Host List Detection (scoped differently) is still an asset.
+ * interfaces. The estate is the host ID set (Host List): a host only Host List Detection returns (scoped
+ * differently) is outside it — neither an asset nor findings, counted — in full and incremental runs
+ * alike (an incremental run asks for hosts by ID, so it never sees such a host).
  */
 export function pageMapping(
   connection: string,
@@ -28,14 +32,14 @@ export function pageMapping(
   const assetOf = new Map(hostAssets.map((a) => [a.qwebHostId, a]));
   const assetHosts = new Map(hosts.map((h) => [h.id, h]));
   const qidsOf = new Map<string, string[]>();
-  const counts: PageCounts = { assets: 0, findings: 0, detections: 0, droppedNoCve: 0, droppedUnknownQid: 0 };
+  const counts: PageCounts = { assets: 0, findings: 0, detections: 0, droppedNoCve: 0, droppedUnknownQid: 0, hostsOutsideIdSet: 0 };
   return {
     findings(batch: readonly StagedDetectionHost[]): Finding[] {
       const findings: Finding[] = [];
       for (const host of batch) {
         if (!assetHosts.has(host.id)) {
-          const { detections: _detections, ...fields } = host;
-          assetHosts.set(host.id, fields);
+          counts.hostsOutsideIdSet += 1;
+          continue;
         }
         qidsOf.set(host.id, [...new Set(host.detections.map((d) => d.qid))]);
         const mapped = mapFindings(connection, host.id, host.detections, knowledgeBase, seenAt);

@@ -1,4 +1,4 @@
-import type { PageRange, RunPlan } from './contracts';
+import type { PageRange, RunPlan } from '../contracts/run';
 
 export interface PlanRequest {
   mode: 'full' | 'incremental' | 'auto';

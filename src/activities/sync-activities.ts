@@ -12,7 +12,7 @@ import type {
   RunTimings,
   RunTotals,
   ValidationResult,
-} from './contracts';
+} from '../contracts/run';
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
 import { SecretMasker, proxySecrets } from '../config/secrets';
 import { MODEL_VERSION } from '../model/exposure';
@@ -21,9 +21,9 @@ import type { DetectionStatus, HostFilter, HostIdSet, QualysCallOptions } from '
 import { accessProbes } from '../qualys/diagnostics';
 import type { QualysEndpoint } from '../qualys/endpoints';
 import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
-import type { ExposureStore, StagedPart } from '../store/exposure-store';
+import type { ExposureStore } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
-import type { CommitPolicy, KnowledgeBaseEntry } from '../store/types';
+import type { CommitPolicy, KnowledgeBaseEntry, StagedPart } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
@@ -212,6 +212,13 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return detections;
   }
 
+  /** How many of a fetched page's QIDs the cache does not know (the page is applied once it knows them all). */
+  async function unknownQidsOf(run: RunRef, page: PageRange): Promise<number> {
+    const qids = (await store.stagedPageQids(run, page)) ?? [];
+    const known = await store.readKnowledgeBase(run.connection, qids);
+    return qids.filter((q) => !known.has(q)).length;
+  }
+
   /** What mapping a page needs besides its detections (which are read back batch by batch). */
   async function readStagedPage(run: RunRef, page: PageRange): Promise<StagedFetch & { qids: string[] }> {
     const [hosts, hostAssets, qids] = await Promise.all([
@@ -302,7 +309,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         } else {
           pages = cutIntoPages(listed.all, input.pageSize);
         }
-        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: plan.mode === 'incremental' ? listed.all : undefined, pageHostIds });
+        await store.beginRun(run, pages, listed.all.length, { plan, hostIds: listed.all, pageHostIds });
         return { hostCount: listed.all.length, hostsAsked: pages.reduce((n, p) => n + p.hosts, 0), pages, plan };
       });
     },
@@ -322,7 +329,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
         await Promise.allSettled(parts);
         const [hosts, , detections] = await Promise.all(parts);
-        return { hosts, detections };
+        return { hosts, detections, unknownQids: await unknownQidsOf(run, page) };
       });
     },
 
@@ -347,7 +354,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       return storeStep('map and upload the page', async () => {
         const knowledgeBase = await store.readKnowledgeBase(run.connection, staged.qids);
         const mapping = pageMapping(run.connection, run.startedAt, staged.hosts, staged.hostAssets, knowledgeBase);
-        await store.uploadPage(run, page, mapping);
+        await store.uploadPage(run, page, mapping, activityContext()?.info.attempt ?? 1);
         return { ...mapping.counts(), knowledgeBaseLookups: unknown.length };
       });
     },

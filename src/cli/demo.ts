@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -81,26 +82,32 @@ async function main(): Promise<number> {
   };
 
   try {
-    // The store first: a bad DATABASE_URL stops the demo before anything else starts.
-    step('Exposure store (PostgreSQL)');
-    const store = await openStore({ databaseUrl: process.env.DATABASE_URL || undefined, dataDir });
-    stack.push(() => store.close());
-    done(store.location);
-
+    // The store and the Temporal dev server need nothing from each other: the embedded PostgreSQL, which
+    // takes a while to start, starts side by side with the dev server. A DATABASE_URL is checked (one
+    // connection) before anything else starts, so a mistake in it stops the demo at once.
+    const databaseUrl = process.env.DATABASE_URL || undefined;
+    const openingStore = openStore({ databaseUrl, dataDir });
+    if (databaseUrl !== undefined) await openingStore;
     const cliPath = await ensureTemporalCli();
-    step('Temporal dev server');
-    const server: RunningDevServer = await startDevServer({
-      cliPath,
-      port: options.port,
-      uiPort: options.uiPort,
-      dbFile: path.join(dataDir, 'temporal', 'dev-server.db'),
-      stdio: 'ignore',
-    });
-    stack.push(() => server.stop());
-    done(`${server.address}, Web UI ${server.uiUrl}`);
+    step('Exposure store (PostgreSQL) and Temporal dev server, side by side');
+    const [storeStart, serverStart] = await Promise.allSettled([
+      openingStore,
+      startDevServer({ cliPath, port: options.port, uiPort: options.uiPort, dbFile: path.join(dataDir, 'temporal', 'dev-server.db'), stdio: 'ignore' }),
+    ]);
+    if (storeStart.status === 'fulfilled') stack.push(() => storeStart.value.close());
+    if (serverStart.status === 'fulfilled') stack.push(() => serverStart.value.stop());
+    // Either failing stops the demo (and what did start); a bad DATABASE_URL is named first.
+    if (storeStart.status === 'rejected') throw storeStart.reason;
+    if (serverStart.status === 'rejected') throw serverStart.reason;
+    const store = storeStart.value;
+    const server: RunningDevServer = serverStart.value;
+    done('');
+    console.log(`  store:  ${store.location}\n  server: ${server.address}, Web UI ${server.uiUrl}`);
 
     let profiles: ConnectionProfiles;
     let connectionName: string;
+    // When the run's first Qualys call arrived (epoch ms), known when the simulator answers it.
+    let firstQualysCallAt = (): number | undefined => undefined;
     if (process.env.QUALYS_API_URL) {
       profiles = ConnectionProfiles.fromEnvironment();
       connectionName = 'default';
@@ -110,6 +117,7 @@ async function main(): Promise<number> {
       step('Qualys simulator');
       const simulator: RunningSimulator = await startSimulator({ hosts: options.hosts, seed: 1, latencyMs: 40 });
       stack.push(() => simulator.close());
+      firstQualysCallAt = () => simulator.stats().requests[0]?.at;
       profiles = ConnectionProfiles.of({
         name: 'demo',
         apiUrl: simulator.url,
@@ -165,6 +173,8 @@ async function main(): Promise<number> {
       const report = await deps.store.readReport(result.runKey);
       if (report) console.log(formatReport(report));
       console.log(`  store:      ${deps.storeLocation} (run ${result.runKey})`);
+      const firstCall = firstQualysCallAt();
+      if (firstCall !== undefined) console.log(`  startup:    the first Qualys call ${((firstCall - performance.timeOrigin) / 1000).toFixed(1)} s after the demo started`);
       console.log(`
 Query the result (the tables and views are in the README):
   npm run query -- "SELECT hostname, criticality, operating_system FROM asset_details WHERE connection = '${connectionName}' AND status = 'active' ORDER BY criticality DESC NULLS LAST LIMIT 5"

@@ -240,16 +240,29 @@ export const FAILURE_TABLE = {
     userDoes: 'start a new run; report it to the connector\'s maintainers',
     tests: '`store-refusals`',
   },
+  StaleAttempt: {
+    raisedBy: 'store',
+    retry: 'non-retryable',
+    cause:
+      "an attempt of a page's upload resumed after a later attempt took the page over (a stopped process, a long pause)",
+    how: '—',
+    runSays: 'that attempt writes nothing (the later one stages the page once); the run goes on',
+    userDoes: 'nothing',
+    tests: '`overlapping-attempts`, `store-refusals`',
+  },
   StoreDataDefect: {
     raisedBy: 'store',
     retry: 'non-retryable',
-    cause: 'a value the store refuses (a `\\u0000` a text or jsonb column cannot hold, an invalid byte sequence: SQLSTATE class 22)',
+    cause:
+      'a value the store refuses (a `\\u0000` a text or jsonb column cannot hold, an invalid byte sequence: SQLSTATE class 22), ' +
+      "or the commit's data refused as a defect (class 21 cardinality, 23 constraint)",
     how: '—',
     runSays:
       'fails at once naming the table, column and JSON field (`… in table staged_fetches, column body, row 1 of the COPY, ' +
-      'field "dns": unsupported Unicode escape sequence …`) — never retried as an outage, so Qualys is not asked again',
+      'field "dns": unsupported Unicode escape sequence …`), or the SQLSTATE, table and constraint — never retried as an ' +
+      'outage, so Qualys is not asked again; nothing committed',
     userDoes: "report the message to the connector's maintainers",
-    tests: '`store-data-refusals`',
+    tests: '`store-data-refusals`, `store-refusals`',
   },
   QualysUnavailable: {
     raisedBy: 'workflow',

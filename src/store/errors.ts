@@ -21,21 +21,32 @@ export class StagedPageMissingError extends Error {
 }
 
 /** What PostgreSQL says about an error it raised (the fields of pg's DatabaseError the connector reads). */
-interface PostgresErrorFields {
+export interface PostgresErrorFields {
   code: string;
   message: string;
   detail?: string;
   where?: string;
   table?: string;
   column?: string;
+  constraint?: string;
 }
 
-function postgresFields(error: unknown): PostgresErrorFields | undefined {
+/** The fields PostgreSQL set on an error it raised; undefined for any other error (a network failure …). */
+export function postgresFields(error: unknown): PostgresErrorFields | undefined {
   if (!(error instanceof Error)) return undefined;
-  const { code, detail, where, table, column } = error as Error & Partial<Record<'code' | 'detail' | 'where' | 'table' | 'column', unknown>>;
+  const { code, detail, where, table, column, constraint } = error as Error &
+    Partial<Record<'code' | 'detail' | 'where' | 'table' | 'column' | 'constraint', unknown>>;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
   const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-  return { code, message: error.message, detail: text(detail), where: text(where), table: text(table), column: text(column) };
+  return {
+    code,
+    message: error.message,
+    detail: text(detail),
+    where: text(where),
+    table: text(table),
+    column: text(column),
+    constraint: text(constraint),
+  };
 }
 
 /**
@@ -80,4 +91,21 @@ export function describeDataRefusal(error: unknown): string {
 /** A record of the store that cannot be exported as asked (it does not follow the model, or its asset is missing). */
 export class ExportRecordError extends Error {
   override readonly name = 'ExportRecordError';
+}
+
+/**
+ * An attempt of a page's staging step found the page taken over by a later attempt (it was stopped or
+ * cut off long enough for Temporal to hand the page on): it writes nothing, so no page is staged twice.
+ */
+export class StaleAttemptError extends Error {
+  override readonly name = 'StaleAttemptError';
+}
+
+/**
+ * The store refused what a step wrote as a defect, not an outage: a constraint or cardinality violation
+ * or a malformed value (SQLSTATE classes 21, 22, 23). Retrying writes the same thing again, so it fails
+ * at once, naming the cause.
+ */
+export class StoreDataDefectError extends Error {
+  override readonly name = 'StoreDataDefectError';
 }

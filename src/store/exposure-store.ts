@@ -1,18 +1,18 @@
 import type { Pool, PoolClient } from 'pg';
-import type { CallLogEntry } from '../activities/call-log';
-import type { CommitResult, PageRange, RunPlan, RunRef } from '../activities/contracts';
+import type { CallLogEntry } from '../contracts/calls';
+import type { CommitResult, PageRange, RunPlan, RunRef } from '../contracts/run';
 import type { Asset, Finding } from '../model/exposure';
 import { clearStaging } from './clear-staging';
 import { commitRun } from './commit';
 import { copyRows } from './copy-rows';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
-import { stageStreamedPart, stagedDetectionTotals, stagedPageQids, uploadStagedPage, type ExtraPart, type StagedPageMapping } from './staged-pages';
+import { stageStreamedPart, stagedDetectionTotals, stagedPageQids, uploadStagedPage, withLeasedPage, type ExtraPart, type StagedPageMapping } from './staged-pages';
 import { inTransaction } from './with-client';
-import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport } from './types';
+import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport, StagedPart } from './types';
 import { StagedPageMissingError } from './errors';
+import { asDataDefect } from './data-defect';
+import { PAGE_ASSETS, PAGE_FINDINGS } from './page-changes';
 
-/** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
-export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';
 
 /**
  * The exposure store (DESIGN.md §6), on PostgreSQL: a run's staging, the connection's current state,
@@ -167,27 +167,23 @@ export class ExposureStore {
   /**
    * Writes a page's mapped records for the run's commit; writing the same page again replaces them.
    * Given a mapping instead of records, maps the page's staged detections batch by batch as it writes,
-   * never holding the page or its findings whole (see staged-pages.ts).
+   * never holding the page or its findings whole (see staged-pages.ts). `attempt` is the attempt of the
+   * step that writes: a page taken over by a later attempt refuses an earlier one (see page-lease.ts).
    */
   async uploadPage<Host>(
     run: RunRef,
     page: PageRange,
     records: { assets: readonly Asset[]; findings: readonly Finding[]; qidsByHost?: ReadonlyMap<string, readonly string[]> } | StagedPageMapping<Host>,
+    attempt = 1,
   ): Promise<void> {
     if (isStagedPageMapping(records)) {
-      await uploadStagedPage(this.pool, run, page, records);
+      await uploadStagedPage(this.pool, run, page, records, attempt);
       return;
     }
     const { assets, findings, qidsByHost } = records;
-    await this.transaction(async (client) => {
-      // Shares the run row with other uploads; a run ending (or abandoned) waits, then sees its staging go.
-      const { rows } = await client.query<{ status: string }>('SELECT status FROM runs WHERE run_key = $1 FOR SHARE', [run.runKey]);
-      if (rows[0]?.status !== 'running') throw runNotRunning(run);
-      await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
-      await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
-      await copyRows(client, 'staged_assets', ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
-      await copyRows(client, 'staged_findings', FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
-      await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+    await withLeasedPage(this.pool, run, page, attempt, async (client) => {
+      await copyRows(client, PAGE_ASSETS, ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
+      await copyRows(client, PAGE_FINDINGS, FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
     });
   }
 
@@ -278,7 +274,11 @@ export class ExposureStore {
 
   /** Makes the run the connection's current state, all or nothing (see commit.ts). */
   async commitRun(run: RunRef, report: Omit<RunReport, 'changes' | 'state'>, policy: CommitPolicy): Promise<CommitResult> {
-    return this.transaction((client) => commitRun(client, run, report, policy));
+    try {
+      return await this.transaction((client) => commitRun(client, run, report, policy));
+    } catch (err) {
+      throw asDataDefect(err, 'commit');
+    }
   }
 
   async readReport(runKey: string): Promise<RunReport | undefined> {

@@ -259,6 +259,99 @@ ALTER TABLE knowledge_base ADD COLUMN cves_changed_at timestamptz;
 `,
   },
   {
+    version: 5,
+    name: 'a page\'s staging belongs to one attempt: unique staged keys and a page lease',
+    sql: `
+-- Staged records are unique per run: a second copy of a page is refused, never committed.
+-- (Staging of runs in flight while this migrates is kept once: the duplicates an overlapping attempt
+-- may have left are removed, keeping the newest row.)
+DELETE FROM staged_assets s USING staged_assets t
+  WHERE s.run_key = t.run_key AND s.key = t.key AND s.ctid < t.ctid;
+DELETE FROM staged_findings s USING staged_findings t
+  WHERE s.run_key = t.run_key AND s.key = t.key AND s.ctid < t.ctid;
+ALTER TABLE staged_assets ADD CONSTRAINT staged_assets_unique UNIQUE (run_key, key);
+ALTER TABLE staged_findings ADD CONSTRAINT staged_findings_unique UNIQUE (run_key, key);
+-- The page lease: the highest attempt of the page's staging step that took the page. An attempt below
+-- it is stale (the page was handed to a later attempt) and may write nothing.
+ALTER TABLE run_pages ADD COLUMN lease integer;
+`,
+  },
+  {
+    version: 6,
+    name: 'lastSeenAt is when a run last asked Qualys about the host',
+    sql: `
+-- A finding Qualys still reports (last_seen_at NULL) was last seen when its host was last asked about:
+-- its asset's last_seen_at, not the start of the connection's last run (an incremental run asks about
+-- few hosts). A finding no longer reported keeps when it last was.
+CREATE OR REPLACE VIEW current_findings AS
+SELECT f.connection, f.key, f.asset_key, f.cve, f.status, f.closed_reason,
+       (CASE WHEN f.closed_reason IN ('no-longer-reported', 'asset-removed')
+             THEN f.record || jsonb_build_object('evidence', '[]'::jsonb, 'lastReportedEvidence', f.record->'evidence')
+             ELSE f.record END)
+       || jsonb_strip_nulls(jsonb_build_object(
+         'status', f.status, 'closedReason', f.closed_reason, 'closedAt', iso_utc(f.closed_at),
+         'reopenedAt', iso_utc(f.reopened_at), 'firstSeenAt', iso_utc(f.first_seen_at),
+         'lastSeenAt', iso_utc(COALESCE(f.last_seen_at, a.last_seen_at)))) AS record
+FROM findings f
+LEFT JOIN assets a ON a.connection = f.connection AND a.key = f.asset_key;
+`,
+  },
+  {
+    version: 7,
+    name: 'the run\'s change set: each page staged as what it changes; commits cost what changed',
+    sql: `
+-- Staged records are a run's change set: what each page changes in the connection's current state,
+-- compared when the page is applied (see src/store/page-changes.ts). Kinds of change:
+--   assets:   added, returned (was removed), changed (record or QIDs), seen (unchanged, asked by an incremental run)
+--   findings: new, updated (same status), reopened, fixed (by Qualys), gone (no longer reported; last_seen_at
+--             is when it last was)
+ALTER TABLE staged_assets ADD COLUMN change text NOT NULL DEFAULT 'changed'
+  CHECK (change IN ('added', 'returned', 'changed', 'seen'));
+ALTER TABLE staged_findings ADD COLUMN change text NOT NULL DEFAULT 'updated'
+  CHECK (change IN ('new', 'updated', 'reopened', 'fixed', 'gone'));
+ALTER TABLE staged_findings ADD COLUMN last_seen_at timestamptz;
+-- Runs in flight while this migrates staged whole pages, not changes: their pages are applied again
+-- (or, already past that step, their commit refuses them as incomplete and the next run takes over).
+DELETE FROM staged_assets WHERE run_key IN (SELECT run_key FROM runs WHERE status = 'running');
+DELETE FROM staged_findings WHERE run_key IN (SELECT run_key FROM runs WHERE status = 'running');
+UPDATE run_pages SET uploaded_at = NULL, lease = NULL WHERE run_key IN (SELECT run_key FROM runs WHERE status = 'running');
+
+-- When the connection's last committed full run started: it asked about every host of the estate, so an
+-- active asset was seen then at least (a full run so writes no row of an unchanged asset).
+ALTER TABLE connections ADD COLUMN last_full_started_at timestamptz;
+UPDATE connections c SET last_full_started_at =
+  (SELECT max(r.started_at) FROM runs r WHERE r.connection = c.connection AND r.status = 'committed' AND r.mode = 'full');
+CREATE INDEX assets_removed ON assets (connection, removed_at) WHERE status = 'removed';
+
+-- An asset's lastSeenAt: the start of the last run that asked Qualys about its host.
+CREATE FUNCTION asset_last_seen(status text, last_seen_at timestamptz, last_full_started_at timestamptz) RETURNS timestamptz
+  IMMUTABLE LANGUAGE sql
+  RETURN CASE WHEN status = 'active' THEN GREATEST(last_seen_at, last_full_started_at) ELSE last_seen_at END;
+
+CREATE OR REPLACE VIEW current_assets AS
+SELECT a.connection, a.key, a.host_id, a.status, a.removed_at,
+       a.record || jsonb_strip_nulls(jsonb_build_object(
+         'status', a.status, 'firstSeenAt', iso_utc(a.first_seen_at),
+         'lastSeenAt', iso_utc(asset_last_seen(a.status, a.last_seen_at, c.last_full_started_at)),
+         'removedAt', iso_utc(a.removed_at))) AS record
+FROM assets a
+LEFT JOIN connections c ON c.connection = a.connection;
+
+CREATE OR REPLACE VIEW current_findings AS
+SELECT f.connection, f.key, f.asset_key, f.cve, f.status, f.closed_reason,
+       (CASE WHEN f.closed_reason IN ('no-longer-reported', 'asset-removed')
+             THEN f.record || jsonb_build_object('evidence', '[]'::jsonb, 'lastReportedEvidence', f.record->'evidence')
+             ELSE f.record END)
+       || jsonb_strip_nulls(jsonb_build_object(
+         'status', f.status, 'closedReason', f.closed_reason, 'closedAt', iso_utc(f.closed_at),
+         'reopenedAt', iso_utc(f.reopened_at), 'firstSeenAt', iso_utc(f.first_seen_at),
+         'lastSeenAt', iso_utc(COALESCE(f.last_seen_at, asset_last_seen(a.status, a.last_seen_at, c.last_full_started_at))))) AS record
+FROM findings f
+LEFT JOIN assets a ON a.connection = f.connection AND a.key = f.asset_key
+LEFT JOIN connections c ON c.connection = f.connection;
+`,
+  },
+  {
     version: 10,
     name: 'records Qualys sent that could not be read, set aside per run and page',
     sql: `

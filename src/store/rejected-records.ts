@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { RunRef } from '../activities/contracts';
+import type { RunRef } from '../contracts/run';
 import { inTransaction } from './with-client';
 
 /** A record Qualys sent that could not be read (no host ID, no QID, a broken structure), as the reader set it aside. */

@@ -2,13 +2,15 @@ import { finished as streamFinished } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
 import { z } from 'zod';
-import type { PageRange, RunRef } from '../activities/contracts';
+import type { PageRange, RunRef } from '../contracts/run';
 import type { Asset, Finding } from '../model/exposure';
-import type { StagedPart } from './exposure-store';
+import type { StagedPart } from './types';
 import { copyField, copyRows } from './copy-rows';
 import { StagedPageMissingError } from './errors';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
-import { inTransaction } from './with-client';
+import { confirmPageLease, lockPage, takePageLease } from './page-lease';
+import { PAGE_ASSETS, PAGE_FINDINGS, openPageTables, stagePageChanges } from './page-changes';
+import { transactionOn, withClient } from './with-client';
 
 /**
  * A page's Host List Detection answer in staging without ever being one value in memory: staged as the
@@ -187,16 +189,19 @@ export interface StagedPageMapping<Host> {
  * COPY before the next is read, so neither the page nor its findings are ever whole in memory — and
  * the worker's event loop gets a turn between batches.
  */
-export async function uploadStagedPage<Host>(pool: Pool, run: RunRef, page: PageRange, mapping: StagedPageMapping<Host>): Promise<void> {
-  await inTransaction(pool, async (client) => {
-    await expectRunning(client, run);
+export async function uploadStagedPage<Host>(
+  pool: Pool,
+  run: RunRef,
+  page: PageRange,
+  mapping: StagedPageMapping<Host>,
+  attempt: number,
+): Promise<void> {
+  await withLeasedPage(pool, run, page, attempt, async (client) => {
     const staged = await client.query(`SELECT 1 FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = 'detections'`, [
       run.runKey,
       page.index,
     ]);
     if ((staged.rowCount ?? 0) === 0) throw pageNotStaged(run, page);
-    await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
-    await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
     await client.query(
       `DECLARE staged_hosts NO SCROLL CURSOR FOR
        SELECT h FROM staged_fetches s, jsonb_array_elements(s.body) WITH ORDINALITY AS e(h, n)
@@ -208,11 +213,38 @@ export async function uploadStagedPage<Host>(pool: Pool, run: RunRef, page: Page
       if (rows.length === 0) break;
       const findings = mapping.findings(rows.map((r) => r.h));
       // Rows are built as COPY sends them, so each dies young rather than all living until the batch is sent.
-      if (findings.length > 0) await copyRows(client, 'staged_findings', FINDING_COLUMNS, rowsOf(findings, (f) => findingRow(run, page, f)));
+      if (findings.length > 0) await copyRows(client, PAGE_FINDINGS, FINDING_COLUMNS, rowsOf(findings, (f) => findingRow(run, page, f)));
     }
     await client.query('CLOSE staged_hosts');
-    await copyRows(client, 'staged_assets', ASSET_COLUMNS, rowsOf(mapping.assets(), (a) => assetRow(run, page, a.asset, a.qids)));
-    await client.query('UPDATE run_pages SET uploaded_at = now() WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+    await copyRows(client, PAGE_ASSETS, ASSET_COLUMNS, rowsOf(mapping.assets(), (a) => assetRow(run, page, a.asset, a.qids)));
+  });
+}
+
+/**
+ * Applies a page as one attempt (see page-lease.ts): the page's lease taken, then in one transaction —
+ * the run checked as running, the page locked, what an earlier attempt staged removed — `write` writes
+ * the page's mapped records to PAGE_ASSETS and PAGE_FINDINGS, what they change is staged (see
+ * page-changes.ts), and the page is marked uploaded only if the lease is still this attempt's.
+ */
+export async function withLeasedPage(
+  pool: Pool,
+  run: RunRef,
+  page: PageRange,
+  attempt: number,
+  write: (client: PoolClient) => Promise<void>,
+): Promise<void> {
+  await withClient(pool, async (client) => {
+    await takePageLease(client, run, page, attempt);
+    await transactionOn(client, async () => {
+      await lockPage(client, run, page);
+      const { mode } = await expectRunning(client, run);
+      await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+      await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+      await openPageTables(client);
+      await write(client);
+      await stagePageChanges(client, run, page, mode === 'incremental');
+      await confirmPageLease(client, run, page, attempt);
+    });
   });
 }
 
@@ -222,13 +254,15 @@ function* rowsOf<T>(records: readonly T[], row: (record: T) => Array<string | nu
 
 
 /** Shares the run row: a run ending (or abandoned) waits for this write, then sees its staging go. */
-async function expectRunning(client: PoolClient, run: RunRef): Promise<void> {
-  const { rows } = await client.query<{ status: string }>('SELECT status FROM runs WHERE run_key = $1 FOR SHARE', [run.runKey]);
-  if (rows[0]?.status !== 'running') {
+async function expectRunning(client: PoolClient, run: RunRef): Promise<{ mode: string }> {
+  const { rows } = await client.query<{ status: string; mode: string }>('SELECT status, mode FROM runs WHERE run_key = $1 FOR SHARE', [run.runKey]);
+  const row = rows[0];
+  if (row?.status !== 'running') {
     throw new StagedPageMissingError(
       `Run ${run.runKey} of connection ${run.connection} is no longer running (it was cancelled, failed, or a later run took over): nothing more is staged for it.`,
     );
   }
+  return { mode: row.mode };
 }
 
 function pageNotStaged(run: RunRef, page: PageRange): StagedPageMissingError {

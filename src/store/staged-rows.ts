@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { RunRef, PageRange } from '../activities/contracts';
+import type { RunRef, PageRange } from '../contracts/run';
 import type { Asset, Finding } from '../model/exposure';
 
 export const ASSET_COLUMNS = ['run_key', 'page_index', 'key', 'host_id', 'record', 'qids'] as const;
@@ -24,5 +24,7 @@ export function findingRow(run: RunRef, page: PageRange, finding: Finding): Arra
 
 /** A PostgreSQL text[] literal of QIDs (digits only, so nothing needs quoting). */
 function textArray(values: readonly string[]): string {
-  return `{${values.filter((v) => /^\d+$/.test(v)).join(',')}}`;
+  // In numeric order, so the same QIDs always give the same array (an asset's QIDs are compared).
+  const qids = values.filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(a) - Number(b));
+  return `{${[...new Set(qids)].join(',')}}`;
 }

@@ -1,5 +1,5 @@
-import type { ApiCallSummary } from '../activities/call-log';
-import type { RunPlan, RunTotals, StateChanges, StateCounts } from '../activities/contracts';
+import type { ApiCallSummary } from '../contracts/calls';
+import type { RunPlan, RunTotals, StateChanges, StateCounts } from '../contracts/run';
 
 /** What the KnowledgeBase says about one QID, cached in the store so later runs ask Qualys only for new QIDs. */
 export interface KnowledgeBaseEntry {
@@ -49,3 +49,6 @@ export interface CommitPolicy {
   maxShrinkShare: number;
   removedAssetRetentionDays: number;
 }
+
+/** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
+export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';

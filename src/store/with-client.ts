@@ -25,15 +25,18 @@ export async function withClient<T>(pool: Pool, body: (client: PoolClient) => Pr
 
 /** Runs `body` in one transaction on a client of the pool: committed when it returns, rolled back when it throws. */
 export async function inTransaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client) => {
-    await client.query('BEGIN');
-    try {
-      const result = await body(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  });
+  return withClient(pool, (client) => transactionOn(client, body));
+}
+
+/** Runs `body` in one transaction on `client` (a client the caller holds, e.g. after a step outside it). */
+export async function transactionOn<T>(client: PoolClient, body: (client: PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await body(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { CancellationScope, ParentClosePolicy, condition, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, startChild } from '@temporalio/workflow';
+import { CancellationScope, ParentClosePolicy, condition, defineSignal, getExternalWorkflowHandle, patched, proxyActivities, setHandler, startChild } from '@temporalio/workflow';
 import type { LockActivities } from '../activities/lock-activities';
 
 /**
@@ -68,10 +68,19 @@ async function tryAcquireConnectionLock(connection: string, owner: LockOwner): P
   }
 }
 
-/** Releases the run's lock; from any execution of the run (the lock outlived the one that took it). */
+/**
+ * Runs from this change release the lock outside the run's cancellation scope wherever they end. Before,
+ * a run cancelled while its commit was running, whose commit then completed, skipped the release (a
+ * signal sent from a cancelled scope is never sent) and left the lock for the next run to clear.
+ */
+const LOCK_RELEASED_ON_EVERY_ENDING = 'lock-released-on-every-ending';
+
+/** Releases the run's lock; from any execution of the run (the lock outlived the one that took it), cancelled or not. */
 export async function releaseConnectionLock(connection: string, owner: LockOwner): Promise<void> {
+  const release = (): Promise<void> =>
+    getExternalWorkflowHandle(connectionLockId(connection)).signal(releaseConnectionLockSignal, { runKey: owner.runKey });
   try {
-    await getExternalWorkflowHandle(connectionLockId(connection)).signal(releaseConnectionLockSignal, { runKey: owner.runKey });
+    await (patched(LOCK_RELEASED_ON_EVERY_ENDING) ? CancellationScope.nonCancellable(release) : release());
   } catch {
     // The lock already ended (it saw its run end, or was terminated by hand): nothing to release.
   }

@@ -1,5 +1,5 @@
 import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
-import type { PageRange } from '../activities/contracts';
+import type { PageRange } from '../contracts/run';
 
 /**
  * Works through a run's pages in `lanes` side by side, in order, from `cursor.next`. When Temporal

@@ -13,7 +13,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../activities/contracts';
+import type { DetectionsFetched, PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../contracts/run';
 import type { SyncActivities } from '../activities/sync-activities';
 import type { FailureType } from '../contracts/failure-table';
 import { acquireConnectionLock, releaseConnectionLock, type LockOwner } from './connection-lock';
@@ -49,6 +49,13 @@ const { validateCredentials, refreshKnowledgeBase, enumerateAssets, fetchDetecti
  */
 const PAGES_FOLLOW_THE_LIMIT = 'pages-follow-the-limit';
 
+/**
+ * Runs started from this change apply each page as soon as it is fetched when the QID → CVE cache knows
+ * all its QIDs, so the work after the last Qualys call is the commit and the pages that waited for the
+ * KnowledgeBase (before: every page was applied after the fetch pass and the lookup).
+ */
+const PAGES_APPLIED_AS_THEY_ARRIVE = 'pages-applied-as-they-arrive';
+
 // Cleanup after a cancelled or failed run: brief, and never allowed to hide why the run ended.
 const { endRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '2 minutes' });
 
@@ -68,15 +75,24 @@ export interface SyncContinuation {
   plan?: RunPlan;
   /** Qualys' time at the run's first call: the watermark the commit writes. */
   watermark?: string;
+  /**
+   * Runs that apply pages as they arrive: the fetched pages that waited for QIDs the cache did not know,
+   * applied after the KnowledgeBase lookup. Absent in runs that apply every page after the fetch pass.
+   */
+  waitingForQids?: number[];
 }
 
-/** Pages are fetched from Qualys first, then mapped and uploaded once the QID → CVE cache is complete. */
+/**
+ * The fetch pass fetches every page (applying, in runs that do, each page whose QIDs are known); the
+ * apply pass maps and applies the pages left once the QID → CVE cache is complete.
+ */
 type PagePass = 'fetch' | 'upload';
 
 /**
- * One connector run: validate credentials → enumerate assets → fetch detections (per page) → look up
- * the QIDs new to the cache (in as few KnowledgeBase calls as possible) → map and upload (per page) →
- * commit, so the run's results become the connection's current state at once, or not at all. Pages
+ * One connector run: validate credentials → enumerate assets → per page: fetch detections, then map and
+ * apply it at once when the QID → CVE cache knows its QIDs → look up the QIDs new to the cache (in as
+ * few KnowledgeBase calls as possible) → map and apply the pages that waited for them → commit the
+ * run's change set, so the run's results become the connection's current state at once, or not at all. Pages
  * run side by side up to what the subscription allows; long rate-limit waits are durable timers; a
  * long run continues as new. A cancelled or failed run commits nothing, clears what it staged and
  * frees its connection.
@@ -104,6 +120,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   let pagesFetched = continuation?.pagesFetched ?? 0;
   let plan: RunPlan | undefined = continuation?.plan;
   let watermark = continuation?.watermark;
+  let waitingForQids = continuation?.waitingForQids;
   // Progress is derived from the run's state when asked, never kept as a second copy.
   const progress = (): SyncProgress => ({
     connection: input.connection,
@@ -184,6 +201,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       timings,
       plan,
       watermark,
+      waitingForQids,
     });
   };
 
@@ -213,36 +231,48 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       plan = enumerated.plan;
       totals.hosts = enumerated.hostCount;
       totals.hostsAsked = enumerated.hostsAsked;
+      if (patched(PAGES_APPLIED_AS_THEY_ARRIVE)) waitingForQids = [];
       showProgress();
     }
 
     const hostsOf = (page: PageRange): string => `hosts ${page.idMin}–${page.idMax}`;
-    const fetchPage = async (page: PageRange): Promise<void> => {
-      await step('qualys', `fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
+    const fetchPage = async (page: PageRange): Promise<DetectionsFetched> => {
+      const fetched = await step('qualys', `fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
         fetchDetections.executeWithOptions(o, [{ run, page, statuses: input.statuses }]),
       );
       pagesFetched += 1;
       showProgress();
+      return fetched;
     };
-    const uploadFetchedPage = async (page: PageRange): Promise<void> => {
+    const applyPage = async (page: PageRange): Promise<void> => {
       const mapped = await step('store', `map and upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [{ run, page }]));
       addPage(totals, mapped);
       showProgress();
     };
+    // Per page: fetch → apply, unless its QIDs wait for the KnowledgeBase (or the run applies every page later).
+    const fetchThenApply = async (page: PageRange): Promise<void> => {
+      const fetched = await fetchPage(page);
+      if (waitingForQids === undefined) return;
+      if (fetched.unknownQids === 0) await applyPage(page);
+      else waitingForQids.push(page.index);
+    };
+    const lookUpNewQids = async (): Promise<void> => {
+      enterPhase('knowledge base');
+      const looked = await step('qualys', 'look up the QIDs new to the QID → CVE cache', (o) => lookupKnowledgeBase.executeWithOptions(o, [{ run }]));
+      totals.knowledgeBaseLookups += looked.lookedUp;
+    };
 
     if (pass === 'fetch') {
       enterPhase('fetching pages');
-      if (!(await runPageLanes(pages, fetchLanes, cursor, fetchPage))) await continueLater();
-      enterPhase('knowledge base');
-      const looked = await step('qualys', 'look up the QIDs new to the QID → CVE cache', (o) =>
-        lookupKnowledgeBase.executeWithOptions(o, [{ run }]),
-      );
-      totals.knowledgeBaseLookups += looked.lookedUp;
+      if (!(await runPageLanes(pages, fetchLanes, cursor, fetchThenApply))) await continueLater();
+      await lookUpNewQids();
+      waitingForQids?.sort((a, b) => a - b);
       pass = 'upload';
       cursor.next = 0;
     }
     enterPhase('uploading pages');
-    if (!(await runPageLanes(pages, concurrency, cursor, uploadFetchedPage))) await continueLater();
+    const left = waitingForQids === undefined ? pages : waitingForQids.map((index) => pages[index]);
+    if (!(await runPageLanes(left, concurrency, cursor, applyPage))) await continueLater();
     timings.rateLimitTimerSeconds += gate.waitedSeconds;
 
     enterPhase('committing');

@@ -1,4 +1,4 @@
-import type { PageMapped, RunTotals } from '../activities/contracts';
+import type { PageMapped, RunTotals } from '../contracts/run';
 
 // Counting a run's pages: shared by the workflow and the benchmark's plain loop (pure, no I/O).
 
@@ -15,4 +15,5 @@ export function addPage(totals: RunTotals, mapped: PageMapped): void {
   totals.droppedNoCve += mapped.droppedNoCve;
   totals.droppedUnknownQid += mapped.droppedUnknownQid;
   totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
+  if (mapped.hostsOutsideIdSet) totals.hostsOutsideIdSet = (totals.hostsOutsideIdSet ?? 0) + mapped.hostsOutsideIdSet;
 }

@@ -1,4 +1,4 @@
-import type { RunMode, RunTotals, StateChanges, StateCounts } from '../activities/contracts';
+import type { RunMode, RunTotals, StateChanges, StateCounts } from '../contracts/run';
 
 /** What a `qualysSync` run returns (workflow result JSON, as `temporal workflow result` prints it). */
 export type SyncResult =

@@ -1,6 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
-import type { PageRef } from '../../src/activities/contracts';
+import type { PageRef } from '../../src/contracts/run';
 import { completedSync, type CompletedSync } from '../../src/workflows/sync-result';
 import { freshDatabase } from '../harness/database';
 import { expectNoSecretAnywhere, readOutput, runSync, stateWithoutSeenTimes } from '../harness/sync-run';

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import type { RunningSimulator } from '../../simulator';
 import { freshDatabase } from '../harness/database';
-import { runSync, startSyncRun, stateWithoutSeenTimes, type SyncRun, type TestEnv } from '../harness/sync-run';
+import { expectedFrom, runSync, startSyncRun, stateWithoutSeenTimes, type SyncRun, type TestEnv } from '../harness/sync-run';
 import { useTestEnvironment } from '../harness/test-environment';
 import { until } from '../harness/until';
 
@@ -110,5 +110,78 @@ describe('incremental runs: only what changed since the last committed run, with
     const next = await runSync(env, sim, { connection, databaseUrl: stores.incremental, input: { pageSize: 50 } });
     expect(next.result.mode).toBe('incremental');
     await stores.expectSameState(next);
+  });
+
+  it('lastSeenAt is the start of the last run that asked Qualys about the host: full → advance → incremental', async () => {
+    const env = testEnvironment.env();
+    const sim = await testEnvironment.simulator({ hosts: 300, seed: 26 });
+    const connection = 'seen';
+    const databaseUrl = await freshDatabase();
+    const full = await runSync(env, sim, { connection, databaseUrl, input: { pageSize: 50 } });
+    sim.advance();
+    const run = await runSync(env, sim, { connection, databaseUrl, input: { pageSize: 50 } });
+    expect(run.result.mode).toBe('incremental');
+    const fullStart = Date.parse(full.report.startedAt);
+    const incrementalStart = Date.parse(run.report.startedAt);
+
+    // The hosts the incremental run asked Qualys about: its pages' host lists.
+    const pool = new Pool({ connectionString: databaseUrl });
+    let asked: Set<string>;
+    try {
+      const { rows } = await pool.query<{ id: string }>('SELECT unnest(host_ids)::text AS id FROM run_pages WHERE run_key = $1', [run.result.runKey]);
+      asked = new Set(rows.map((r) => r.id));
+    } finally {
+      await pool.end();
+    }
+    expect(asked.size).toBeGreaterThan(0);
+    expect(asked.size).toBeLessThan(300 / 2);
+
+    const assetSeen = new Map<string, number>();
+    for (const asset of run.assets) {
+      const seen = Date.parse(asset.lastSeenAt ?? '');
+      if (asset.status === 'active') expect({ host: asset.qualysHostId, seen }).toEqual({ host: asset.qualysHostId, seen: asked.has(asset.qualysHostId) ? incrementalStart : fullStart });
+      assetSeen.set(asset.key, seen);
+    }
+    let closedByIncremental = 0;
+    for (const finding of run.findings) {
+      const seen = Date.parse(finding.lastSeenAt ?? '');
+      const ofAsset = assetSeen.get(finding.assetKey) ?? NaN;
+      // Never a later sighting than its asset's; the same one while Qualys still reports it.
+      expect(seen).toBeLessThanOrEqual(ofAsset);
+      if (finding.status === 'open' || finding.closedReason === 'qualys-fixed') expect({ key: finding.key, seen }).toEqual({ key: finding.key, seen: ofAsset });
+      // No longer reported: last reported by the full run, the last one that asked before.
+      if (finding.closedReason === 'no-longer-reported' || finding.closedReason === 'asset-removed') {
+        expect({ key: finding.key, seen }).toEqual({ key: finding.key, seen: fullStart });
+        closedByIncremental += 1;
+      }
+    }
+    expect(closedByIncremental).toBeGreaterThan(0);
+  });
+
+  it('a host Host List Detection returns but the host ID set does not is outside the estate, in full and incremental runs alike: full → incremental → full', async () => {
+    const env = testEnvironment.env();
+    const sim = await testEnvironment.simulator({ hosts: 120, seed: 27, outsideHostList: [5] });
+    const connection = 'outside';
+    const databaseUrl = await freshDatabase();
+    const truth = sim.truth();
+    const outside = truth.hosts[5].id;
+    expect(truth.hosts[5].detections.length).toBeGreaterThan(0); // Host List Detection does return it
+    const inEstate = { ...truth, hosts: truth.hosts.filter((h) => h.id !== outside) };
+    const expectedKeys = expectedFrom(inEstate, connection).findingKeys;
+
+    const states: unknown[] = [];
+    for (const mode of ['full', 'incremental', 'full'] as const) {
+      const run = await runSync(env, sim, { connection, databaseUrl, input: { pageSize: 40, mode } });
+      expect(run.result.mode).toBe(mode);
+      expect(run.assets.find((a) => a.qualysHostId === outside)).toBeUndefined();
+      expect(run.findings.filter((f) => f.key.includes(`:host:${outside}:`))).toEqual([]);
+      expect(run.assets.map((a) => a.status)).toEqual(inEstate.hosts.map(() => 'active'));
+      expect(run.findings.map((f) => f.key)).toEqual(expectedKeys);
+      // A full run sees the host in its page's Host List Detection answer and says it left it out.
+      if (mode === 'full') expect(run.report.totals.hostsOutsideIdSet).toBe(1);
+      states.push(stateWithoutSeenTimes(run));
+    }
+    expect(states[1]).toEqual(states[0]);
+    expect(states[2]).toEqual(states[0]);
   });
 });

@@ -100,6 +100,26 @@ describe('qualysSync: the durable connector run (real dev server, real worker, t
     await expectNoSecretAnywhere(env, sim.password, run.workflowId, run.databaseUrl);
   });
 
+  it('per page: fetch → apply as soon as the cache knows its QIDs; a first run\'s pages wait for the KnowledgeBase, a later run\'s do not', async () => {
+    const env = testEnvironment.env();
+    const sim = await simulator({ hosts: 100, seed: 12 });
+    const databaseUrl = await freshDatabase();
+    /** Per page of the run, whether its upload was scheduled before the KnowledgeBase lookup. */
+    const appliedAsFetched = async (workflowId: string): Promise<boolean[]> => {
+      const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const names = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+      const lookup = names.indexOf('lookupKnowledgeBase');
+      expect(lookup).toBeGreaterThan(0);
+      return names.flatMap((name, i) => (name === 'uploadPage' ? [i < lookup] : []));
+    };
+    const first = await runSync(env, sim, { connection: 'stream', databaseUrl, input: { pageSize: 20 } });
+    expect(await appliedAsFetched(first.workflowId)).toEqual([false, false, false, false, false]);
+    const second = await runSync(env, sim, { connection: 'stream', databaseUrl, input: { pageSize: 20, mode: 'full' } });
+    expect(await appliedAsFetched(second.workflowId)).toEqual([true, true, true, true, true]);
+    expect(second.result.changes).toMatchObject({ assetsAdded: 0, assetsRemoved: 0, findingsOpened: 0, findingsNoLongerReported: 0 });
+    expect(stateWithoutSeenTimes(second)).toEqual(stateWithoutSeenTimes(first));
+  });
+
   it('store outage: the uploads fail for a while, then the run completes without one extra Qualys call', async () => {
     const env = testEnvironment.env();
     const clean = await simulator({ hosts: 60, seed: 11 });

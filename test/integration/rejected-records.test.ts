@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PageRange, RunRef } from '../../src/activities/contracts';
+import type { PageRange, RunRef } from '../../src/contracts/run';
 import type { RejectedRecord } from '../../src/qualys/parse-document';
 import { hostDetectionRecords } from '../../src/qualys/parse-host-detection';
 import { XmlBodyReader } from '../../src/qualys/xml-body-reader';

@@ -61,19 +61,38 @@ describe('replay: recorded histories of real runs replay against the current wor
     const histories = recordedHistories();
     // The kinds of run the replay must cover; a missing one means the recording was cut short.
     expect(histories.map((h) => h.name)).toEqual(
-      expect.arrayContaining(['completed', 'continued-as-new-first', 'continued-as-new-last', 'waiting-on-rate-limit', 'page-retried', 'cancelled', 'failed', 'skipped', 'connection-lock']),
+      expect.arrayContaining([
+        'completed', 'applied-as-fetched', 'continued-as-new-first', 'continued-as-new-last', 'waiting-on-rate-limit', 'page-retried', 'cancelled', 'failed', 'skipped', 'connection-lock',
+      ]),
     );
     const outcomes = await replay(histories);
     expect(outcomes).toEqual(Object.fromEntries(histories.map((h) => [h.name, 'ok'])));
   });
 
-  it('both sides of each patch are covered: runs from before it (v1-*) and runs that took it', () => {
+  it('both sides of each patch are covered: runs from before it (v1-*, v2-*, v3-*) and runs that took it', () => {
     const histories = recordedHistories();
-    const tookPatch = histories.filter((h) => patchesIn(h.history).includes('pages-follow-the-limit')).map((h) => h.name);
-    expect(tookPatch).toEqual(expect.arrayContaining(['completed', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit']));
-    const before = histories.filter((h) => h.name.startsWith('v1-'));
-    expect(before.map((h) => h.name)).toEqual(expect.arrayContaining(['v1-completed', 'v1-waiting-on-rate-limit', 'v1-continued-as-new-first']));
-    for (const h of before) expect(patchesIn(h.history)).toEqual([]);
+    const took = (patch: string): string[] => histories.filter((h) => patchesIn(h.history).includes(patch)).map((h) => h.name);
+    expect(took('pages-follow-the-limit')).toEqual(
+      expect.arrayContaining(['completed', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit', 'v2-completed', 'v2-cancelled']),
+    );
+    const v1 = histories.filter((h) => h.name.startsWith('v1-'));
+    expect(v1.map((h) => h.name)).toEqual(expect.arrayContaining(['v1-completed', 'v1-waiting-on-rate-limit', 'v1-continued-as-new-first']));
+    for (const h of v1) expect(patchesIn(h.history)).toEqual([]);
+    // The lock released outside the run's cancellation scope: runs from before (v2-*) and after (v3-*, the others).
+    expect(took('lock-released-on-every-ending')).toEqual(
+      expect.arrayContaining(['completed', 'cancelled', 'failed', 'continued-as-new-last', 'v3-completed', 'v3-cancelled']),
+    );
+    const v2 = histories.filter((h) => h.name.startsWith('v2-'));
+    expect(v2.map((h) => h.name)).toEqual(expect.arrayContaining(['v2-completed', 'v2-cancelled', 'v2-failed', 'v2-continued-as-new-last']));
+    for (const h of v2) expect(patchesIn(h.history)).not.toContain('lock-released-on-every-ending');
+    // Pages applied as they arrive: runs from before (v1-* … v3-*) and after, one with every page applied in its fetch lane.
+    expect(took('pages-applied-as-they-arrive')).toEqual(
+      expect.arrayContaining(['completed', 'applied-as-fetched', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit', 'continued-as-new-first']),
+    );
+    for (const h of histories.filter((h) => /^v[123]-/.test(h.name))) expect(patchesIn(h.history)).not.toContain('pages-applied-as-they-arrive');
+    const applied = histories.find((h) => h.name === 'applied-as-fetched')?.history.events ?? [];
+    const steps = applied.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(steps.indexOf('uploadPage')).toBeLessThan(steps.indexOf('lookupKnowledgeBase'));
   });
 
   it('a history that no longer matches the code fails the replay (so the check above can fail)', async () => {

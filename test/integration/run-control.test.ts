@@ -6,6 +6,7 @@ import { connectionLockId } from '../../src/workflows/connection-lock';
 import { progressQuery } from '../../src/workflows/progress';
 import { completedSync } from '../../src/workflows/sync-result';
 import { temporalCli } from '../harness/cli';
+import { freshDatabase } from '../harness/database';
 import { expectNoSecretAnywhere, expectedFrom, readOutput, startSyncRun, type StartedSyncRun } from '../harness/sync-run';
 import { useTestEnvironment } from '../harness/test-environment';
 import { until } from '../harness/until';
@@ -191,5 +192,51 @@ describe('run control: cancellation, failures that clean up, and the connection 
     simulator.setFaults([]);
     await expectConnectionFree(first, connection, 40, { simulator });
     expect((await storeAfter(first.databaseUrl, first.runKey, connection)).status).toBe('abandoned');
+  });
+
+  it('a cancel that arrives while the commit is blocked: the run ends consistently (all or nothing) and its lock is released', async () => {
+    const env = testEnvironment.env();
+    const simulator = await testEnvironment.simulator({ hosts: 30, seed: 11 });
+    const connection = 'cancel-in-commit';
+    const databaseUrl = await freshDatabase();
+    const pool = new Pool({ connectionString: databaseUrl });
+    // The commit waits for the connection's commit lock, which the test holds (as a slow commit would).
+    const holder = await pool.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtext($1))', [`qualys-commit:${connection}`]);
+      const started = await startSyncRun(env, simulator, { connection, databaseUrl, input: { pageSize: 10 } });
+      runs.push(started);
+      await until('the commit blocked in the store', async () => {
+        const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`);
+        return rows.length > 0 && (await stepRunning(started.handle, 'commitRun')) ? true : undefined;
+      });
+      await started.handle.cancel();
+      // The cancellation reaches the commit (its heartbeat), which then gets its lock and finishes.
+      await new Promise((r) => setTimeout(r, 2_000));
+      await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [`qualys-commit:${connection}`]);
+      const ended = await started.handle.result().then(
+        () => 'completed',
+        (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : String(err)),
+      );
+      expect(['completed', 'cancelled']).toContain(ended);
+
+      // However it ended, it holds the connection no more …
+      const lock = await until('the lock to end', async () => {
+        const described = await env.client.workflow.getHandle(connectionLockId(connection)).describe();
+        return described.status.name === 'RUNNING' ? undefined : described.status.name;
+      }, 30_000);
+      expect(lock).toBe('COMPLETED');
+      // … and the store says the same as the run: committed and current, or not at all, with no staging left.
+      const after = await storeAfter(databaseUrl, started.runKey, connection);
+      expect(after).toEqual(
+        ended === 'completed'
+          ? { status: 'committed', failure: undefined, staged: 0, committed: true }
+          : { status: 'cancelled', failure: 'cancelled', staged: 0, committed: false },
+      );
+      await expectConnectionFree(started, connection, 30, { simulator });
+    } finally {
+      holder.release();
+      await pool.end();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { PageRange, RunRef } from '../../src/activities/contracts';
+import type { PageRange, RunRef } from '../../src/contracts/run';
 import { pageMapping, type StagedDetectionHost } from '../../src/activities/page-mapping';
 import { mapAsset, mapFindings } from '../../src/model/map-qualys';
 import { StagedPageMissingError } from '../../src/store/errors';
@@ -40,6 +40,8 @@ const cves = new Map([
   ['1004', { cves: [], unknown: true }],
 ]);
 const qids = [...new Set(hosts.flatMap((h) => h.detections.map((d) => d.qid)))];
+/** The page's Host List answer: every host of the page is in the estate. */
+const listed = hosts.map(({ detections: _d, ...h }) => h);
 
 describe('pages staged as they are parsed, mapped back batch by batch', () => {
   const db = useFreshStore();
@@ -70,7 +72,7 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
     );
     expect(await db.store.stagedDetectionTotals(streamed, PAGE)).toEqual({ hosts: 250, detections: hosts.reduce((n, h) => n + h.detections.length, 0) });
     expect((await db.store.stagedPageQids(streamed, PAGE))?.sort()).toEqual([...qids].sort());
-    const mapping = pageMapping(CONNECTION, SEEN_AT, [], [], cves);
+    const mapping = pageMapping(CONNECTION, SEEN_AT, listed, [], cves);
     await db.store.uploadPage(streamed, PAGE, mapping);
 
     const whole = runRef('whole');
@@ -91,7 +93,7 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
     await db.store.beginRun(older, [PAGE], 250);
     await db.store.stagePart(older, PAGE, 'detections', hosts);
     expect((await db.store.stagedPageQids(older, PAGE))?.sort()).toEqual([...qids].sort());
-    await db.store.uploadPage(older, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves));
+    await db.store.uploadPage(older, PAGE, pageMapping(CONNECTION, SEEN_AT, listed, [], cves));
     const whole = await stagedRows(runRef('whole'));
     expect(whole.findings.length).toBeGreaterThan(0);
     expect(await stagedRows(older)).toEqual(whole);
@@ -126,6 +128,6 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
     await db.store.beginRun(fresh, [PAGE], 250);
     expect(await db.store.stagedPageQids(fresh, PAGE)).toBeUndefined();
     expect(await db.store.stagedDetectionTotals(fresh, PAGE)).toBeUndefined();
-    await expect(db.store.uploadPage(fresh, PAGE, pageMapping(CONNECTION, SEEN_AT, [], [], cves))).rejects.toBeInstanceOf(StagedPageMissingError);
+    await expect(db.store.uploadPage(fresh, PAGE, pageMapping(CONNECTION, SEEN_AT, listed, [], cves))).rejects.toBeInstanceOf(StagedPageMissingError);
   });
 });

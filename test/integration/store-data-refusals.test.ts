@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { PageRange, RunRef } from '../../src/activities/contracts';
+import type { PageRange, RunRef } from '../../src/contracts/run';
 import { translateFailures } from '../../src/activities/failures';
 import { isDataRefusal } from '../../src/store/errors';
 import { useFreshStore } from '../harness/database';

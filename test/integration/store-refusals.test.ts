@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { PageRange, RunRef } from '../../src/activities/contracts';
+import type { PageRange, RunRef } from '../../src/contracts/run';
 import { translateFailures } from '../../src/activities/failures';
 import { useFreshStore } from '../harness/database';
 
@@ -80,5 +80,34 @@ describe('the store refuses what it must, with typed failures', () => {
     expect(refused.type).toBe('RunIncomplete');
     expect(refused.message).toMatch(/has ended \(cancelled\)/);
     expect((await db.pool.query('SELECT count(*)::int AS n FROM connections')).rows[0].n).toBe(0);
+  });
+
+  it('a stale attempt of a page\'s upload (the page taken over by a later attempt) writes nothing: StaleAttempt', async () => {
+    const run = runRef('stale');
+    await db.store.beginRun(run, PAGES.slice(0, 1), 10);
+    await db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] }, 2);
+    const failure = await failureOf(() => db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] }, 1));
+    expect(failure.type).toBe('StaleAttempt');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('Attempt 1 of page 1 (hosts 1–10)');
+    expect(failure.message).toContain('taken over by attempt 2');
+  });
+
+  it('a commit the store refuses as a defect (a malformed staged row) fails at once: StoreDataDefect, naming the cause', async () => {
+    const run = runRef('defect');
+    await db.store.beginRun(run, PAGES.slice(0, 1), 10, { hostIds: Array.from({ length: 10 }, (_, i) => i + 1) });
+    await db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] });
+    // A staged finding whose status is no lifecycle status: the current state's CHECK refuses it.
+    await db.pool.query(
+      `INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change)
+       VALUES ($1, 0, 'f1', 'a1', 'CVE-2024-0001', 'maybe', '{}', 'h', 'new')`,
+      [run.runKey],
+    );
+    const failure = await failureOf(() => db.store.commitRun(run, report(run), { ...POLICY, allowShrink: true }));
+    expect(failure.type).toBe('StoreDataDefect');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(/refused by the store as a constraint violation \(SQLSTATE 23514: .*; table findings, constraint findings_\w+\)/);
+    expect(failure.message).toContain('not an outage');
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM findings')).rows[0].n).toBe(0);
   });
 });

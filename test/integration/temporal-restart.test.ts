@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { NativeConnection } from '@temporalio/worker';
-import type { PageRange } from '../../src/activities/contracts';
+import type { PageRange } from '../../src/contracts/run';
 import { ConnectionProfiles } from '../../src/config/connections';
 import { openActivityDeps } from '../../src/worker/activity-deps';
 import { completedSync } from '../../src/workflows/sync-result';

@@ -54,6 +54,9 @@ describe('record workflow histories for the replay test', () => {
     const run = await runSync(env, simulator, { connection: 'replay', input: { pageSize: 20 } });
     await save(env, 'completed', env.client.workflow.getHandle(run.workflowId), [simulator.password]);
     await save(env, 'connection-lock', env.client.workflow.getHandle(connectionLockId('replay')), [simulator.password]);
+    // A second full run on the same store: the cache knows every QID, so each page is applied as it arrives.
+    const again = await runSync(env, simulator, { connection: 'replay', databaseUrl: run.databaseUrl, input: { pageSize: 20, mode: 'full' } });
+    await save(env, 'applied-as-fetched', env.client.workflow.getHandle(again.workflowId), [simulator.password]);
 
     simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 600_000 });
     const busy = await startSyncRun(env, simulator, { connection: 'replay-busy', input: { pageSize: 20 } });

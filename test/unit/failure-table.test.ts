@@ -15,7 +15,7 @@ import {
   type FailureType,
   type QualysErrorKind,
 } from '../../src/contracts/failure-table';
-import type { CallLogEntry } from '../../src/activities/call-log';
+import type { CallLogEntry } from '../../src/contracts/calls';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type FailureContext } from '../../src/activities/failures';
 import { QualysError, type QualysErrorInit } from '../../src/qualys/errors';
 import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError } from '../../src/store/errors';
@@ -66,6 +66,7 @@ describe('the failure table', () => {
       'StagedPageMissing',
       'EstateShrankTooMuch',
       'RunIncomplete',
+      'StaleAttempt',
       'StoreDataDefect',
       'QualysUnavailable',
       'StoreUnavailable',
@@ -99,6 +100,7 @@ describe('the failure table', () => {
       'StagedPageMissing',
       'EstateShrankTooMuch',
       'RunIncomplete',
+      'StaleAttempt',
       'StoreDataDefect',
       'QualysUnavailable',
       'StoreUnavailable',

@@ -1,5 +1,6 @@
-// What activities take and return. Only small references and counts cross into workflow history:
-// page data is staged in the store and read back by the next step, on whichever worker it runs.
+// The run's contract: what the workflow, its activities and the store pass each other. Only small
+// references and counts cross into workflow history: page data is staged in the store and read back by
+// the next step, on whichever worker it runs.
 
 
 /** A page is a contiguous range of Qualys host IDs (inclusive). */
@@ -70,6 +71,8 @@ export interface EnumerationResult {
 export interface DetectionsFetched {
   hosts: number;
   detections: number;
+  /** QIDs of the page the QID → CVE cache does not know yet: 0 when the page can be applied at once. */
+  unknownQids?: number;
 }
 
 export interface PageMapped {
@@ -80,6 +83,8 @@ export interface PageMapped {
   droppedNoCve: number;
   /** Detections whose QID the KnowledgeBase does not know. */
   droppedUnknownQid: number;
+  /** Hosts Host List Detection returned outside the host ID set: not part of the estate (see page-mapping.ts). */
+  hostsOutsideIdSet?: number;
   knowledgeBaseLookups: number;
 }
 
@@ -93,6 +98,8 @@ export interface RunTotals {
   findings: number;
   droppedNoCve: number;
   droppedUnknownQid: number;
+  /** Hosts Host List Detection returned outside the host ID set (absent when none). */
+  hostsOutsideIdSet?: number;
   pages: number;
   /** QIDs looked up in the KnowledgeBase because the cache did not know them. */
   knowledgeBaseLookups: number;

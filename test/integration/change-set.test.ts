@@ -1,0 +1,105 @@
+import type { PageRange, RunRef } from '../../src/contracts/run';
+import { mapAsset, mapFindings, type DetectionRecord, type HostRecord } from '../../src/model/map-qualys';
+import { useFreshStore } from '../harness/database';
+
+// Each page is staged as what it changes in the connection's current state; the commit applies that
+// change set, and the state it reports is the state counted in the store.
+
+const CONNECTION = 'changes';
+const PAGE: PageRange = { index: 0, idMin: 1, idMax: 100, hosts: 100 };
+const POLICY = { allowShrink: true, maxShrinkShare: 0.5, removedAssetRetentionDays: 30 };
+const cves = new Map([
+  ['1', { cves: ['CVE-2024-0001'] }],
+  ['2', { cves: ['CVE-2024-0002'] }],
+  ['3', { cves: ['CVE-2024-0003'] }],
+]);
+
+type Host = HostRecord & { detections: DetectionRecord[] };
+
+function estate(change: (host: Host) => Host = (h) => h): Host[] {
+  return Array.from({ length: 100 }, (_, i) =>
+    change({
+      id: String(i + 1),
+      ip: `10.0.0.${i + 1}`,
+      detections: ['1', '2', '3'].map((qid) => ({ qid, status: 'Active', ssl: false, firstFound: '2025-01-01T00:00:00Z' })),
+    }),
+  );
+}
+
+describe('the run\'s change set', () => {
+  const db = useFreshStore();
+  let runs = 0;
+
+  /** One run of the connection over the given hosts: begun, its page applied, its change set counted, committed. */
+  async function run(hosts: Host[], mode: 'full' | 'incremental' = 'full', idSet: readonly Host[] = hosts) {
+    runs += 1;
+    const ref: RunRef = { connection: CONNECTION, runKey: `run-${runs}`, workflowId: `wf-${runs}`, startedAt: new Date(Date.UTC(2026, 0, runs)).toISOString() };
+    await db.store.beginRun(ref, [PAGE], idSet.length, { plan: { mode, reason: 'a test' }, hostIds: idSet.map((h) => Number(h.id)) });
+    const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, ref.startedAt));
+    const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, ref.startedAt).findings);
+    await db.store.uploadPage(ref, PAGE, { assets, findings });
+    const staged = await db.pool.query<{ what: string; n: number }>(
+      `SELECT 'asset ' || change AS what, count(*)::int AS n FROM staged_assets WHERE run_key = $1 GROUP BY change
+       UNION ALL SELECT 'finding ' || change, count(*)::int FROM staged_findings WHERE run_key = $1 GROUP BY change ORDER BY 1`,
+      [ref.runKey],
+    );
+    const result = await db.store.commitRun(ref, report(ref), POLICY);
+    const counted = await db.pool.query(
+      `SELECT (SELECT count(*)::int FROM assets WHERE connection = $1 AND status = 'active') AS "assetsActive",
+              (SELECT count(*)::int FROM assets WHERE connection = $1 AND status = 'removed') AS "assetsRemoved",
+              (SELECT count(*)::int FROM findings WHERE connection = $1 AND status = 'open') AS "findingsOpen",
+              (SELECT count(*)::int FROM findings WHERE connection = $1 AND status = 'fixed') AS "findingsFixed"`,
+      [CONNECTION],
+    );
+    expect(result.state).toEqual(counted.rows[0]);
+    return { staged: Object.fromEntries(staged.rows.map((r) => [r.what, r.n])), changes: result.changes };
+  }
+
+  it('stages only what changed, and the commit applies it', async () => {
+    const first = await run(estate());
+    expect(first.staged).toEqual({ 'asset added': 100, 'finding new': 300 });
+    expect(first.changes).toMatchObject({ assetsAdded: 100, findingsOpened: 300 });
+
+    // The same estate again: a full run changes nothing and stages nothing.
+    expect((await run(estate())).staged).toEqual({});
+
+    // Host 1 fixes QID 1, host 2 no longer reports QID 2, host 3 is gone, host 4's IP changed.
+    const next = estate((h) => {
+      if (h.id === '1') return { ...h, detections: h.detections.map((d) => (d.qid === '1' ? { ...d, status: 'Fixed' } : d)) };
+      if (h.id === '2') return { ...h, detections: h.detections.filter((d) => d.qid !== '2') };
+      if (h.id === '4') return { ...h, ip: '10.9.9.9' };
+      return h;
+    }).filter((h) => h.id !== '3');
+    const changed = await run(next);
+    expect(changed.staged).toEqual({ 'asset changed': 1, 'finding fixed': 1, 'finding gone': 1 });
+    expect(changed.changes).toMatchObject({ assetsRemoved: 1, findingsFixed: 1, findingsNoLongerReported: 1, findingsAssetRemoved: 3 });
+
+    // An incremental run asking about two unchanged hosts stages that it saw them, nothing more.
+    const asked = next.filter((h) => h.id === '10' || h.id === '11');
+    expect((await run(asked, 'incremental', next)).staged).toEqual({ 'asset seen': 2 });
+
+    // Host 3 back with its findings; host 2 reports QID 2 again.
+    const back = await run(estate());
+    expect(back.staged).toEqual({ 'asset changed': 1, 'asset returned': 1, 'finding reopened': 5 });
+    expect(back.changes).toMatchObject({ assetsReturned: 1, findingsReopened: 5 });
+  });
+});
+
+function report(run: RunRef) {
+  return {
+    modelVersion: 'x',
+    connection: run.connection,
+    workflowId: run.workflowId,
+    runKey: run.runKey,
+    startedAt: run.startedAt,
+    committedAt: run.startedAt,
+    durationSeconds: 0,
+    totals: { hosts: 0, assets: 0, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
+    dropped: { qidWithoutCve: 0, qidNotInKnowledgeBase: 0 },
+    apiCalls: { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0, total: 0 },
+    waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
+    continuedAsNew: 0,
+    watermark: run.startedAt,
+    plan: { mode: 'full' as const, reason: 'a test' },
+  };
+}

@@ -18,7 +18,8 @@ const USAGE = `npm run bench:commit -- [--hosts N] [--detections-per-host N]
 The store's side of a run at scale, without Qualys or Temporal: a simulated estate (default 100 000
 hosts, 30 detections per host) is mapped and uploaded page by page (COPY), then committed — once into
 an empty store, then again after the estate advanced one generation (about 5 % of hosts changed), the
-steady state of a scheduled connector. Reports each step's time, this process's peak RSS and
+steady state of a scheduled connector. Each page is applied as a run applies it: compared with the
+connection's current state, only what it changes staged; the commit applies that change set. Reports each step's time, this process's peak RSS and
 PostgreSQL's own memory (the sum of its processes' proportional set sizes, sampled).`;
 
 const CONNECTION = 'bench';
@@ -86,11 +87,9 @@ async function main(): Promise<void> {
       if (generation === 1) advanceEstate(estate);
       const run: RunRef = { connection: CONNECTION, runKey: `bench-${generation}`, workflowId: 'bench-commit', startedAt: new Date().toISOString() };
       const indexes = [...estate.presentIndexes()];
-      const pages: PageRange[] = cutIntoPages(
-        indexes.map((i) => estate.hostId(i)),
-        PAGE_SIZE,
-      );
-      await opened.store.beginRun(run, pages, indexes.length);
+      const hostIds = indexes.map((i) => estate.hostId(i));
+      const pages: PageRange[] = cutIntoPages(hostIds, PAGE_SIZE);
+      await opened.store.beginRun(run, pages, indexes.length, { hostIds });
       let findings = 0;
       const uploadStarted = performance.now();
       for (const page of pages) {

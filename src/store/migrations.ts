@@ -316,6 +316,8 @@ DELETE FROM staged_assets WHERE run_key IN (SELECT run_key FROM runs WHERE statu
 DELETE FROM staged_findings WHERE run_key IN (SELECT run_key FROM runs WHERE status = 'running');
 UPDATE run_pages SET uploaded_at = NULL, lease = NULL WHERE run_key IN (SELECT run_key FROM runs WHERE status = 'running');
 
+-- run_hosts holds the host ID set of every run from now on, full runs too: an active asset whose host
+-- is not in it is removed by the commit.
 -- When the connection's last committed full run started: it asked about every host of the estate, so an
 -- active asset was seen then at least (a full run so writes no row of an unchanged asset).
 ALTER TABLE connections ADD COLUMN last_full_started_at timestamptz;

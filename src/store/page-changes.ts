@@ -35,7 +35,6 @@ export async function openPageTables(client: PoolClient): Promise<void> {
 
 /** Stages what the page's mapped records change in the connection's current state (see above). */
 export async function stagePageChanges(client: PoolClient, run: RunRef, page: PageRange, incremental: boolean): Promise<void> {
-  await client.query(`CREATE UNIQUE INDEX ON ${PAGE_FINDINGS} (key)`);
   await client.query(`ANALYZE ${PAGE_ASSETS}, ${PAGE_FINDINGS}`);
   const params = [run.connection, run.runKey, page.index];
   await client.query(
@@ -52,27 +51,30 @@ export async function stagePageChanges(client: PoolClient, run: RunRef, page: Pa
      WHERE change <> 'seen' OR $4`,
     [...params, incremental],
   );
+  // One pass over the page's findings and the current findings of its assets (a finding's key names its
+  // host, so these are all the current findings the page can meet): what is new, what changed, and what
+  // Qualys reported until now and no longer does — last seen when its asset was.
   await client.query(
-    `INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change)
-     SELECT $2, $3, p.key, p.asset_key, p.cve, p.status, p.record, p.record_hash,
-            CASE WHEN f.key IS NULL THEN 'new'
+    `WITH current AS (
+       SELECT f.key, f.asset_key, f.cve, f.status, f.closed_reason, f.last_seen_at, f.record, f.record_hash,
+              asset_last_seen(a.status, a.last_seen_at, (SELECT last_full_started_at FROM connections WHERE connection = $1)) AS asset_seen_at
+       FROM ${PAGE_ASSETS} p
+       JOIN assets a ON a.connection = $1 AND a.key = p.key
+       JOIN findings f ON f.connection = $1 AND f.asset_key = p.key
+     )
+     INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change, last_seen_at)
+     SELECT $2, $3, COALESCE(p.key, f.key), COALESCE(p.asset_key, f.asset_key), COALESCE(p.cve, f.cve), COALESCE(p.status, f.status),
+            COALESCE(p.record, f.record), COALESCE(p.record_hash, f.record_hash),
+            CASE WHEN p.key IS NULL THEN 'gone'
+                 WHEN f.key IS NULL THEN 'new'
                  WHEN f.status = 'fixed' AND p.status = 'open' THEN 'reopened'
                  WHEN f.status = 'open' AND p.status = 'fixed' THEN 'fixed'
-                 ELSE 'updated' END
-     FROM ${PAGE_FINDINGS} p LEFT JOIN findings f ON f.connection = $1 AND f.key = p.key
-     WHERE f.key IS NULL OR f.record_hash <> p.record_hash OR f.status <> p.status OR f.last_seen_at IS NOT NULL
-        OR f.closed_reason IS DISTINCT FROM (CASE WHEN p.status = 'fixed' THEN 'qualys-fixed' END)`,
-    params,
-  );
-  // Findings of the page's assets that Qualys reported until now and no longer does.
-  await client.query(
-    `INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change, last_seen_at)
-     SELECT $2, $3, f.key, f.asset_key, f.cve, f.status, f.record, f.record_hash, 'gone',
-            asset_last_seen(a.status, a.last_seen_at, (SELECT last_full_started_at FROM connections WHERE connection = $1))
-     FROM ${PAGE_ASSETS} p
-     JOIN assets a ON a.connection = $1 AND a.key = p.key
-     JOIN findings f ON f.connection = $1 AND f.asset_key = p.key
-     WHERE f.last_seen_at IS NULL AND NOT EXISTS (SELECT 1 FROM ${PAGE_FINDINGS} q WHERE q.key = f.key)`,
+                 ELSE 'updated' END,
+            CASE WHEN p.key IS NULL THEN f.asset_seen_at END
+     FROM ${PAGE_FINDINGS} p FULL JOIN current f ON f.key = p.key
+     WHERE (p.key IS NULL AND f.last_seen_at IS NULL)
+        OR (p.key IS NOT NULL AND (f.key IS NULL OR f.record_hash <> p.record_hash OR f.status <> p.status OR f.last_seen_at IS NOT NULL
+            OR f.closed_reason IS DISTINCT FROM (CASE WHEN p.status = 'fixed' THEN 'qualys-fixed' END)))`,
     params,
   );
 }

@@ -1,0 +1,196 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { NativeConnection } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { startSimulator } from '../simulator';
+import { ConnectionProfiles } from '../src/config/connections';
+import { createFreshDatabase } from '../src/store/create-database';
+import { ensureEmbeddedPostgres } from '../src/store/embedded-server';
+import { createConnectorWorker } from '../src/worker/create-worker';
+import { openActivityDeps } from '../src/worker/activity-deps';
+import { completedSync, type CompletedSync } from '../src/workflows/sync-result';
+import { startDevServer } from '../temporal/dev-server';
+import { peakRssMiB } from './lanes';
+
+// `npm run bench:scale`: one connection at a large estate — a full run, the estate advances one
+// generation, an incremental run, a full run — and what grows with it: the worker's peak memory, history
+// per 1 000 hosts, each commit's time and what it changed, the store's size, Qualys calls against the
+// fewest the runs needed.
+
+const USAGE = `npm run bench:scale -- [--hosts N] [--detections-per-host N] [--page-size N]
+Default 1 000 000 hosts with 3 detections per host on average. Qualys answers without added latency and
+with its rate limit lifted (at the Standard tier's 300 calls an hour per API, 1 000 detection pages take
+Qualys itself over 3 hours); the concurrency limit stays the Standard tier's 2. The worker runs in this
+process, beside the simulator: its peak RSS counts both.`;
+
+interface Measured {
+  label: string;
+  result: CompletedSync;
+  wallSeconds: number;
+  commitSeconds: number;
+  /** From the run's last Qualys call to its end: what a run does after Qualys has answered. */
+  tailSeconds: number;
+  calls: number;
+  minimumCalls: number;
+  historyEvents: number;
+  historyBytes: number;
+  databaseMiB: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      hosts: { type: 'string', default: '1000000' },
+      'detections-per-host': { type: 'string', default: '3' },
+      'page-size': { type: 'string', default: '1000' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return console.log(USAGE);
+  const hosts = Number(values.hosts);
+  const detectionsPerHost = Number(values['detections-per-host']);
+  const pageSize = Number(values['page-size']);
+  const sim = await startSimulator({ hosts, seed: 42, detectionsPerHost, concurrencyLimit: 2, rateLimit: { calls: 1_000_000, windowSeconds: 3600 } });
+  const pgDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-bench-scale-'));
+  chmodSync(pgDir, 0o755); // the server runs as the postgres OS user when the bench runs as root
+  const postgres = await ensureEmbeddedPostgres(pgDir);
+  const server = await startDevServer({ uiPort: false, logLevel: 'error', stdio: 'ignore' });
+  const connection = await Connection.connect({ address: server.address });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  const databaseUrl = await createFreshDatabase(postgres.url, 'bench');
+  const pool = new Pool({ connectionString: databaseUrl });
+  const deps = await openActivityDeps({
+    databaseUrl,
+    profiles: ConnectionProfiles.of({ name: 'default', apiUrl: sim.url, username: sim.username, password: sim.password }),
+  });
+  const taskQueue = `bench-scale-${randomUUID()}`;
+  const worker = await createConnectorWorker({ connection: nativeConnection, namespace: server.namespace, taskQueue, deps });
+  const running = worker.run();
+  const measured: Measured[] = [];
+  try {
+    const run = async (label: string, mode: 'full' | 'incremental'): Promise<void> => {
+      log(`${label}`);
+      sim.resetStats();
+      const started = performance.now();
+      const handle = await client.workflow.start('qualysSync', { taskQueue, workflowId: `bench-scale-${randomUUID()}`, args: [{ connection: 'default', pageSize, mode }] });
+      const result = completedSync(await handle.result());
+      const endedAt = Date.now();
+      const wallSeconds = (performance.now() - started) / 1000;
+      const lastCallAt = sim.stats().requests.reduce((last, r) => Math.max(last, r.at), 0);
+      const calls = Object.values(sim.stats().calls).reduce((a, b) => a + b, 0);
+      const history = await historyOf(client, handle);
+      const size = await pool.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes');
+      measured.push({
+        label,
+        result,
+        wallSeconds,
+        commitSeconds: history.commitSeconds,
+        tailSeconds: (endedAt - lastCallAt) / 1000,
+        calls,
+        minimumCalls: minimumCalls(result, mode, measured.length === 0),
+        historyEvents: history.events,
+        historyBytes: history.bytes,
+        databaseMiB: Number(size.rows[0].bytes) / 2 ** 20,
+      });
+      log(`${label}: ${wallSeconds.toFixed(1)} s, commit ${history.commitSeconds.toFixed(1)} s, changes ${JSON.stringify(result.changes)}`);
+    };
+    await run('full run', 'full');
+    const advanced = sim.advance();
+    log(`advance: ${advanced.changed.length} changed, ${advanced.added.length} added, ${advanced.removed.length} removed`);
+    await run('incremental run', 'incremental');
+    await run('full run again', 'full');
+    console.log(`\n${table(hosts, detectionsPerHost, pageSize, measured).join('\n')}\n`);
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await deps.close();
+    await pool.end();
+    await nativeConnection.close();
+    await connection.close();
+    await server.stop();
+    await sim.close();
+    await postgres.stop();
+    rmSync(pgDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The fewest calls the run needed: 3 credential probes, the KnowledgeBase refresh (runs after the first),
+ * the host ID set (and the changed hosts, incremental), one call per API per page, and the QIDs new to
+ * the cache in batches of 500.
+ */
+function minimumCalls(result: CompletedSync, mode: 'full' | 'incremental', first: boolean): number {
+  return 3 + (first ? 0 : 1) + (mode === 'incremental' ? 2 : 1) + 3 * result.totals.pages + Math.ceil(result.totals.knowledgeBaseLookups / 500);
+}
+
+/** History events and bytes over the run's executions, and how long its commit step ran. */
+async function historyOf(client: Client, handle: WorkflowHandle): Promise<{ events: number; bytes: number; commitSeconds: number }> {
+  let events = 0;
+  let bytes = 0;
+  let commitSeconds = 0;
+  let runId: string | undefined;
+  do {
+    const h = client.workflow.getHandle(handle.workflowId, runId);
+    const description = await h.describe();
+    events += description.historyLength;
+    bytes += Number(description.raw.workflowExecutionInfo?.historySizeBytes ?? 0);
+    const history = (await h.fetchHistory()).events ?? [];
+    const commits = new Set(
+      history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitRun').map((e) => String(e.eventId)),
+    );
+    const startedAt = new Map<string, number>();
+    for (const e of history) {
+      const started = e.activityTaskStartedEventAttributes;
+      if (started && commits.has(String(started.scheduledEventId))) startedAt.set(String(started.scheduledEventId), tsToMs(e.eventTime));
+      const completed = e.activityTaskCompletedEventAttributes;
+      const from = completed ? startedAt.get(String(completed.scheduledEventId)) : undefined;
+      if (from !== undefined) commitSeconds += (tsToMs(e.eventTime) - from) / 1000;
+    }
+    runId = history[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  } while (runId);
+  return { events, bytes, commitSeconds };
+}
+
+function table(hosts: number, detectionsPerHost: number, pageSize: number, runs: Measured[]): string[] {
+  const n = (v: number): string => v.toLocaleString('en-US');
+  const perThousand = (v: number): string => (v / (hosts / 1000)).toFixed(1);
+  const changed = (r: CompletedSync): string =>
+    Object.entries(r.changes)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ') || 'nothing';
+  return [
+    `## Scale (${n(hosts)} hosts, ${detectionsPerHost} detections per host on average, ${new Date().toISOString()}, \`npm run bench:scale -- --hosts ${hosts} --detections-per-host ${detectionsPerHost} --page-size ${pageSize}\`)`,
+    '',
+    '| | ' + runs.map((r) => r.label).join(' | ') + ' |',
+    '| --- | ' + runs.map(() => '---').join(' | ') + ' |',
+    `| mode | ${runs.map((r) => r.result.mode).join(' | ')} |`,
+    `| hosts asked for | ${runs.map((r) => n(r.result.totals.hostsAsked ?? 0)).join(' | ')} |`,
+    `| wall time (s) | ${runs.map((r) => r.wallSeconds.toFixed(1)).join(' | ')} |`,
+    `| after the last Qualys call (s) | ${runs.map((r) => `${r.tailSeconds.toFixed(1)} (${((r.tailSeconds / r.wallSeconds) * 100).toFixed(0)} %)`).join(' | ')} |`,
+    `| commit (s) | ${runs.map((r) => r.commitSeconds.toFixed(1)).join(' | ')} |`,
+    `| what the commit changed | ${runs.map((r) => changed(r.result)).join(' | ')} |`,
+    `| Qualys calls ÷ the fewest the run needed | ${runs.map((r) => `${n(r.calls)} / ${n(r.minimumCalls)} = ${(r.calls / r.minimumCalls).toFixed(2)}`).join(' | ')} |`,
+    `| history events per 1,000 hosts | ${runs.map((r) => perThousand(r.historyEvents)).join(' | ')} |`,
+    `| history KiB per 1,000 hosts | ${runs.map((r) => perThousand(r.historyBytes / 1024)).join(' | ')} |`,
+    `| PostgreSQL database size after (MiB) | ${runs.map((r) => r.databaseMiB.toFixed(0)).join(' | ')} |`,
+    '',
+    `Peak RSS of the process (worker and simulator): ${peakRssMiB()?.toFixed(0)} MiB.`,
+  ];
+}
+
+function log(message: string): void {
+  console.error(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

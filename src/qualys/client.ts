@@ -390,8 +390,9 @@ export class QualysClient {
     call: QualysCallOptions,
     interpret: (response: HttpResponse, context: ResponseContext) => Promise<T>,
   ): Promise<T> {
-    const signal = this.#signal(call);
-    const pass: CallPass | undefined = await this.#gate?.enter(endpoint, signal);
+    const callerSignal = this.#signal(call);
+    const pass: CallPass | undefined = await this.#gate?.enter(endpoint, callerSignal);
+    const signal = pass?.lease ? (callerSignal ? AbortSignal.any([callerSignal, pass.lease.signal]) : pass.lease.signal) : callerSignal;
     const started = performance.now();
     let httpStatus: number | undefined;
     let qualysCode: string | undefined;
@@ -400,6 +401,8 @@ export class QualysClient {
     let refusedWaitSeconds: number | undefined;
     let response: HttpResponse | undefined;
     try {
+      // A pass whose lease lapsed while this process was paused must not be used: its slot may be another's.
+      pass?.lease?.check();
       response = await this.#http.open(endpoint, body, signal);
       const exchange = response;
       httpStatus = exchange.status;

@@ -24,6 +24,8 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** The project's data directory; the embedded server keeps its files in `<dataDir>/postgres`. */
   dataDir: string;
+  /** The longest lease of a Qualys API slot (default DEFAULT_SLOT_LEASE_MS; a step's heartbeat timeout shortens it). */
+  slotLeaseMs?: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
     await embedded?.stop().catch(() => undefined);
     throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(describeConnectError(err, parsed, location));
   }
-  const slots = new ApiSlots({ connectionString: url, canceller: pool });
+  const slots = new ApiSlots({ connectionString: url, canceller: pool, leaseMs: options.slotLeaseMs });
   return {
     store: new ExposureStore(pool),
     apiGuard: new ApiGuard(slots),

@@ -60,7 +60,7 @@ export class ApiGuard {
    * slot's lease for this call (never beyond the guard's own).
    */
   async enter(subscription: string, api: string, signal?: AbortSignal, leaseMs?: number): Promise<GuardedCall> {
-    const connection = await this.slots.open(signal);
+    const connection = await this.slots.open(signal, leaseMs);
     try {
       const plan = await readCallPlan(connection.db, subscription, api);
       // Paused: say so at once rather than queue for a slot first.
@@ -72,7 +72,7 @@ export class ApiGuard {
       );
       const admission = await admitCallInStore(connection.db, subscription, api);
       if (!admission.admitted) throw exhausted(api, admission.waitMs, admission.state);
-      const lease = await connection.hold(leaseMs);
+      const lease = await connection.hold();
       return {
         lease,
         leave: async (answer) => {

@@ -46,10 +46,10 @@ export interface SlotConnection {
   /** Waits for a slot of the scope; rejects with the signal's reason once it aborts. */
   take(scope: SlotScope, signal?: AbortSignal): Promise<void>;
   /**
-   * Starts the lease on the slot taken (of `leaseMs`, or the pool's): from now on the slot counts as held
-   * only while the lease holds. Rejects when the session is gone already (the slot may be another's).
+   * Starts the lease on the slot taken: from now on the slot counts as held only while the lease holds.
+   * Rejects when the session is gone already (the slot may be another's).
    */
-  hold(leaseMs?: number): Promise<SlotLease>;
+  hold(): Promise<SlotLease>;
   release(): Promise<void>;
 }
 
@@ -92,8 +92,12 @@ export class ApiSlots {
     this.#pool.on('error', () => undefined);
   }
 
-  /** A connection of the slot pool (waits for one, in order, when all are busy). */
-  async open(signal?: AbortSignal): Promise<SlotConnection> {
+  /**
+   * A connection of the slot pool (waits for one, in order, when all are busy), whose session the server
+   * ends once idle for `leaseMs` (never longer than the pool's lease) while it is out of the pool.
+   */
+  async open(signal?: AbortSignal, leaseMs?: number): Promise<SlotConnection> {
+    const leaseFor = Math.round(Math.max(MIN_SLOT_LEASE_MS, Math.min(leaseMs ?? this.#leaseMs, this.#leaseMs)));
     const db = await connect(this.#pool, signal);
     let broken: Error | undefined;
     const onError = (err: Error): void => {
@@ -102,6 +106,7 @@ export class ApiSlots {
     db.on('error', onError);
     try {
       await this.prepare(db);
+      if (leaseFor !== this.#leaseMs) await setLease(db, leaseFor);
     } catch (err) {
       db.off('error', onError);
       db.release(true);
@@ -111,8 +116,8 @@ export class ApiSlots {
     let lease: SlotLease | undefined;
     return {
       db,
-      hold: async (leaseMs) => {
-        lease = new SlotLease(db, Math.max(MIN_SLOT_LEASE_MS, Math.min(leaseMs ?? this.#leaseMs, this.#leaseMs)));
+      hold: async () => {
+        lease = new SlotLease(db, leaseFor);
         try {
           await lease.start();
         } catch (err) {
@@ -139,6 +144,8 @@ export class ApiSlots {
         if (!broken) {
           try {
             await db.query('SELECT pg_advisory_unlock_all()');
+            // Back in the pool, the session lives as long as the pool keeps idle ones.
+            if (leaseFor !== this.#leaseMs) await setLease(db, this.#leaseMs);
           } catch (err) {
             broken = err instanceof Error ? err : new Error(String(err));
           }
@@ -195,13 +202,9 @@ export class ApiSlots {
   /** Once per connection: its server process (to cancel a wait) and its session settings. */
   private async prepare(db: PoolClient): Promise<void> {
     if (this.#pids.has(db)) return;
-    // The lease, enforced by the server: a session its holder stopped renewing ends, and its locks with it.
-    const lease = `${Math.round(this.#leaseMs)}ms`;
-    const { rows } = await db.query(
-      `SELECT pg_backend_pid() AS pid, set_config('idle_session_timeout', $1, false), set_config('idle_in_transaction_session_timeout', $1, false)`,
-      [lease],
-    );
+    const { rows } = await db.query('SELECT pg_backend_pid() AS pid');
     this.#pids.set(db, z.object({ pid: z.number() }).parse(rows[0]).pid);
+    await setLease(db, this.#leaseMs);
     // A client that vanished while its session waits in a lock queue (active, so no idle timeout) is
     // noticed by the server's keepalives and connection checks. Not every platform has every one of them
     // (the server refuses the ones it lacks); the lease does not depend on them.
@@ -216,6 +219,12 @@ export class ApiSlots {
       await db.query('SELECT set_config($1, $2, false)', [name, value]).catch(() => undefined);
     }
   }
+}
+
+/** The lease, enforced by the server: a session its holder stopped using ends, and its locks with it. */
+async function setLease(db: PoolClient, leaseMs: number): Promise<void> {
+  const lease = `${Math.round(leaseMs)}ms`;
+  await db.query(`SELECT set_config('idle_session_timeout', $1, false), set_config('idle_in_transaction_session_timeout', $1, false)`, [lease]);
 }
 
 /** The scope's advisory lock key (the slot is the second key): a collision only makes two scopes share slots. */

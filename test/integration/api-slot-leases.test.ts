@@ -55,12 +55,15 @@ const STOPS_HOLDING_A_SLOT = `
     await opened.close();
   })();`;
 
-/** A process that takes a slot and holds it as an HTTP call would, until its lease lapses. */
+/**
+ * A process that takes a slot and holds it as an HTTP call would, until its lease lapses. Its store keeps
+ * the default lease; the call asks for a shorter one, as a step with a short heartbeat timeout does.
+ */
 const HOLDS_A_SLOT = `
   const { openStore } = require(${lib('store/open-store.js')});
   (async () => {
-    const opened = await openStore({ databaseUrl: process.env.DB, dataDir: process.env.DATA_DIR, slotLeaseMs: Number(process.env.LEASE_MS) });
-    const call = await opened.apiGuard.enter(process.env.SUB, 'hostList');
+    const opened = await openStore({ databaseUrl: process.env.DB, dataDir: process.env.DATA_DIR });
+    const call = await opened.apiGuard.enter(process.env.SUB, 'hostList', undefined, Number(process.env.LEASE_MS));
     console.log('holding');
     call.lease.signal.addEventListener('abort', () => {
       console.log('lapsed ' + call.lease.signal.reason.name);

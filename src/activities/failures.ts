@@ -34,13 +34,18 @@ export interface LimitHandling {
 
 export const DEFAULT_LIMIT_HANDLING: LimitHandling = { inlineRateLimitWaitMaxSeconds: 60, concurrencyRetrySeconds: 15 };
 
-/** How many attempts a response that will not parse gets before the run gives up on it. */
+/** How many responses that will not parse a step gets before the run gives up on it. */
 export const MALFORMED_RESPONSE_ATTEMPTS = 4;
 
 export interface FailureContext {
   limits: LimitHandling;
   attempt: number;
   recordWait?: (entry: CallLogEntry) => void;
+  /**
+   * Counts one more failure of this kind for the step, across its attempts and workers, and resolves with
+   * the count so far. Without it (or when the store cannot say), the attempt number stands in.
+   */
+  countFailure?: (kind: QualysErrorKind) => Promise<number>;
 }
 
 /**
@@ -111,11 +116,14 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
   }
   // A body that would not parse may be a connection cut in transit, so it is fetched again — but only a
   // few times: the same answer again and again is Qualys' output, which retrying will not change.
+  // Counted per step, not by attempt number: attempts that ended otherwise (a worker killed or paused, a
+  // 5xx) are not answers that would not parse.
   const attempt = context?.attempt ?? 1;
-  if (err.kind === 'malformed-response' && err.retryable && attempt >= MALFORMED_RESPONSE_ATTEMPTS) {
+  const malformed = err.kind === 'malformed-response' && err.retryable ? ((await context?.countFailure?.(err.kind).catch(() => undefined)) ?? attempt) : 0;
+  if (malformed >= MALFORMED_RESPONSE_ATTEMPTS) {
     return ApplicationFailure.create({
       type: FAILURE_TYPE[err.kind],
-      message: `${message} (the same failure on ${attempt} attempts in a row: giving up)`,
+      message: `${message} (the same failure on ${malformed} attempts of this step: giving up)`,
       nonRetryable: true,
       details: [details],
     });

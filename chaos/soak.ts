@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
+import { z } from 'zod';
 import type { RequestLogEntry } from '../simulator';
 import { CHAOS_CONNECTION, CHAOS_TASK_QUEUE, ChaosCluster } from './cluster';
 import { FaultInjector, qualysFaultPlans, qualysFaultsServed, type InjectedFault } from './inject';
@@ -119,8 +120,8 @@ async function soakRun(cluster: ChaosCluster, pool: Pool, plan: PlannedRun, opti
     if (outcome === 'failed') failure = await handle.result().then(() => undefined, (err: unknown) => describeFailure(err));
     // A completed run that was skipped (another run of the connection held it) committed nothing.
     if (outcome === 'committed') {
-      const result: unknown = await retrying(() => handle.result());
-      if ((result as { outcome?: string }).outcome !== 'completed') outcome = 'failed';
+      const result = z.object({ outcome: z.string() }).parse(await retrying(() => handle.result()));
+      if (result.outcome !== 'completed') outcome = 'failed';
     }
   }
   const after = await retrying(() => readStoreState(pool, CHAOS_CONNECTION));

@@ -87,7 +87,10 @@ async function main(): Promise<void> {
     const summary = summarise(records);
     console.log(`\n${renderTable(summary, { seed: o.seed, workers: o.workers, hosts: o.hosts })}\n`);
     console.log(`${((Date.now() - started) / 60_000).toFixed(1)} min; reproduce: npm run chaos -- --seed ${o.seed} --runs ${o.runs}`);
-    if (!summary.ok) process.exitCode = 1;
+    if (stop.signal.aborted) {
+      console.log(`stopped by hand after ${records.length} of ${o.runs} runs: the verdict covers those only`);
+      process.exitCode = 130;
+    } else if (!summary.ok) process.exitCode = 1;
   } finally {
     if (values.keep) console.log(`files kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });

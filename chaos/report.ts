@@ -43,7 +43,7 @@ export function summarise(records: readonly RunRecord[]): SoakSummary {
     calls: records.reduce((n, r) => n + r.calls, 0),
     callsOverMinimum: records.reduce((n, r) => n + r.callsOverMinimum, 0),
     longestRecoveryMs: recoveries.length > 0 ? Math.max(...recoveries) : undefined,
-    ok: diverged === 0 && stuck === 0 && failed === 0 && slotLeaks === 0 && overLimit === 0,
+    ok: records.length > 0 && diverged === 0 && stuck === 0 && failed === 0 && slotLeaks === 0 && overLimit === 0,
   };
 }
 

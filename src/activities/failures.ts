@@ -1,7 +1,7 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { ConfigError } from '../config/errors';
 import type { SecretMasker } from '../config/secrets';
-import { FAILURE_TABLE, failureTypesOfQualysKind, type FailureType, type RateLimitWait, type RetryDelay } from '../contracts/failure-table';
+import { FAILURE_TABLE, failureTypesOfQualysKind, type FailureType, type QualysErrorKind, type RateLimitWait, type RetryDelay } from '../contracts/failure-table';
 import { isQualysError, type QualysError } from '../qualys/errors';
 import type { CallLogEntry } from '../contracts/calls';
 import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError, describeDataRefusal, isDataRefusal } from '../store/errors';
@@ -21,6 +21,11 @@ export interface FailureContext {
   recordWait?: (entry: CallLogEntry) => void;
   /** Masks any secret a message quotes, before it goes into history (and from there into logs and the runs table). */
   masker?: SecretMasker;
+  /**
+   * Counts one more failure of this kind for the step, across its attempts and workers, and resolves with
+   * the count so far. Without it (or when the store cannot say), the attempt number stands in.
+   */
+  countFailure?: (kind: QualysErrorKind) => Promise<number>;
 }
 
 /**
@@ -71,7 +76,7 @@ function tableFailure(type: FailureType, message: string): ApplicationFailure {
 }
 
 /** A Qualys error as the failure table says: its type, whether it is retried, after how long, or a workflow timer. */
-function qualysFailure(err: QualysError, context: FailureContext | undefined): ApplicationFailure {
+async function qualysFailure(err: QualysError, context: FailureContext | undefined): Promise<ApplicationFailure> {
   const details = err.details();
   const message = err.fix ? `${err.message} — ${err.fix}` : err.message;
   const limits = context?.limits ?? DEFAULT_LIMIT_HANDLING;
@@ -89,11 +94,14 @@ function qualysFailure(err: QualysError, context: FailureContext | undefined): A
   if (kind.retry !== 'retryable' || !err.retryable) {
     return ApplicationFailure.create({ type, message, nonRetryable: true, details: [details] });
   }
-  // An answer that stays the same on every attempt is Qualys' output, which retrying will not change.
-  if ('attempts' in kind && attempt >= kind.attempts) {
+  // An answer that stays the same again and again is Qualys' output, which retrying will not change.
+  // Counted per step, across its attempts and workers, not by attempt number: attempts that ended
+  // otherwise (a worker killed or paused, a 5xx) are not answers that failed this way.
+  const failures = 'attempts' in kind ? ((await context?.countFailure?.(err.kind).catch(() => undefined)) ?? attempt) : 0;
+  if ('attempts' in kind && failures >= kind.attempts) {
     return ApplicationFailure.create({
       type,
-      message: `${message} (the same failure on ${attempt} attempts in a row: giving up)`,
+      message: `${message} (the same failure on ${failures} attempts of this step: giving up)`,
       nonRetryable: true,
       details: [details],
     });

@@ -23,11 +23,12 @@ import type { QualysEndpoint } from '../qualys/endpoints';
 import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
 import type { ExposureStore } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
+import { countStepFailure } from '../store/step-failures';
 import type { CommitPolicy, KnowledgeBaseEntry, StagedPart } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
-import { DEFAULT_LIMIT_HANDLING, translateFailures, type LimitHandling } from './failures';
+import { DEFAULT_LIMIT_HANDLING, translateFailures, type FailureContext, type LimitHandling } from './failures';
 
 export interface IdRange {
   idMin: number;
@@ -112,7 +113,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
             const client = deps.qualys(deps.profiles.get(connection));
             return await body(client, { signal: context?.cancellationSignal, onCall: recorder.onCall });
           },
-          { limits, attempt: context?.info.attempt ?? 1, recordWait: recorder.wait, masker },
+          { limits, attempt: context?.info.attempt ?? 1, recordWait: recorder.wait, countFailure: stepFailureCounter(context), masker },
         ),
       );
     } finally {
@@ -120,6 +121,14 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       // (A store that is down loses this attempt's entries; the attempt's own failure says why.)
       if (run) await store.appendCalls(run, recorder.entries).catch(() => undefined);
     }
+  }
+
+  /** Counts a step's failures of one kind in the store, across its attempts and workers. */
+  function stepFailureCounter(context: Context | undefined): FailureContext['countFailure'] {
+    const workflowRunId = context?.info.workflowExecution?.runId;
+    if (!context || !workflowRunId) return undefined;
+    const step = { workflowRunId, activityId: context.info.activityId };
+    return (kind) => countStepFailure(store.pool, step, kind);
   }
 
   /** A store step: typed failures, and heartbeats while it runs (a commit can take minutes). */

@@ -146,14 +146,17 @@ export const FAILURE_TABLE = {
       'structure: `… DETECTION[0].QID (HOST ID 120 › DETECTION QID 38170x): …`), an envelope of a shape the connector does ' +
       'not know, a body past one of the reader\'s limits (depth, record or envelope size, an unfinished construct) or in ' +
       'an encoding the connector cannot read',
-    how: 'after 2 s, 4 s, 6 s',
+    how:
+      'after 2 s, 4 s, 6 s; 4 such answers to the step at most, counted in the store across its attempts and workers ' +
+      '(attempts that ended otherwise — a 5xx, a worker killed or paused — do not count)',
     runSays:
-      'fails: "the same failure on 4 attempts in a row: giving up"; the others fail at once, naming the element and the host ' +
+      'fails: "the same failure on 4 attempts of this step: giving up"; the others fail at once, naming the element and the host ' +
       'or QID, or the limit (`… more than 64 elements open at once (limit depth) …`); a value of unexpected form in an ' +
       'optional field is dropped and counted instead (see "Reading Qualys XML")',
     userDoes: 'if it persists, use smaller pages (`pageSize`); report a record or shape the connector cannot read to its maintainers',
     tests:
-      '`run-control` "a response that never parses …", `qualys-client-errors` "a record that cannot be read …", ' +
+      '`run-control` "a response that never parses …", `chaos-findings` "seed 7, run 1", ' +
+      '`qualys-client-errors` "a record that cannot be read …", ' +
       '`qualys-hostile-answers`, `qualys-records-lenient`',
   },
   QualysConcurrencyLimited: {

@@ -14,6 +14,12 @@ export interface CallGate {
 export interface CallPass {
   /** Must not throw. */
   leave(outcome: CallOutcome): Promise<void>;
+  /**
+   * When the pass can lapse before the call ends (a slot held on a lease): `check` throws the QualysError
+   * to fail with once it has lapsed (the client calls it right before sending), and `signal` aborts with
+   * that error (the call in flight is abandoned).
+   */
+  lease?: { signal: AbortSignal; check(): void };
 }
 
 export interface CallOutcome {

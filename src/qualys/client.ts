@@ -414,8 +414,9 @@ export class QualysClient {
     interpret: (response: HttpResponse, context: ResponseContext, observed: ReadingObserved) => Promise<T>,
   ): Promise<T> {
     const observed: ReadingObserved = {};
-    const signal = this.#signal(call);
-    const pass: CallPass | undefined = await this.#gate?.enter(endpoint, signal);
+    const callerSignal = this.#signal(call);
+    const pass: CallPass | undefined = await this.#gate?.enter(endpoint, callerSignal);
+    const signal = pass?.lease ? (callerSignal ? AbortSignal.any([callerSignal, pass.lease.signal]) : pass.lease.signal) : callerSignal;
     // The call's span: endpoint, status, body bytes and Qualys' code — never a credential (the
     // Authorization header and the user name stay in the transport; the host is the URL's alone).
     return withSpan(`qualys ${endpoint}`, { 'qualys.endpoint': endpoint, 'http.request.method': 'POST', 'server.address': new URL(this.baseUrl).hostname }, async (span) => {
@@ -427,6 +428,8 @@ export class QualysClient {
       let refusedWaitSeconds: number | undefined;
       let response: HttpResponse | undefined;
       try {
+        // A pass whose lease lapsed while this process was paused must not be used: its slot may be another's.
+        pass?.lease?.check();
         response = await this.#http.open(endpoint, body, signal);
         const exchange = response;
         httpStatus = exchange.status;

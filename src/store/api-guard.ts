@@ -1,6 +1,7 @@
 import { describePause, type BudgetState } from './api-pacing';
 import { admitCallInStore, readCallPlan, recordAnswer } from './api-limits-table';
 import type { ApiSlots } from './api-slots';
+import type { SlotLease } from './slot-lease';
 
 /**
  * The guard every Qualys HTTP call passes, shared by all workers through the store:
@@ -12,7 +13,9 @@ import type { ApiSlots } from './api-slots';
  *  - **Rate**: the call is not sent while the API's budget is visibly spent (see api-pacing.ts); the
  *    caller gets an ApiBudgetExhaustedError with the wait instead.
  *
- * One `enter` per HTTP call, and exactly one `leave` once its response has been read.
+ * One `enter` per HTTP call, and exactly one `leave` once its response has been read. The slot is leased
+ * (slot-lease.ts): the call is sent only after `lease.check()` passes, and abandoned when `lease.signal`
+ * aborts, so a holder that hung past its lease never calls on a slot another worker may have taken.
  */
 
 /** A subscription's limits are Qualys' per (API base URL, user name); the password never takes part. */
@@ -30,6 +33,8 @@ export interface ApiAnswer {
 }
 
 export interface GuardedCall {
+  /** The slot's lease: check it right before sending; abandon the call when its signal aborts. */
+  lease: Pick<SlotLease, 'signal' | 'check'>;
   /** Records what the response said and gives the slot back; never throws. */
   leave(answer?: ApiAnswer): Promise<void>;
 }
@@ -50,9 +55,12 @@ export class ApiBudgetExhaustedError extends Error {
 export class ApiGuard {
   constructor(private readonly slots: ApiSlots) {}
 
-  /** Waits for a slot of the API (cancellable) and spends one call of its budget. */
-  async enter(subscription: string, api: string, signal?: AbortSignal): Promise<GuardedCall> {
-    const connection = await this.slots.open(signal);
+  /**
+   * Waits for a slot of the API (cancellable) and spends one call of its budget. `leaseMs` shortens the
+   * slot's lease for this call (never beyond the guard's own).
+   */
+  async enter(subscription: string, api: string, signal?: AbortSignal, leaseMs?: number): Promise<GuardedCall> {
+    const connection = await this.slots.open(signal, leaseMs);
     try {
       const plan = await readCallPlan(connection.db, subscription, api);
       // Paused: say so at once rather than queue for a slot first.
@@ -64,7 +72,9 @@ export class ApiGuard {
       );
       const admission = await admitCallInStore(connection.db, subscription, api);
       if (!admission.admitted) throw exhausted(api, admission.waitMs, admission.state);
+      const lease = await connection.hold();
       return {
+        lease,
         leave: async (answer) => {
           try {
             if (answer) await recordAnswer(connection.db, subscription, api, { ...answer, seq: admission.seq });

@@ -371,6 +371,24 @@ CREATE TABLE rejected_records (
 CREATE INDEX rejected_records_run ON rejected_records (run_key, page_index);
 `,
   },
+  {
+    version: 12,
+    name: 'failures of a step counted across its attempts, whichever worker ran them',
+    sql: `
+-- A step (one activity of one workflow execution, across its retries) and how many times it failed with
+-- one kind of failure: a step gives up on an answer that never parses after a few of them, however
+-- many of its attempts ended otherwise (a worker that died or hung, a 5xx).
+CREATE TABLE step_failures (
+  workflow_run_id  text NOT NULL,
+  activity_id      text NOT NULL,
+  kind             text NOT NULL,
+  failures         integer NOT NULL,
+  last_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (workflow_run_id, activity_id, kind)
+);
+CREATE INDEX step_failures_last_at ON step_failures (last_at);
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

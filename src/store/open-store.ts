@@ -26,6 +26,8 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** The project's data directory; the embedded server keeps its files in `<dataDir>/postgres`. */
   dataDir: string;
+  /** The longest lease of a Qualys API slot (default DEFAULT_SLOT_LEASE_MS; a step's heartbeat timeout shortens it). */
+  slotLeaseMs?: number;
 }
 
 /**
@@ -64,7 +66,7 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
     if (err instanceof StoreUnavailableError) throw new StoreUnavailableError(masker.mask(err.message));
     throw new StoreUnavailableError(masker.mask(describeConnectError(err, parsed, location)));
   }
-  const slots = new ApiSlots({ connectionString: url, canceller: pool });
+  const slots = new ApiSlots({ connectionString: url, canceller: pool, leaseMs: options.slotLeaseMs });
   return {
     store: new TracedExposureStore(pool),
     apiGuard: new ApiGuard(slots),

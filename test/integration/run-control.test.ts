@@ -125,7 +125,7 @@ describe('run control: cancellation, failures that clean up, and the connection 
     const failure = applicationFailure(await failureOf(started.handle.result()));
     expect(failure.type).toBe('QualysMalformedResponse');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toMatch(/the same failure on 4 attempts in a row: giving up/);
+    expect(failure.message).toMatch(/the same failure on 4 attempts of this step: giving up/);
     expect(simulator.stats().calls.hostDetection).toBe(4);
     const after = await storeAfter(started.databaseUrl, started.runKey, connection);
     expect(after).toMatchObject({ status: 'failed', staged: 0, committed: false });

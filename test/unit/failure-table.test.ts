@@ -223,7 +223,25 @@ describe('a Qualys error becomes the Temporal failure the table says', () => {
 
   it('says when it gave up on an answer that stays the same', async () => {
     const { failure } = await failureFor(qualysError('malformed-response'), 4);
-    expect(failure.message).toMatch(/\(the same failure on 4 attempts in a row: giving up\)$/);
+    expect(failure.message).toMatch(/\(the same failure on 4 attempts of this step: giving up\)$/);
+  });
+
+  it('counts such answers per step when the store can (attempts that ended otherwise do not count)', async () => {
+    const counted = async (failuresSoFar: number, attempt: number): Promise<ApplicationFailure> => {
+      const context: FailureContext = { limits: DEFAULT_LIMIT_HANDLING, attempt, countFailure: () => Promise.resolve(failuresSoFar) };
+      const thrown = await translateFailures(() => Promise.reject(qualysError('malformed-response')), context).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(thrown instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(thrown)}`);
+      return thrown;
+    };
+    // The 6th attempt, but only the 2nd answer that would not parse: retried.
+    expect((await counted(2, 6)).nonRetryable).toBe(false);
+    // The 4th such answer on the 4th attempt or later: given up.
+    const gaveUp = await counted(4, 5);
+    expect(gaveUp.nonRetryable).toBe(true);
+    expect(gaveUp.message).toMatch(/\(the same failure on 4 attempts of this step: giving up\)$/);
   });
 });
 

@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   ContinueAsNew,
   continueAsNew,
   isCancellation,
@@ -55,6 +56,13 @@ const PAGES_FOLLOW_THE_LIMIT = 'pages-follow-the-limit';
  * KnowledgeBase (before: every page was applied after the fetch pass and the lookup).
  */
 const PAGES_APPLIED_AS_THEY_ARRIVE = 'pages-applied-as-they-arrive';
+
+/**
+ * Runs started from this change end CANCELLED when they were asked to cancel, whatever their step
+ * failed with after that (a step whose worker could no longer heartbeat times out instead of
+ * acknowledging the cancel); before, such a run ended FAILED.
+ */
+const CANCEL_WINS_OVER_STEP_FAILURE = 'cancel-wins-over-step-failure';
 
 // Cleanup after a cancelled or failed run: brief, and never allowed to hide why the run ended.
 const { endRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '2 minutes' });
@@ -292,7 +300,9 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
-    const cancelled = isCancellation(err);
+    // A cancel asked for is the run's ending even when its step then failed otherwise.
+    const cancelRequested = !isCancellation(err) && CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_STEP_FAILURE);
+    const cancelled = isCancellation(err) || cancelRequested;
     const reason = cancelled ? 'cancelled' : describeFailure(err);
     const done = `${pagesFetched} of ${pages.length} pages fetched, ${totals.pages} uploaded`;
     ended = `${reason} during "${phase}" (${done}). Nothing was committed: the connection's data is as the last committed run left it.`;
@@ -306,7 +316,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       }
       await releaseConnectionLock(input.connection, owner);
     });
-    throw err;
+    throw cancelRequested ? new CancelledFailure(`cancelled; the step then ended with ${describeFailure(err)}`, [], err instanceof Error ? err : undefined) : err;
   }
 }
 

@@ -35,12 +35,11 @@ describe('chaos findings', () => {
     expect(run.findings.map((f) => f.key)).toEqual(expectedFrom(sim.truth(), 'cut-after-5xx').findingKeys);
   });
 
-  // KNOWN DEFECT in the workflow (src/workflows/qualys-sync.ts, being rewritten elsewhere), kept as a
-  // failing case until that rewrite lands: a run cancelled while a step's worker cannot heartbeat ends
-  // FAILED ("Activity task timed out ← activity Heartbeat timeout", retry state CANCEL_REQUESTED) instead
-  // of CANCELLED. Found by seed 7, run 5 (a cancel while the Temporal server and PostgreSQL restarted).
-  // The store is untouched either way; only the run's outcome and reason are wrong.
-  it.failing('seed 7, run 5: a run cancelled while its step\'s worker is paused ends cancelled, not failed', async () => {
+  // Found by seed 7, run 5 (a cancel while the Temporal server and PostgreSQL restarted): a run cancelled
+  // while a step's worker could not heartbeat ended FAILED ("Activity task timed out ← activity Heartbeat
+  // timeout", retry state CANCEL_REQUESTED) instead of CANCELLED. The store was untouched either way; the
+  // run's outcome and reason were wrong. Fixed behind the cancel-wins-over-step-failure patch.
+  it('seed 7, run 5: a run cancelled while its step\'s worker is paused ends cancelled, not failed', async () => {
     const env = testEnvironment.env();
     const sim = await testEnvironment.simulator({ hosts: 30, seed: 75, latencyMs: 50 });
     sim.setFaults({ endpoint: 'hostDetection', latencyMs: 4_000 });

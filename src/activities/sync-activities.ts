@@ -172,7 +172,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   /**
    * One part of a page's Qualys answer, staged while Qualys' body is parsed: each record goes on to the
    * store (COPY) as soon as it is read, and the part is committed once the body has been read in full —
-   * a body cut short stages nothing. From staging when an earlier attempt fetched it. Returns its records.
+   * a body cut short stages nothing. The answer's records that cannot be read are staged beside it
+   * (`<part>Rejected`) in the same transaction, for the page's upload to set aside. From staging when an
+   * earlier attempt fetched it. Returns its records.
    */
   async function stagedPart<R>(
     run: RunRef,

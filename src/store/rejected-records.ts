@@ -62,26 +62,28 @@ export interface RejectedShare {
 }
 
 /**
- * The share of a running run's records set aside, counted in the store from its staged pages (undefined
- * once the run is no longer running: a committed run's staging is gone, and its check was made).
+ * The share of a running run's records set aside, counted in the store (undefined once the run is no
+ * longer running: a committed run's staging is gone, and its check was made). The records read are
+ * counted from the staged pages only when some were set aside: that reads every staged answer.
  */
 export async function rejectedShare(pool: Pool, runKey: string, firstCount = 3): Promise<RejectedShare | undefined> {
-  const { rows } = await pool.query<{ status: string; read: string; rejected: string }>(
-    `SELECT r.status,
-            (SELECT coalesce(sum(jsonb_array_length(body)), 0) FROM staged_fetches
-              WHERE run_key = $1 AND part IN ('hosts', 'hostAssets', 'detections')) AS read,
-            (SELECT count(*) FROM rejected_records WHERE run_key = $1) AS rejected
-     FROM runs r WHERE r.run_key = $1`,
+  const { rows } = await pool.query<{ status: string; rejected: string }>(
+    'SELECT status, (SELECT count(*) FROM rejected_records WHERE run_key = $1) AS rejected FROM runs WHERE run_key = $1',
     [runKey],
   );
   const row = rows[0];
   if (row?.status !== 'running') return undefined;
   const rejected = Number(row.rejected);
+  if (rejected === 0) return { read: 0, rejected, first: [] };
+  const read = await pool.query<{ n: string }>(
+    `SELECT coalesce(sum(jsonb_array_length(body)), 0) AS n FROM staged_fetches WHERE run_key = $1 AND part IN ('hosts', 'hostAssets', 'detections')`,
+    [runKey],
+  );
   const first = await pool.query<{ line: string }>(
     `SELECT record_path || ': ' || reason AS line FROM rejected_records WHERE run_key = $1 ORDER BY page_index, record_path LIMIT $2`,
     [runKey, firstCount],
   );
-  return { read: Number(row.read) + rejected, rejected, first: first.rows.map((r) => r.line) };
+  return { read: Number(read.rows[0]?.n ?? 0) + rejected, rejected, first: first.rows.map((r) => r.line) };
 }
 
 /** How many records a run set aside. */

@@ -92,13 +92,16 @@ export function parseRecord<Schema extends z.ZodType>(
   return undefined;
 }
 
-/** The host ID a refused record names, if it is a whole number as Qualys writes IDs (else it cannot be trusted). */
+/**
+ * The host ID a refused record names, if it is a whole number as Qualys writes IDs (else it cannot be
+ * trusted), of at most 18 digits (a 64-bit integer whatever the digits; Qualys' are far shorter).
+ */
 function readableHostId(value: unknown, key: string | undefined): string | undefined {
   if (key === undefined || !isRecord(value)) return undefined;
   const id = value[key];
   if (typeof id !== 'string' && typeof id !== 'number') return undefined;
   const text = String(id).trim();
-  return /^[0-9]{1,19}$/.test(text) ? text : undefined;
+  return /^[0-9]{1,18}$/.test(text) ? text : undefined;
 }
 
 /** The record read with the values zod refused removed, if that is enough; undefined if not. */

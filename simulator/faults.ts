@@ -45,7 +45,19 @@ export interface FaultPlan {
   rateLimitErrors?: number;
   /** The wait those 1965s announce; default 60. */
   rateLimitWaitSeconds?: number;
+  /**
+   * Next N calls that ran: the answer stays well-formed XML but its first record cannot be read (see
+   * `unreadableRecord`). Not a failed call: the connector sets such a record aside.
+   */
+  unreadableRecords?: number;
+  /**
+   * How the record is made unreadable: `qid` (default) makes its first DETECTION's QID "QID-<qid>", not a
+   * number (Host List Detection); `host-id` removes the first HOST's ID (Host List, Host List Detection).
+   */
+  unreadableRecord?: UnreadableRecord;
 }
+
+export type UnreadableRecord = 'qid' | 'host-id';
 
 export type ImmediateFault =
   | { kind: 'htmlErrorPage'; status: 502 | 503 | 504 }
@@ -62,7 +74,8 @@ type CountKey =
   | 'rateLimitErrors'
   | 'connectionResets'
   | 'truncatedBodies'
-  | 'malformedXml';
+  | 'malformedXml'
+  | 'unreadableRecords';
 
 const COUNT_KEYS: readonly CountKey[] = [
   'htmlErrorPages',
@@ -72,6 +85,7 @@ const COUNT_KEYS: readonly CountKey[] = [
   'connectionResets',
   'truncatedBodies',
   'malformedXml',
+  'unreadableRecords',
 ];
 
 /** Checks a plan that arrived as JSON; throws with a readable message when it is not a FaultPlan. */
@@ -86,7 +100,7 @@ export function parseFaultPlan(value: unknown): FaultPlan {
     return v;
   };
   for (const key of Object.keys(input)) {
-    if (![...COUNT_KEYS, 'endpoint', 'latencyMs', 'serverErrorStatus', 'htmlErrorStatus', 'rateLimitWaitSeconds'].includes(key)) {
+    if (![...COUNT_KEYS, 'endpoint', 'latencyMs', 'serverErrorStatus', 'htmlErrorStatus', 'rateLimitWaitSeconds', 'unreadableRecord'].includes(key)) {
       throw new Error(`unknown fault plan field: ${key}`);
     }
   }
@@ -112,6 +126,11 @@ export function parseFaultPlan(value: unknown): FaultPlan {
   if (htmlStatus !== undefined) {
     if (htmlStatus !== 502 && htmlStatus !== 503 && htmlStatus !== 504) throw new Error('htmlErrorStatus must be 502, 503 or 504');
     plan.htmlErrorStatus = htmlStatus;
+  }
+  const unreadable = input['unreadableRecord'];
+  if (unreadable !== undefined) {
+    if (unreadable !== 'qid' && unreadable !== 'host-id') throw new Error('unreadableRecord must be "qid" or "host-id"');
+    plan.unreadableRecord = unreadable;
   }
   return plan;
 }
@@ -165,6 +184,12 @@ export class FaultInjector {
     return undefined;
   }
 
+  /** How the answer of a call that ran has one record made unreadable, if that is due. */
+  takeUnreadableRecord(endpoint: Endpoint): UnreadableRecord | undefined {
+    const plan = this.take(endpoint, 'unreadableRecords');
+    return plan ? (plan.unreadableRecord ?? 'qid') : undefined;
+  }
+
   /** A fault that damages the response of a call that ran, if one is due. */
   takeBodyFault(endpoint: Endpoint): BodyFault | undefined {
     if (this.take(endpoint, 'connectionResets')) return 'reset';
@@ -187,4 +212,10 @@ export function malformBody(body: string): string {
   const middle = body.indexOf('\n', Math.floor(body.length / 2));
   const at = middle > 0 ? middle + 1 : Math.floor(body.length / 2);
   return `${body.slice(0, at)}<BROKEN attr=1>R&D</NOT_BROKEN>\n${body.slice(at)}`;
+}
+
+/** The body with its first record made unreadable (see `FaultPlan.unreadableRecord`); as it was when it has no such record. */
+export function makeRecordUnreadable(body: string, how: UnreadableRecord): string {
+  if (how === 'qid') return body.replace(/(<DETECTION\b[^>]*>(?:(?!<\/DETECTION>)[\s\S])*?<QID>)\s*(\d+)\s*(<\/QID>)/, '$1QID-$2$3');
+  return body.replace(/(<HOST>\s*)<ID>\s*\d+\s*<\/ID>/, '$1');
 }

@@ -11,7 +11,7 @@ import { authenticate, resolveUsers, type ResolvedUser } from './auth';
 import type { ApiV2Context } from './context';
 import { Estate } from './estate';
 import { advanceEstate, parseAdvanceOptions } from './generations';
-import { type BodyFault, FaultInjector, type ImmediateFault, malformBody, parseFaultPlan, truncateBody } from './faults';
+import { type BodyFault, FaultInjector, type ImmediateFault, makeRecordUnreadable, malformBody, parseFaultPlan, truncateBody } from './faults';
 import { handleHostDetection, HOST_DETECTION_PATH } from './host-detection';
 import { handleHostList, HOST_LIST_PATH } from './host-list';
 import { handleKnowledgeBase, KNOWLEDGE_BASE_PATH } from './knowledge-base-api';
@@ -253,6 +253,8 @@ class Simulator {
       }
       reply = simpleReturnReply(baseUrl, 400, error.code, error.message);
     }
+    const unreadable = reply.status === 200 ? this.faults.takeUnreadableRecord(endpoint) : undefined;
+    if (unreadable) reply = { ...reply, body: makeRecordUnreadable(reply.body, unreadable) };
     return {
       reply: { ...reply, headers: { ...admission.headers, ...reply.headers } },
       bodyFault: this.faults.takeBodyFault(endpoint),

@@ -4,7 +4,7 @@ import type { SecretMasker } from '../config/secrets';
 import { FAILURE_TABLE, failureTypesOfQualysKind, type FailureType, type QualysErrorKind, type RateLimitWait, type RetryDelay } from '../contracts/failure-table';
 import { isQualysError, type QualysError } from '../qualys/errors';
 import type { CallLogEntry } from '../contracts/calls';
-import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError, describeDataRefusal, isDataRefusal } from '../store/errors';
+import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError, TooManyRejectedRecordsError, describeDataRefusal, isDataRefusal } from '../store/errors';
 
 export interface LimitHandling {
   /** Rate-limit waits up to this long are an activity retry delay; longer ones a workflow timer. */
@@ -55,6 +55,7 @@ const STORE_REFUSALS = [
   [StagedPageMissingError, 'StagedPageMissing'],
   [ShrinkGuardError, 'EstateShrankTooMuch'],
   [RunIncompleteError, 'RunIncomplete'],
+  [TooManyRejectedRecordsError, 'TooManyRejectedRecords'],
   [StaleAttemptError, 'StaleAttempt'],
   [StoreDataDefectError, 'StoreDataDefect'],
 ] as const satisfies readonly (readonly [new (message: string) => Error, FailureType])[];

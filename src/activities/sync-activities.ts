@@ -20,15 +20,17 @@ import type { DetectionRecord, HostAssetRecord, HostRecord } from '../model/map-
 import type { DetectionStatus, HostFilter, HostIdSet, QualysCallOptions } from '../qualys/client';
 import { accessProbes } from '../qualys/diagnostics';
 import type { QualysEndpoint } from '../qualys/endpoints';
-import { ShrinkGuardError, StagedPageMissingError } from '../store/errors';
+import { ShrinkGuardError, StagedPageMissingError, TooManyRejectedRecordsError } from '../store/errors';
 import type { ExposureStore } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
 import { countStepFailure } from '../store/step-failures';
-import type { CommitPolicy, KnowledgeBaseEntry, StagedPart } from '../store/types';
+import type { RejectedRecordRow } from '../store/rejected-records';
+import type { AnswerPart, CommitPolicy, KnowledgeBaseEntry } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
-import { pageMapping } from './page-mapping';
+import { pageMapping, type UnreadHosts } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type FailureContext, type LimitHandling } from './failures';
+import { DEFAULT_MAX_REJECTED_SHARE } from '../workflows/sync-input';
 
 export interface IdRange {
   idMin: number;
@@ -179,17 +181,31 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   /**
    * One part of a page's Qualys answer, staged while Qualys' body is parsed: each record goes on to the
    * store (COPY) as soon as it is read, and the part is committed once the body has been read in full —
-   * a body cut short stages nothing. From staging when an earlier attempt fetched it. Returns its records.
+   * a body cut short stages nothing. The answer's records that cannot be read are staged beside it
+   * (`<part>Rejected`) in the same transaction, for the page's upload to set aside. From staging when an
+   * earlier attempt fetched it. Returns its records.
    */
-  async function stagedPart<R>(run: RunRef, page: PageRange, part: StagedPart, fetch: (take: (record: R) => void) => Promise<void>): Promise<number> {
+  async function stagedPart<R>(
+    run: RunRef,
+    page: PageRange,
+    part: AnswerPart,
+    call: QualysCallOptions,
+    fetch: (take: (record: R) => void, call: QualysCallOptions) => Promise<void>,
+  ): Promise<number> {
     const existing = await store.stagedPartLength(run, page, part);
     if (existing !== undefined) return existing;
     let records = 0;
-    await store.stageStreamedPart(run, page, part, (emit) =>
-      fetch((record) => {
-        records += 1;
-        emit(JSON.stringify(record));
-      }),
+    const rejected = rejectedCollector(call);
+    await store.stageStreamedPart(
+      run,
+      page,
+      part,
+      (emit) =>
+        fetch((record) => {
+          records += 1;
+          emit(JSON.stringify(record));
+        }, rejected.call),
+      () => [{ part: `${part}Rejected`, body: rejected.records }],
     );
     return records;
   }
@@ -206,17 +222,21 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     if (existing !== undefined) return existing.detections;
     const qids = new Set<string>();
     let detections = 0;
+    const rejected = rejectedCollector(call);
     await store.stageStreamedPart(
       run,
       page,
       'detections',
       (emit) =>
-        fetch(page, options, call, (host) => {
+        fetch(page, options, rejected.call, (host) => {
           detections += host.detections.length;
           for (const d of host.detections) qids.add(d.qid);
           emit(JSON.stringify(host));
         }),
-      () => [{ part: 'qids', body: [...qids] }],
+      () => [
+        { part: 'qids', body: [...qids] },
+        { part: 'detectionsRejected', body: rejected.records },
+      ],
     );
     return detections;
   }
@@ -229,18 +249,39 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   }
 
   /** What mapping a page needs besides its detections (which are read back batch by batch). */
-  async function readStagedPage(run: RunRef, page: PageRange): Promise<StagedFetch & { qids: string[] }> {
-    const [hosts, hostAssets, qids] = await Promise.all([
+  async function readStagedPage(run: RunRef, page: PageRange): Promise<StagedFetch & { qids: string[]; rejected: RejectedByPart }> {
+    const [hosts, hostAssets, qids, ...rejectedParts] = await Promise.all([
       store.readStagedPart<StagedFetch['hosts']>(run, page, 'hosts'),
       store.readStagedPart<StagedFetch['hostAssets']>(run, page, 'hostAssets'),
       store.stagedPageQids(run, page),
+      // Absent for a part staged before rejected records were staged beside it: none were.
+      ...ANSWER_PARTS.map((part) => store.readStagedPart<RejectedRecordRow[]>(run, page, `${part}Rejected`)),
     ]);
+    const rejected = new Map(ANSWER_PARTS.map((part, i) => [part, rejectedParts[i] ?? []]));
     if (!hosts || !hostAssets || !qids) {
       throw new StagedPageMissingError(
         `Page ${page.index + 1} (hosts ${page.idMin}–${page.idMax}) of run ${run.runKey} is not staged in the store: its run was abandoned or its staging cleared. Start a new run.`,
       );
     }
-    return { hosts, hostAssets, qids };
+    return { hosts, hostAssets, qids, rejected };
+  }
+
+  /**
+   * Refuses to commit a run that set aside more of the records it read than `maxShare`: what could not
+   * be read is kept as it was, and past that share too much of the estate would be.
+   */
+  async function checkRejectedShare(run: RunRef, maxShare: number): Promise<void> {
+    const share = await store.rejectedShare(run);
+    if (share === undefined || share.rejected === 0 || share.rejected <= maxShare * share.read) return;
+    const percent = (n: number): string => `${Number((n * 100).toPrecision(3))} %`;
+    throw new TooManyRejectedRecordsError(
+      `Run ${run.runKey} of connection ${run.connection} could not read ${share.rejected} of the ${share.read} records Qualys sent ` +
+        `(${percent(share.rejected / share.read)}), more than maxRejectedShare allows (${percent(maxShare)}). Nothing was committed: ` +
+        `the connection's data is as the last committed run left it. First: ${share.first.join('; ')}. ` +
+        `What to do: read the run's records in the store (SELECT * FROM rejected_records WHERE run_key = '${run.runKey}') and report them ` +
+        `to the connector's maintainers; to commit such a run anyway (the hosts those records are about keep what the store holds), ` +
+        'run again with a larger maxRejectedShare.',
+    );
   }
 
   return {
@@ -331,8 +372,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         // within "one page, one call per API". Each part is staged on its own, so a retry after a
         // failure fetches only what is missing.
         const parts = [
-          stagedPart<HostRecord>(run, page, 'hosts', (take) => client.streamHosts(page, call, take, { ids })),
-          stagedPart<HostAssetRecord>(run, page, 'hostAssets', (take) => client.streamHostAssets(page, call, take, { ids })),
+          stagedPart<HostRecord>(run, page, 'hosts', call, (take, partCall) => client.streamHosts(page, partCall, take, { ids })),
+          stagedPart<HostAssetRecord>(run, page, 'hostAssets', call, (take, partCall) => client.streamHostAssets(page, partCall, take, { ids })),
           stagedDetections(run, page, client.streamDetections.bind(client), { statuses, ids }, call),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
@@ -362,9 +403,15 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const unknown = await lookUpUnknownQids(run, staged.qids);
       return storeStep('map and upload the page', async () => {
         const knowledgeBase = await store.readKnowledgeBase(run.connection, staged.qids);
-        const mapping = pageMapping(run.connection, run.startedAt, staged.hosts, staged.hostAssets, knowledgeBase);
-        await store.uploadPage(run, page, mapping, activityContext()?.info.attempt ?? 1);
-        return { ...mapping.counts(), knowledgeBaseLookups: unknown.length };
+        const mapping = pageMapping(run.connection, run.startedAt, staged.hosts, staged.hostAssets, knowledgeBase, unreadHosts(staged.rejected));
+        const rejected = [...staged.rejected.values()].flat();
+        await store.uploadPage(run, page, mapping, activityContext()?.info.attempt ?? 1, rejected);
+        const { hostsKept, ...counts } = mapping.counts();
+        return {
+          ...counts,
+          knowledgeBaseLookups: unknown.length,
+          ...(rejected.length > 0 ? { rejectedRecords: rejected.length, hostsKept } : {}),
+        };
       });
     },
 
@@ -377,9 +424,12 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       /** Qualys' time at the run's first call; the run's start by the workflow's clock when unknown. */
       watermark?: string;
       plan?: RunPlan;
+      /** The largest share of the records read that may have been set aside as unreadable (absent in older runs: the default). */
+      maxRejectedShare?: number;
     }): Promise<CommitResult> {
       return storeStep('commit', async () => {
         const { run, totals, timings } = input;
+        await checkRejectedShare(run, input.maxRejectedShare ?? DEFAULT_MAX_REJECTED_SHARE);
         const calls = summariseCalls(await store.readCalls(run));
         const committedAt = now().toISOString();
         return store.commitRun(
@@ -430,6 +480,30 @@ function isoTime(value: string | undefined): string | undefined {
 
 function toCacheEntry(vuln: KnowledgeBaseEntry): KnowledgeBaseEntry {
   return { qid: vuln.qid, cves: vuln.cves, severity: vuln.severity, title: vuln.title, lastServiceModified: vuln.lastServiceModified };
+}
+
+const ANSWER_PARTS: readonly AnswerPart[] = ['hosts', 'hostAssets', 'detections'];
+
+/** A page's rejected records, by the answer (part) they were in. */
+type RejectedByPart = ReadonlyMap<AnswerPart, readonly RejectedRecordRow[]>;
+
+/** The call's options with a taker of the records that cannot be read: they are collected, to be staged with the part. */
+function rejectedCollector(call: QualysCallOptions): { call: QualysCallOptions; records: RejectedRecordRow[] } {
+  const records: RejectedRecordRow[] = [];
+  return { records, call: { ...call, onRejectedRecord: (endpoint, record) => records.push({ api: endpoint, ...record }) } };
+}
+
+/** The hosts a page's rejected records name, and the answers that held one naming none (see `pageMapping`). */
+function unreadHosts(rejected: RejectedByPart): UnreadHosts {
+  const ids = new Set<string>();
+  const unnamedIn = new Set<AnswerPart>();
+  for (const [part, records] of rejected) {
+    for (const record of records) {
+      if (record.hostId !== undefined) ids.add(record.hostId);
+      else unnamedIn.add(part);
+    }
+  }
+  return { ids, unnamedIn };
 }
 
 /** The activity context, or undefined when a function runs outside a worker (unit tests). */

@@ -62,7 +62,12 @@ export function formatReport(r: RunReport): string {
     `  API calls:  ${r.apiCalls.total} (${calls || 'none'})${failures ? `; refused or failed: ${failures}` : ''}`,
     ...(replaced ? [`  replaced:   characters read as U+FFFD (invalid bytes, characters XML forbids): ${replaced}`] : []),
     ...(dropped ? [`  odd values: dropped from their records (not of the form Qualys documents): ${dropped}`] : []),
-    ...(r.apiCalls.rejectedRecords ? [`  rejected:   ${r.apiCalls.rejectedRecords} records that could not be read (table rejected_records)`] : []),
+    ...(t.rejectedRecords ?? r.apiCalls.rejectedRecords
+      ? [
+          `  rejected:   ${t.rejectedRecords ?? r.apiCalls.rejectedRecords} records that could not be read (table rejected_records); ` +
+            `${t.hostsKept ?? 0} hosts kept as they were`,
+        ]
+      : []),
     `  waiting:    ${r.waiting.rateLimitTimerSeconds} s on rate-limit timers, ${r.waiting.retryDelaySeconds} s of retry delays`,
     `  duration:   ${r.durationSeconds} s${r.continuedAsNew > 0 ? `, continued as new ${r.continuedAsNew}×` : ''}`,
     `  changes:    assets +${c.assetsAdded} new, ${c.assetsReturned} back, ${c.assetsRemoved} removed; findings +${c.findingsOpened} new, ${c.findingsReopened} reopened, ` +

@@ -234,6 +234,17 @@ export const FAILURE_TABLE = {
     userDoes: 'check the Qualys user\'s scope; if the estate did shrink, run again with `allowShrink`',
     tests: '`store-lifecycle` "shrink guard …"',
   },
+  TooManyRejectedRecords: {
+    raisedBy: 'store',
+    retry: 'non-retryable',
+    cause: 'more of the records Qualys sent could not be read than `maxRejectedShare` allows (default 0.001 of the records read)',
+    how: '—',
+    runSays:
+      'fails before the commit naming the count, the share, the first records and reasons; nothing committed (the records stay in `rejected_records`)',
+    userDoes:
+      "read the run's rows in `rejected_records` and report them to the connector's maintainers; to commit anyway, run again with a larger `maxRejectedShare`",
+    tests: '`quarantine` "past maxRejectedShare …"',
+  },
   RunIncomplete: {
     raisedBy: 'store',
     retry: 'non-retryable',

@@ -86,6 +86,10 @@ export interface PageMapped {
   /** Hosts Host List Detection returned outside the host ID set: not part of the estate (see page-mapping.ts). */
   hostsOutsideIdSet?: number;
   knowledgeBaseLookups: number;
+  /** Records of the page's answers that could not be read, set aside in `rejected_records` (absent when none). */
+  rejectedRecords?: number;
+  /** Hosts whose asset and findings the page left as they were, because a record about them could not be read. */
+  hostsKept?: number;
 }
 
 export interface RunTotals {
@@ -100,6 +104,10 @@ export interface RunTotals {
   droppedUnknownQid: number;
   /** Hosts Host List Detection returned outside the host ID set (absent when none). */
   hostsOutsideIdSet?: number;
+  /** Records Qualys sent that could not be read, set aside in `rejected_records` (absent when none). */
+  rejectedRecords?: number;
+  /** Hosts whose asset and findings were left as they were, because a record about them could not be read (absent when none). */
+  hostsKept?: number;
   pages: number;
   /** QIDs looked up in the KnowledgeBase because the cache did not know them. */
   knowledgeBaseLookups: number;

@@ -24,6 +24,8 @@ export interface RecordLocation {
   /** e.g. ['HOST_LIST_OUTPUT', 'RESPONSE', 'HOST_LIST', 'HOST'] */
   path: readonly string[];
   index: number;
+  /** The record's element holding the Qualys host ID it is about (`ID` of a HOST, `qwebHostId` of a HostAsset). */
+  hostIdKey?: string;
 }
 
 /** A record that cannot be read even without its odd values: where, why, and its XML (at most 64 KiB). */
@@ -32,6 +34,8 @@ export interface RejectedRecord {
   path: string;
   reason: string;
   xml: string;
+  /** The Qualys host ID it is about, when one could be read (what it holds in the store is then kept as it is). */
+  hostId?: string;
 }
 
 /** What reading records met besides records: values dropped, records rejected. */
@@ -78,8 +82,26 @@ export function parseRecord<Schema extends z.ZodType>(
   }
   const error = shapeError(first.error.issues, at, context);
   if (outcomes?.reject === undefined) throw error;
-  outcomes.reject({ path: recordPath(at), reason: error.message, xml: recordXml(location.path.at(-1) ?? 'record', value) });
+  const hostId = readableHostId(value, location.hostIdKey);
+  outcomes.reject({
+    path: recordPath(at),
+    reason: error.message,
+    xml: recordXml(location.path.at(-1) ?? 'record', value),
+    ...(hostId === undefined ? {} : { hostId }),
+  });
   return undefined;
+}
+
+/**
+ * The host ID a refused record names, if it is a whole number as Qualys writes IDs (else it cannot be
+ * trusted), of at most 18 digits (a 64-bit integer whatever the digits; Qualys' are far shorter).
+ */
+function readableHostId(value: unknown, key: string | undefined): string | undefined {
+  if (key === undefined || !isRecord(value)) return undefined;
+  const id = value[key];
+  if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+  const text = String(id).trim();
+  return /^[0-9]{1,18}$/.test(text) ? text : undefined;
 }
 
 /** The record read with the values zod refused removed, if that is enough; undefined if not. */
@@ -245,11 +267,13 @@ export function recordReader<Schema extends z.ZodType, T>(
   path: readonly string[],
   schema: Schema,
   toRecord: (element: z.output<Schema>) => T,
+  /** The element holding the host ID the record is about, named in its rejection when it can be read. */
+  hostIdKey?: string,
 ): RecordReader<T> {
   return {
     path,
     read: (value, index, context, outcomes) => {
-      const element = parseRecord(schema, value, { path, index }, context, outcomes);
+      const element = parseRecord(schema, value, { path, index, hostIdKey }, context, outcomes);
       return element === undefined ? undefined : toRecord(element);
     },
   };

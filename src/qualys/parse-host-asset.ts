@@ -12,7 +12,7 @@ export interface HostAssetPage {
 }
 
 /** One HostAsset of a search, read as soon as its end tag arrives (the streaming path). */
-export const hostAssetRecords = recordReader([SERVICE_RESPONSE_ROOT, 'data', 'HostAsset'], hostAssetElementSchema, toHostAsset);
+export const hostAssetRecords = recordReader([SERVICE_RESPONSE_ROOT, 'data', 'HostAsset'], hostAssetElementSchema, toHostAsset, 'qwebHostId');
 
 /** A successful `search/am/hostasset` envelope. `count` 0 with no `data` means nothing matched. */
 export function hostAssetPage(response: ServiceResponse, context: XmlContext): HostAssetPage {

@@ -86,6 +86,7 @@ export const hostDetectionRecords = recordReader(
   [HOST_DETECTION_ROOT, 'RESPONSE', 'HOST_LIST', 'HOST'],
   hostElementSchema,
   toHostDetections,
+  'ID',
 );
 
 export interface HostDetectionPage {

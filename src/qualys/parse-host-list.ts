@@ -34,7 +34,7 @@ export interface HostListPage {
 }
 
 /** One HOST of Host List details=All, read as soon as its end tag arrives (the streaming path). */
-export const hostListRecords = recordReader([HOST_LIST_ROOT, 'RESPONSE', 'HOST_LIST', 'HOST'], hostElementSchema, toQualysHost);
+export const hostListRecords = recordReader([HOST_LIST_ROOT, 'RESPONSE', 'HOST_LIST', 'HOST'], hostElementSchema, toQualysHost, 'ID');
 
 /** Guards memory: a subscription's whole ID set is far below this. */
 const MAX_IDS_PER_RESPONSE = 20_000_000;

@@ -10,6 +10,14 @@ export class ShrinkGuardError extends Error {
   override readonly name = 'ShrinkGuardError';
 }
 
+/**
+ * More of a run's records could not be read than its `maxRejectedShare` allows: committing would leave
+ * too much of the estate as it was, so nothing is committed.
+ */
+export class TooManyRejectedRecordsError extends Error {
+  override readonly name = 'TooManyRejectedRecordsError';
+}
+
 /** A commit was asked for a run whose page list is not all staged and uploaded. */
 export class RunIncompleteError extends Error {
   override readonly name = 'RunIncompleteError';

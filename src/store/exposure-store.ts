@@ -12,6 +12,7 @@ import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport, Stag
 import { StagedPageMissingError } from './errors';
 import { asDataDefect } from './data-defect';
 import { PAGE_ASSETS, PAGE_FINDINGS } from './page-changes';
+import { rejectedShare, type RejectedRecordRow, type RejectedShare } from './rejected-records';
 
 
 /**
@@ -169,22 +170,30 @@ export class ExposureStore {
    * Given a mapping instead of records, maps the page's staged detections batch by batch as it writes,
    * never holding the page or its findings whole (see staged-pages.ts). `attempt` is the attempt of the
    * step that writes: a page taken over by a later attempt refuses an earlier one (see page-lease.ts).
+   * The page's rejected records (what its answers held that could not be read) are set aside with it,
+   * replacing what an earlier attempt set aside, under the same lease.
    */
   async uploadPage<Host>(
     run: RunRef,
     page: PageRange,
     records: { assets: readonly Asset[]; findings: readonly Finding[]; qidsByHost?: ReadonlyMap<string, readonly string[]> } | StagedPageMapping<Host>,
     attempt = 1,
+    rejected?: readonly RejectedRecordRow[],
   ): Promise<void> {
     if (isStagedPageMapping(records)) {
-      await uploadStagedPage(this.pool, run, page, records, attempt);
+      await uploadStagedPage(this.pool, run, page, records, attempt, rejected);
       return;
     }
     const { assets, findings, qidsByHost } = records;
-    await withLeasedPage(this.pool, run, page, attempt, async (client) => {
+    await withLeasedPage(this.pool, run, page, attempt, rejected, async (client) => {
       await copyRows(client, PAGE_ASSETS, ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
       await copyRows(client, PAGE_FINDINGS, FINDING_COLUMNS, findings.map((f) => findingRow(run, page, f)));
     });
+  }
+
+  /** The share of a running run's records set aside as unreadable (undefined once it is no longer running). */
+  async rejectedShare(run: RunRef): Promise<RejectedShare | undefined> {
+    return rejectedShare(this.pool, run.runKey);
   }
 
   async readKnowledgeBase(connection: string, qids: readonly string[]): Promise<Map<string, KnowledgeBaseEntry>> {

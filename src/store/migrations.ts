@@ -389,6 +389,15 @@ CREATE TABLE step_failures (
 CREATE INDEX step_failures_last_at ON step_failures (last_at);
 `,
   },
+  {
+    version: 11,
+    name: 'rejected records name the host they are about, when it could be read',
+    sql: `
+-- The Qualys host ID of a rejected record (a HOST's ID, a HostAsset's qwebHostId), NULL when none could
+-- be read: that host's asset and findings are kept as they are by the run that rejected it.
+ALTER TABLE rejected_records ADD COLUMN host_id bigint;
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

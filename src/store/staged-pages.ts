@@ -10,6 +10,7 @@ import { StagedPageMissingError } from './errors';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
 import { confirmPageLease, lockPage, takePageLease } from './page-lease';
 import { PAGE_ASSETS, PAGE_FINDINGS, openPageTables, stagePageChanges } from './page-changes';
+import { writeRejectedRecords, type RejectedRecordRow } from './rejected-records';
 import { transactionOn, withClient } from './with-client';
 
 /**
@@ -195,8 +196,9 @@ export async function uploadStagedPage<Host>(
   page: PageRange,
   mapping: StagedPageMapping<Host>,
   attempt: number,
+  rejected?: readonly RejectedRecordRow[],
 ): Promise<void> {
-  await withLeasedPage(pool, run, page, attempt, async (client) => {
+  await withLeasedPage(pool, run, page, attempt, rejected, async (client) => {
     const staged = await client.query(`SELECT 1 FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = 'detections'`, [
       run.runKey,
       page.index,
@@ -224,13 +226,16 @@ export async function uploadStagedPage<Host>(
  * Applies a page as one attempt (see page-lease.ts): the page's lease taken, then in one transaction —
  * the run checked as running, the page locked, what an earlier attempt staged removed — `write` writes
  * the page's mapped records to PAGE_ASSETS and PAGE_FINDINGS, what they change is staged (see
- * page-changes.ts), and the page is marked uploaded only if the lease is still this attempt's.
+ * page-changes.ts), the page's rejected records replace what an earlier attempt set aside, and the
+ * page is marked uploaded only if the lease is still this attempt's: a stale attempt writes none of it.
  */
 export async function withLeasedPage(
   pool: Pool,
   run: RunRef,
   page: PageRange,
   attempt: number,
+  /** The page's rejected records; undefined leaves what the page set aside as it is. */
+  rejected: readonly RejectedRecordRow[] | undefined,
   write: (client: PoolClient) => Promise<void>,
 ): Promise<void> {
   await withClient(pool, async (client) => {
@@ -243,6 +248,7 @@ export async function withLeasedPage(
       await openPageTables(client);
       await write(client);
       await stagePageChanges(client, run, page, mode === 'incremental');
+      if (rejected !== undefined) await writeRejectedRecords(client, run, page.index, rejected);
       await confirmPageLease(client, run, page, attempt);
     });
   });

@@ -50,5 +50,11 @@ export interface CommitPolicy {
   removedAssetRetentionDays: number;
 }
 
-/** What Qualys answered for one page, staged per API so a retry fetches only what is missing. */
-export type StagedPart = 'hosts' | 'hostAssets' | 'detections' | 'qids';
+/** The parts of a page that are Qualys' answers, one per API. */
+export type AnswerPart = 'hosts' | 'hostAssets' | 'detections';
+
+/**
+ * What Qualys answered for one page, staged per API so a retry fetches only what is missing; beside each
+ * answer, in the same transaction, the records of it that could not be read (`hostsRejected` …).
+ */
+export type StagedPart = AnswerPart | 'qids' | `${AnswerPart}Rejected`;

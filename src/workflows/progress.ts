@@ -40,6 +40,10 @@ export interface SyncProgress {
   findings: number;
   droppedNoCve: number;
   droppedUnknownQid: number;
+  /** Records Qualys sent that could not be read, set aside in `rejected_records` (pages uploaded so far). */
+  rejectedRecords?: number;
+  /** Hosts whose asset and findings are left as they were, because a record about them could not be read. */
+  hostsKept?: number;
   /** Present while the run waits out a Qualys rate limit on a durable timer. */
   rateLimitWait?: RateLimitWaitProgress;
   continuedAsNew: number;
@@ -65,6 +69,11 @@ export function renderCurrentDetails(p: SyncProgress): string {
     `**Hosts:** ${p.hosts} · **Assets:** ${p.assets} · **Detections:** ${p.detections} · **Findings:** ${p.findings}`,
     `**Dropped detections:** ${p.droppedNoCve} QID without CVE · ${p.droppedUnknownQid} QID unknown`,
   );
+  if (p.rejectedRecords) {
+    lines.push(
+      `**Rejected records:** ${p.rejectedRecords} could not be read (table rejected_records) · ${p.hostsKept ?? 0} hosts kept as they were`,
+    );
+  }
   if (p.continuedAsNew > 0) lines.push(`Continued as new ${p.continuedAsNew}×`);
   return lines.join('  \n');
 }

@@ -29,6 +29,7 @@ import {
   DEFAULT_FULL_EVERY_HOURS,
   DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
   DEFAULT_OVERLAP_MINUTES,
+  DEFAULT_MAX_REJECTED_SHARE,
   DEFAULT_MAX_SHRINK_SHARE,
   DEFAULT_PAGE_SIZE,
   DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
@@ -146,6 +147,8 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     findings: totals.findings,
     droppedNoCve: totals.droppedNoCve,
     droppedUnknownQid: totals.droppedUnknownQid,
+    rejectedRecords: totals.rejectedRecords ?? 0,
+    hostsKept: totals.hostsKept ?? 0,
     rateLimitWait,
     continuedAsNew: timings.continuedAsNew,
     ended,
@@ -285,7 +288,9 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
 
     enterPhase('committing');
     const committed = await step('store', `commit the run of ${input.connection}`, (o) =>
-      commitRun.executeWithOptions(o, [{ run, totals, timings, policy, watermark, plan }]),
+      commitRun.executeWithOptions(o, [
+        { run, totals, timings, policy, watermark, plan, maxRejectedShare: input.maxRejectedShare ?? DEFAULT_MAX_REJECTED_SHARE },
+      ]),
     );
     await releaseConnectionLock(input.connection, owner);
     enterPhase('done');

@@ -16,4 +16,6 @@ export function addPage(totals: RunTotals, mapped: PageMapped): void {
   totals.droppedUnknownQid += mapped.droppedUnknownQid;
   totals.knowledgeBaseLookups += mapped.knowledgeBaseLookups;
   if (mapped.hostsOutsideIdSet) totals.hostsOutsideIdSet = (totals.hostsOutsideIdSet ?? 0) + mapped.hostsOutsideIdSet;
+  if (mapped.rejectedRecords) totals.rejectedRecords = (totals.rejectedRecords ?? 0) + mapped.rejectedRecords;
+  if (mapped.hostsKept) totals.hostsKept = (totals.hostsKept ?? 0) + mapped.hostsKept;
 }

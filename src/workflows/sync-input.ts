@@ -59,6 +59,14 @@ export const syncInputSchema = z
       .max(1)
       .optional()
       .describe('the largest drop in host count (share of the last committed run) a run may commit; default 0.5'),
+    maxRejectedShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'the largest share of the records read that may be set aside as unreadable (rejected_records) for the run to commit; default 0.001',
+      ),
     removedAssetRetentionDays: z
       .number()
       .int()
@@ -79,6 +87,8 @@ export const DEFAULT_RETRY_WINDOW_MINUTES = 360;
 export const DEFAULT_FULL_EVERY_HOURS = 168;
 export const DEFAULT_OVERLAP_MINUTES = 60;
 export const DEFAULT_MAX_SHRINK_SHARE = 0.5;
+/** One record in a thousand may be unreadable; past that, something is wrong beyond an odd record. */
+export const DEFAULT_MAX_REJECTED_SHARE = 0.001;
 export const DEFAULT_REMOVED_ASSET_RETENTION_DAYS = 30;
 
 /** Turns a zod failure into one line that names each field and what is wrong with it. */

@@ -85,4 +85,23 @@ describe('rejected records in the store', () => {
     expect(exported).toEqual(stored);
     expect(exported[0]?.run).toBe(run.runKey);
   });
+
+  it('are written with the page\'s upload, under its lease: a stale attempt sets aside nothing, a later one replaces its own', async () => {
+    const run = runRef('leased');
+    const page = PAGES[0] as PageRange;
+    await db.store.beginRun(run, PAGES, 0);
+    const rows = rejectedFromPage().map((record) => ({ api: 'hostDetection', ...record }));
+    expect(rows.map((r) => r.hostId)).toEqual(['2', undefined]);
+
+    await db.store.uploadPage(run, page, { assets: [], findings: [] }, 2, rows);
+    await expect(db.store.uploadPage(run, page, { assets: [], findings: [] }, 1, [])).rejects.toMatchObject({ name: 'StaleAttemptError' });
+    const kept = await readRejectedRecords(db.pool, run.runKey);
+    expect(kept.map((r) => [r.path, r.hostId])).toEqual([
+      ['HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[1] (HOST ID 2)', '2'],
+      ['HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[2]', undefined],
+    ]);
+
+    await db.store.uploadPage(run, page, { assets: [], findings: [] }, 3, rows.slice(0, 1));
+    expect(await countRejectedRecords(db.pool, run.runKey)).toBe(1);
+  });
 });

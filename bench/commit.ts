@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         indexes.map((i) => estate.hostId(i)),
         PAGE_SIZE,
       );
-      await opened.store.beginRun(run, pages, indexes.length);
+      await opened.store.beginRun(run, pages, indexes.length, { hostIds: indexes.map((i) => estate.hostId(i)) });
       let findings = 0;
       const uploadStarted = performance.now();
       for (const page of pages) {

@@ -47,15 +47,19 @@ export async function recordDeletions(client: PoolClient, run: RunRef, retention
  */
 export async function recordChanges(client: PoolClient, run: RunRef, retentionDays: number): Promise<void> {
   const params = [run.connection, run.runKey, run.startedAt];
-  // The change set: assets and findings as the commit left them.
+  // The change set: assets and findings as the commit left them. Each record is looked up by its key
+  // (LIMIT 1 keeps the lookup per row: the staging tables' statistics may be a larger run's, and a join
+  // planned on them would build the views over the whole estate).
   await client.query(
     `INSERT INTO run_changes (connection, run_key, entity, key, change, follows_asset, record)
      SELECT $1, $2, 'asset', s.key, s.change, NULL, a.record
-       FROM staged_assets s JOIN current_assets a ON a.connection = $1 AND a.key = s.key
+       FROM staged_assets s
+       CROSS JOIN LATERAL (SELECT record FROM current_assets WHERE connection = $1 AND key = s.key LIMIT 1) a
       WHERE s.run_key = $2
      UNION ALL
      SELECT $1, $2, 'finding', s.key, ${FINDING_CHANGE}, s.change <> 'gone', f.record
-       FROM staged_findings s JOIN current_findings f ON f.connection = $1 AND f.key = s.key
+       FROM staged_findings s
+       CROSS JOIN LATERAL (SELECT record FROM current_findings WHERE connection = $1 AND key = s.key LIMIT 1) f
       WHERE s.run_key = $2`,
     [run.connection, run.runKey],
   );

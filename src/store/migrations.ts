@@ -393,6 +393,8 @@ CREATE TABLE run_changes (
 );
 CREATE INDEX run_changes_feed ON run_changes (connection, id);
 CREATE INDEX run_changes_run ON run_changes (run_key);
+-- An asset's latest line: the OCSF device of a finding whose asset was deleted since.
+CREATE INDEX run_changes_asset ON run_changes (connection, key, id) WHERE entity = 'asset';
 
 -- The change feed as npm run export -- --changes writes it: in commit order, with the run's commit time.
 CREATE VIEW change_feed AS

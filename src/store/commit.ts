@@ -1,7 +1,9 @@
 import type { PoolClient } from 'pg';
 import type { CommitResult, RunRef, StateChanges, StateCounts } from '../contracts/run';
 import { RunIncompleteError, ShrinkGuardError } from './errors';
+import { recordChanges, recordDeletions } from './change-feed';
 import { clearStaging } from './clear-staging';
+import { expiredRemovedAssets } from './removed-asset-retention';
 import { shrinkProblem } from './shrink-guard';
 import type { CommitPolicy, RunReport } from './types';
 
@@ -11,7 +13,8 @@ type Count = string; // PostgreSQL's count(*) is a bigint, which node-postgres h
  * Commits a run inside the caller's transaction: checks that every page of the run's page list is
  * uploaded and that the estate did not collapse, applies the run's change set (what each page changes,
  * staged as it was applied: see page-changes.ts) and the rest of the record lifecycle, makes the run the
- * connection's current state, writes its report and watermark and clears its staging. It costs what
+ * connection's current state, writes its report and watermark, records its changes in the change feed
+ * (change-feed.ts) and clears its staging. It costs what
  * changed, not the estate: only the change set is written, and the state after is the state before
  * moved by the changes. A commit of a run already committed returns the same result. Commits of one
  * connection are serialised.
@@ -95,10 +98,11 @@ export async function commitRun(
        AND NOT EXISTS (SELECT 1 FROM run_hosts h WHERE h.run_key = $2 AND h.host_id = a.host_id)`,
     [C, R, T, previous?.last_full_started_at ?? null],
   );
+  await recordDeletions(client, run, policy.removedAssetRetentionDays);
   const deleted = await one<{ deleted: Count; open: Count; fixed: Count }>(
     client,
     `WITH gone AS (
-       DELETE FROM assets WHERE connection = $1 AND status = 'removed' AND removed_at < $2::timestamptz - make_interval(days => $3) RETURNING key
+       DELETE FROM assets WHERE ${expiredRemovedAssets('$1', '$2', '$3')} RETURNING key
      ), findings_gone AS (
        DELETE FROM findings WHERE connection = $1 AND asset_key IN (SELECT key FROM gone) RETURNING status
      )
@@ -200,6 +204,7 @@ export async function commitRun(
        last_full_started_at = COALESCE(excluded.last_full_started_at, connections.last_full_started_at)`,
     [C, R, report.watermark, runRow.host_count ?? 0, report.committedAt, incremental ? null : report.watermark, incremental ? null : T],
   );
+  await recordChanges(client, run, policy.removedAssetRetentionDays);
   await clearStaging(client, [R]);
   return result;
 }

@@ -117,3 +117,12 @@ export class StaleAttemptError extends Error {
 export class StoreDataDefectError extends Error {
   override readonly name = 'StoreDataDefectError';
 }
+
+/**
+ * `npm run export -- --changes --since …` was asked for changes the feed does not hold: an unknown run,
+ * one of another connection, or runs older than its retention. The consumer starts again from the
+ * current state (`npm run export`) and the run key it belongs to.
+ */
+export class ChangeFeedRangeError extends Error {
+  override readonly name = 'ChangeFeedRangeError';
+}

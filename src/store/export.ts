@@ -42,10 +42,10 @@ export async function readCurrent<T>(pool: Pool, connection: string, kind: Recor
 
 // COPY takes no bind parameters, so the connection name is handed to it as a transaction-local
 // setting, set with a parameterised query, and read back inside the COPY's query.
-const CONNECTION_SETTING = 'qualys_connector.export_connection';
-const exportConnection = `current_setting('${CONNECTION_SETTING}')`;
+export const CONNECTION_SETTING = 'qualys_connector.export_connection';
+export const exportConnection = `current_setting('${CONNECTION_SETTING}')`;
 
-interface ExportFile {
+export interface ExportFile {
   /** The file's name in the export folder. */
   file: string;
   /** One JSON value per row. */
@@ -87,7 +87,7 @@ const FILES: Record<ExportFormat, Record<RecordKind, ExportFile>> = {
   },
 };
 
-function parseRecord<T>(schema: z.ZodType<T>, json: string): T {
+export function parseRecord<T>(schema: z.ZodType<T>, json: string): T {
   const parsed = schema.safeParse(JSON.parse(json));
   if (!parsed.success) {
     throw new ExportRecordError(`a stored record does not follow the exposure model, so it cannot be exported as OCSF: ${z.prettifyError(parsed.error)}`);
@@ -121,7 +121,7 @@ export async function exportCurrentState(pool: Pool, connection: string, dir: st
   return counts;
 }
 
-async function copyToFile(client: PoolClient, spec: ExportFile, dir: string): Promise<number> {
+export async function copyToFile(client: PoolClient, spec: ExportFile, dir: string): Promise<number> {
   const file = path.join(dir, spec.file);
   const temp = `${file}.${process.pid}.tmp`;
   let lines = 0;

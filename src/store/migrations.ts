@@ -398,6 +398,39 @@ CREATE INDEX step_failures_last_at ON step_failures (last_at);
 ALTER TABLE rejected_records ADD COLUMN host_id bigint;
 `,
   },
+  {
+    version: 14,
+    name: 'the change feed: what each committed run changed, kept per run',
+    sql: `
+-- One row per record a commit wrote (asset or finding) with the record after the change, and one row
+-- per committed run (entity 'run'). Written by the commit's transaction from its change set (see
+-- src/store/change-feed.ts); kept for removedAssetRetentionDays (at least the connection's last run).
+--   assets:   added, returned, changed, seen (asked by an incremental run, unchanged), removed, deleted
+--   findings: opened, reopened, fixed (by Qualys), updated, no-longer-reported, closed-with-asset, deleted
+--   run:      committed (record: mode and start; a full run saw every active asset at its start)
+-- follows_asset: the finding's lastSeenAt is its asset's (Qualys still reports it), not its own.
+CREATE TABLE run_changes (
+  id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  connection     text NOT NULL,
+  run_key        text NOT NULL,
+  entity         text NOT NULL CHECK (entity IN ('asset', 'finding', 'run')),
+  key            text NOT NULL,
+  change         text NOT NULL CHECK (change IN ('added', 'returned', 'changed', 'seen', 'removed', 'deleted',
+                   'opened', 'reopened', 'fixed', 'updated', 'no-longer-reported', 'closed-with-asset', 'committed')),
+  follows_asset  boolean,
+  record         jsonb NOT NULL
+);
+CREATE INDEX run_changes_feed ON run_changes (connection, id);
+CREATE INDEX run_changes_run ON run_changes (run_key);
+-- An asset's latest line: the OCSF device of a finding whose asset was deleted since.
+CREATE INDEX run_changes_asset ON run_changes (connection, key, id) WHERE entity = 'asset';
+
+-- The change feed as npm run export -- --changes writes it: in commit order, with the run's commit time.
+CREATE VIEW change_feed AS
+SELECT c.id, c.connection, c.run_key, r.committed_at, c.entity, c.key, c.change, c.follows_asset, c.record
+FROM run_changes c JOIN runs r ON r.run_key = c.run_key;
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

@@ -13,6 +13,7 @@ import type {
   RunTotals,
   ValidationResult,
 } from '../contracts/run';
+import { DEFAULT_MAX_REJECTED_SHARE } from '../contracts/run';
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
 import { SecretMasker, proxySecrets } from '../config/secrets';
 import { MODEL_VERSION } from '../model/exposure';
@@ -30,7 +31,6 @@ import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping, type UnreadHosts } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type FailureContext, type LimitHandling } from './failures';
-import { DEFAULT_MAX_REJECTED_SHARE } from '../workflows/sync-input';
 
 export interface IdRange {
   idMin: number;

@@ -151,3 +151,9 @@ export interface StateCounts {
   findingsOpen: number;
   findingsFixed: number;
 }
+
+/**
+ * One record in a thousand may be unreadable; past that, something is wrong beyond an odd record. (The
+ * workflow's input default, and the commit's for runs started before the input had it.)
+ */
+export const DEFAULT_MAX_REJECTED_SHARE = 0.001;

@@ -87,8 +87,7 @@ export const DEFAULT_RETRY_WINDOW_MINUTES = 360;
 export const DEFAULT_FULL_EVERY_HOURS = 168;
 export const DEFAULT_OVERLAP_MINUTES = 60;
 export const DEFAULT_MAX_SHRINK_SHARE = 0.5;
-/** One record in a thousand may be unreadable; past that, something is wrong beyond an odd record. */
-export const DEFAULT_MAX_REJECTED_SHARE = 0.001;
+export { DEFAULT_MAX_REJECTED_SHARE } from '../contracts/run';
 export const DEFAULT_REMOVED_ASSET_RETENTION_DAYS = 30;
 
 /** Turns a zod failure into one line that names each field and what is wrong with it. */

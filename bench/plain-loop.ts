@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RunTotals } from '../src/contracts/run';
 import { createSyncActivities } from '../src/activities/sync-activities';
 import { ConnectionProfiles } from '../src/config/connections';
@@ -31,7 +32,12 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl,
     profiles: ConnectionProfiles.of({ name: connection, apiUrl: config.apiUrl, username: config.username, password: config.password }),
   });
-  const steps = createSyncActivities(deps);
+  // Activities run in an activity context; here a bare one, with no server behind it (and no heartbeats).
+  const context = new MockActivityEnvironment();
+  const activities = createSyncActivities(deps);
+  const steps = Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [name, (...args: unknown[]) => context.run(fn as (...a: unknown[]) => Promise<unknown>, ...args)]),
+  ) as typeof activities;
   const started = performance.now();
   const since = (): number => Math.round(performance.now() - started);
   const run = { connection, runKey: `plain-${Date.now()}`, workflowId: 'plain-loop', startedAt: new Date().toISOString() };

@@ -99,7 +99,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     body: (client: QualysApi, call: QualysCallOptions) => Promise<T>,
   ): Promise<T> {
     const recorder = callRecorder();
-    const context = activityContext();
+    const context = Context.current();
     try {
       const progress = (): HeartbeatProgress => {
         const calls = recorder.entries.filter((e) => e.type === 'call');
@@ -110,9 +110,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         translateFailures(
           async () => {
             const client = deps.qualys(deps.profiles.get(connection));
-            return await body(client, { signal: context?.cancellationSignal, onCall: recorder.onCall });
+            return await body(client, { signal: context.cancellationSignal, onCall: recorder.onCall });
           },
-          { limits, attempt: context?.info.attempt ?? 1, recordWait: recorder.wait, masker },
+          { limits, attempt: context.info.attempt, recordWait: recorder.wait, masker },
         ),
       );
     } finally {
@@ -124,8 +124,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
   /** A store step: typed failures, and heartbeats while it runs (a commit can take minutes). */
   function storeStep<T>(what: string, body: () => Promise<T>): Promise<T> {
-    const context = activityContext();
-    return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context?.info.attempt ?? 1, masker }));
+    const context = Context.current();
+    return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context.info.attempt, masker }));
   }
 
   /**
@@ -354,7 +354,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       return storeStep('map and upload the page', async () => {
         const knowledgeBase = await store.readKnowledgeBase(run.connection, staged.qids);
         const mapping = pageMapping(run.connection, run.startedAt, staged.hosts, staged.hostAssets, knowledgeBase);
-        await store.uploadPage(run, page, mapping, activityContext()?.info.attempt ?? 1);
+        await store.uploadPage(run, page, mapping, Context.current().info.attempt);
         return { ...mapping.counts(), knowledgeBaseLookups: unknown.length };
       });
     },
@@ -423,15 +423,6 @@ function toCacheEntry(vuln: KnowledgeBaseEntry): KnowledgeBaseEntry {
   return { qid: vuln.qid, cves: vuln.cves, severity: vuln.severity, title: vuln.title, lastServiceModified: vuln.lastServiceModified };
 }
 
-/** The activity context, or undefined when a function runs outside a worker (unit tests). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
 /** What a step's heartbeats say it is doing (the Web UI shows the last one of a pending activity). */
 type HeartbeatProgress = { qualysCalls: number; lastEndpoint?: string } | { store: string };
 
@@ -442,9 +433,9 @@ const HEARTBEAT_EVERY_MS = 1_000;
  * Heartbeats while `body` runs, so a long step is told apart from one whose worker died (and is not
  * retried while it still runs), and a cancelled run's step learns of it within seconds.
  */
-async function withHeartbeats<T>(context: Context | undefined, progress: () => HeartbeatProgress, body: () => Promise<T>): Promise<T> {
-  const timeoutMs = context?.info.heartbeatTimeoutMs;
-  if (!context || !timeoutMs) return body();
+async function withHeartbeats<T>(context: Context, progress: () => HeartbeatProgress, body: () => Promise<T>): Promise<T> {
+  const timeoutMs = context.info.heartbeatTimeoutMs;
+  if (!timeoutMs) return body();
   context.heartbeat(progress());
   const timer = setInterval(() => context.heartbeat(progress()), Math.min(HEARTBEAT_EVERY_MS, timeoutMs / 3));
   try {

@@ -37,13 +37,7 @@ export interface IdRange {
 /** The part of the Qualys client the sync uses (the real client fits it). */
 export interface QualysApi {
   listHostIdSet(range?: Partial<IdRange>, filter?: HostFilter, call?: QualysCallOptions): Promise<HostIdSet>;
-  listHosts(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostRecord[]>;
-  listDetections(
-    range: IdRange,
-    options?: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
-    call?: QualysCallOptions,
-  ): Promise<Array<HostRecord & { detections: DetectionRecord[] }>>;
-  /** Like listDetections, each host handed over as soon as it is read (provisional until the promise resolves). */
+  /** Host List Detection, each host handed over as soon as it is read (provisional until the promise resolves). */
   streamDetections(
     range: IdRange,
     options: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
@@ -56,7 +50,6 @@ export interface QualysApi {
   streamHostAssets(range: IdRange, call: QualysCallOptions, take: (asset: HostAssetRecord) => void, filter?: HostFilter): Promise<void>;
   knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
-  searchHostAssets(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostAssetRecord[]>;
   countHostAssets(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number>;
   subscriptionLimits(
     endpoint?: QualysEndpoint,

@@ -15,7 +15,7 @@ import { PAGE_ASSETS, PAGE_FINDINGS } from './page-changes';
 
 
 /**
- * The exposure store (DESIGN.md §6), on PostgreSQL: a run's staging, the connection's current state,
+ * The exposure store, on PostgreSQL: a run's staging, the connection's current state,
  * the KnowledgeBase cache and run reports. Every worker on every machine sees the same store, so any
  * step of a run can run anywhere. Every write is idempotent.
  */
@@ -114,17 +114,6 @@ export class ExposureStore {
       [run.runKey, page.index, part],
     );
     return rows[0]?.body;
-  }
-
-  async stagePart(run: RunRef, page: PageRange, part: StagedPart, body: unknown): Promise<void> {
-    // A step still running when its run ended (cancelled, failed, abandoned) must not stage anything.
-    const staged = await this.pool.query(
-      `INSERT INTO staged_fetches (run_key, page_index, part, body)
-       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM runs WHERE run_key = $1 AND status = 'running')
-       ON CONFLICT (run_key, page_index, part) DO UPDATE SET body = excluded.body`,
-      [run.runKey, page.index, part, JSON.stringify(body)],
-    );
-    if (staged.rowCount === 0) throw runNotRunning(run);
   }
 
   /** Stages a part while its records are parsed (COPY as they come), with the parts `extra` gives at the end: see staged-pages.ts. */
@@ -293,12 +282,6 @@ export class ExposureStore {
 
 function isStagedPageMapping<Host>(records: object): records is StagedPageMapping<Host> {
   return 'findings' in records && typeof records.findings === 'function';
-}
-
-function runNotRunning(run: RunRef): StagedPageMissingError {
-  return new StagedPageMissingError(
-    `Run ${run.runKey} of connection ${run.connection} is no longer running (it was cancelled, failed, or a later run took over): nothing more is staged for it.`,
-  );
 }
 
 /** A PostgreSQL array literal of QIDs (digits only, so nothing needs quoting). */

@@ -15,8 +15,8 @@ import { transactionOn, withClient } from './with-client';
 /**
  * A page's Host List Detection answer in staging without ever being one value in memory: staged as the
  * JSON its hosts were serialised to while the body was parsed, and read back host by host (PostgreSQL
- * unnests the array) when the page is mapped and uploaded. The layout is the one `stagePart` writes:
- * one `staged_fetches` row per part, so either side reads what the other wrote.
+ * unnests the array) when the page is mapped and uploaded. One `staged_fetches` row per part, as
+ * staging written by earlier versions also has it, so pages staged by either are read alike.
  */
 
 /** Hosts per round trip when a staged page is read back: a few thousand detections at a time. */

@@ -58,10 +58,10 @@ describe('the store refuses what it must, with typed failures', () => {
   it('a run abandoned for a later one, or ended (cancelled, failed): nothing more is staged for it and it never commits', async () => {
     const abandoned = runRef('abandoned');
     await db.store.beginRun(abandoned, PAGES, 20);
-    await db.store.stagePart(abandoned, PAGES[0], 'hosts', []);
+    await db.store.stageStreamedPart(abandoned, PAGES[0], 'hosts', async () => undefined);
     await db.store.beginRun(runRef('later'), PAGES, 20); // the later run of the connection takes over
     for (const step of [
-      () => db.store.stagePart(abandoned, PAGES[1], 'hosts', []),
+      () => db.store.stageStreamedPart(abandoned, PAGES[1], 'hosts', async () => undefined),
       () => db.store.uploadPage(abandoned, PAGES[1], { assets: [], findings: [] }),
     ]) {
       const failure = await failureOf(step);

@@ -7,7 +7,8 @@ import { openActivityDeps } from '../src/worker/activity-deps';
 import { applyHeapSettings } from '../src/worker/heap-settings';
 import { addPage, emptyTotals } from '../src/workflows/run-totals';
 import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, pageConcurrency, pagesInFlight } from '../src/workflows/sync-input';
-import { inLanes, peakRssMiB } from './lanes';
+import { inLanes } from '../src/lanes/in-lanes';
+import { peakRssMiB } from './lanes';
 
 /**
  * The baseline of the durability-overhead benchmark: the same activities (client, mapper, sink) in the

@@ -28,6 +28,7 @@ import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type LimitHandling } from './failures';
+import { inLanes } from '../lanes/in-lanes';
 
 export interface IdRange {
   idMin: number;
@@ -134,28 +135,16 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     for (let i = 0; i < unknown.length; i += KNOWLEDGE_BASE_BATCH) batches.push(unknown.slice(i, i + KNOWLEDGE_BASE_BATCH));
     await withQualys(run.connection, run, async (client, call) => {
       const limit = (client.subscriptionLimits('knowledgeBase') ?? client.subscriptionLimits())?.concurrencyLimit;
-      const lanes = Math.min(batches.length, Math.max(1, (limit ?? 2) - 1));
-      let next = 0;
-      let failure: { error: unknown } | undefined;
-      const lane = async (): Promise<void> => {
-        while (failure === undefined && next < batches.length) {
-          const batch = batches[next++] as string[];
-          try {
-            const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
-            // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
-            const entries = batch.map((qid) => {
-              const entry = found.get(qid);
-              return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
-            });
-            await store.saveKnowledgeBase(run.connection, entries);
-          } catch (error) {
-            failure ??= { error };
-          }
-        }
-      };
       // The attempt ends only once every lane has, so a retry never overlaps a call still running.
-      await Promise.all(Array.from({ length: lanes }, lane));
-      if (failure !== undefined) throw failure.error;
+      await inLanes(batches, Math.max(1, (limit ?? 2) - 1), async (batch) => {
+        const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
+        // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
+        const entries = batch.map((qid) => {
+          const entry = found.get(qid);
+          return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
+        });
+        await store.saveKnowledgeBase(run.connection, entries);
+      });
     });
     return unknown;
   }

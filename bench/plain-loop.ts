@@ -6,7 +6,7 @@ import { ConnectionProfiles } from '../src/config/connections';
 import { openActivityDeps } from '../src/worker/activity-deps';
 import { applyHeapSettings } from '../src/worker/heap-settings';
 import { addPage, emptyTotals } from '../src/workflows/run-totals';
-import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, pageConcurrency, pagesInFlight } from '../src/workflows/sync-input';
+import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, callsPerApiFor, pagesInFlightFor } from '../src/workflows/sync-input';
 import { inLanes } from '../src/lanes/in-lanes';
 import { peakRssMiB } from './lanes';
 
@@ -47,17 +47,17 @@ async function main(): Promise<void> {
   const uploadedAt: number[] = [];
 
   const validated = await steps.validateCredentials({ connection, run });
-  const concurrency = pageConcurrency(undefined, validated.concurrencyLimit);
+  const callsPerApi = callsPerApiFor(undefined, validated.concurrencyLimit);
   await steps.refreshKnowledgeBase({ run });
   const policy = { allowShrink: false, maxShrinkShare: DEFAULT_MAX_SHRINK_SHARE, removedAssetRetentionDays: DEFAULT_REMOVED_ASSET_RETENTION_DAYS };
   const { hostCount, pages } = await steps.enumerateAssets({ run, pageSize: config.pageSize, shrinkGuard: policy });
   totals.hosts = hostCount;
-  await inLanes(pages, pagesInFlight(undefined, concurrency), async (page) => {
+  await inLanes(pages, pagesInFlightFor(undefined, callsPerApi), async (page) => {
     await steps.fetchDetections({ run, page });
     fetchedAt.push(since());
   });
   totals.knowledgeBaseLookups += (await steps.lookupKnowledgeBase({ run })).lookedUp;
-  await inLanes(pages, concurrency, async (page) => {
+  await inLanes(pages, callsPerApi, async (page) => {
     const mapped = await steps.uploadPage({ run, page });
     addPage(totals, mapped);
     uploadedAt.push(since());

@@ -154,21 +154,25 @@ export class ExposureStore {
   }
 
   /**
-   * Writes a page's mapped records for the run's commit; writing the same page again replaces them.
-   * Given a mapping instead of records, maps the page's staged detections batch by batch as it writes,
-   * never holding the page or its findings whole (see staged-pages.ts). `attempt` is the attempt of the
-   * step that writes: a page taken over by a later attempt refuses an earlier one (see page-lease.ts).
+   * Writes a page's mapped records for the run's commit, mapping the page's staged detections batch by
+   * batch as it writes, never holding the page or its findings whole (see staged-pages.ts); writing the
+   * same page again replaces them. `attempt` is the attempt of the step that writes: a page taken over by
+   * a later attempt refuses an earlier one (see page-lease.ts).
    */
-  async uploadPage<Host>(
+  async uploadPage<Host>(run: RunRef, page: PageRange, mapping: StagedPageMapping<Host>, attempt = 1): Promise<void> {
+    await uploadStagedPage(this.pool, run, page, mapping, attempt);
+  }
+
+  /**
+   * Writes records already mapped as a page's, under the same lease and run checks as `uploadPage`. Runs
+   * never use it: store tests and the commit benchmark do, to give the commit exactly the records they need.
+   */
+  async uploadMappedRecords(
     run: RunRef,
     page: PageRange,
-    records: { assets: readonly Asset[]; findings: readonly Finding[]; qidsByHost?: ReadonlyMap<string, readonly string[]> } | StagedPageMapping<Host>,
+    records: { assets: readonly Asset[]; findings: readonly Finding[]; qidsByHost?: ReadonlyMap<string, readonly string[]> },
     attempt = 1,
   ): Promise<void> {
-    if (isStagedPageMapping(records)) {
-      await uploadStagedPage(this.pool, run, page, records, attempt);
-      return;
-    }
     const { assets, findings, qidsByHost } = records;
     await withLeasedPage(this.pool, run, page, attempt, async (client) => {
       await copyRows(client, PAGE_ASSETS, ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
@@ -278,10 +282,6 @@ export class ExposureStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
-}
-
-function isStagedPageMapping<Host>(records: object): records is StagedPageMapping<Host> {
-  return 'findings' in records && typeof records.findings === 'function';
 }
 
 /** A PostgreSQL array literal of QIDs (digits only, so nothing needs quoting). */

@@ -57,7 +57,7 @@ describe('rejected records in the store', () => {
     expect(stored[1]?.xml).toHaveLength(64 * 1024);
     expect(stored[0]?.reason).toContain('expected a numeric ID, got "q"');
 
-    await db.store.uploadPage(run, PAGES[0] as PageRange, { assets: [], findings: [] });
+    await db.store.uploadMappedRecords(run, PAGES[0] as PageRange, { assets: [], findings: [] });
     await db.store.commitRun(
       run,
       {

@@ -79,7 +79,7 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
     await db.store.beginRun(whole, [PAGE], 250);
     const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, SEEN_AT).findings);
     const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, SEEN_AT));
-    await db.store.uploadPage(whole, PAGE, { assets, findings });
+    await db.store.uploadMappedRecords(whole, PAGE, { assets, findings });
 
     expect(await stagedRows(streamed)).toEqual(await stagedRows(whole));
     const counts = mapping.counts();

@@ -129,30 +129,17 @@ async function untilCancelled(): Promise<never> {
 }
 
 describe('the workflow logic, with stub activities', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
   const taskQueue = `workflow-logic-${randomUUID()}`;
-
-  beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createFromExistingServer({
-      address: process.env.TEST_TEMPORAL_ADDRESS,
-      namespace: process.env.TEST_TEMPORAL_NAMESPACE,
-    });
-    worker = await startWorker(env, taskQueue);
-    running = worker.run();
-  });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  // The dev server the test harness started for every integration test.
+  const env = withStubWorker(taskQueue, () =>
+    TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEST_TEMPORAL_ADDRESS, namespace: process.env.TEST_TEMPORAL_NAMESPACE }),
+  );
 
   function start(scenario: Partial<Scenario> & { pages: number }, input: Record<string, unknown> = {}): { handle: Promise<WorkflowHandle>; scenario: Scenario } {
     const connection = `wf-${randomUUID()}`;
     const full: Scenario = { steps: [], fetchesInFlight: 0, mostFetchesInFlight: 0, ...scenario };
     scenarios.set(connection, full);
-    const handle = env.client.workflow.start('qualysSync', { taskQueue, workflowId: `sync-${connection}`, args: [{ connection, ...input }] });
+    const handle = env().client.workflow.start('qualysSync', { taskQueue, workflowId: `sync-${connection}`, args: [{ connection, ...input }] });
     return { handle, scenario: full };
   }
 
@@ -277,7 +264,7 @@ describe('the workflow logic, with stub activities', () => {
     // The connection is free again: a new run of it completes.
     const connection = (await handle.describe()).workflowId.replace(/^sync-/, '');
     scenario.fetch = undefined;
-    const again = await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `again-${connection}`, args: [{ connection }] });
+    const again = await env().client.workflow.execute('qualysSync', { taskQueue, workflowId: `again-${connection}`, args: [{ connection }] });
     expect(again).toMatchObject({ outcome: 'completed' });
   });
 
@@ -286,7 +273,7 @@ describe('the workflow logic, with stub activities', () => {
     const first = await started;
     await until(() => scenario.fetchesInFlight > 0, 'the first run is fetching');
     const connection = first.workflowId.replace(/^sync-/, '');
-    const second = (await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `second-${connection}`, args: [{ connection }] })) as SyncResult;
+    const second = (await env().client.workflow.execute('qualysSync', { taskQueue, workflowId: `second-${connection}`, args: [{ connection }] })) as SyncResult;
     expect(second).toMatchObject({ outcome: 'skipped', alreadyRunning: first.workflowId });
     expect(scenario.steps.filter((s) => s === 'validate')).toHaveLength(1);
     await first.cancel();
@@ -295,14 +282,10 @@ describe('the workflow logic, with stub activities', () => {
 });
 
 describe('continue-as-new, with stub activities', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
   const taskQueue = `workflow-can-${randomUUID()}`;
-
-  beforeAll(async () => {
-    // A server of its own (the pinned CLI), whose continue-as-new threshold a handful of pages reaches.
-    env = await TestWorkflowEnvironment.createLocal({
+  // A server of its own (the pinned CLI), whose continue-as-new threshold a handful of pages reaches.
+  const env = withStubWorker(taskQueue, () =>
+    TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: requiredEnv('TEST_TEMPORAL_CLI') },
         ui: false,
@@ -310,15 +293,8 @@ describe('continue-as-new, with stub activities', () => {
         searchAttributes: [...PROJECT_SEARCH_ATTRIBUTES],
         extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
       },
-    });
-    worker = await startWorker(env, taskQueue);
-    running = worker.run();
-  });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+    }),
+  );
 
   it('continues as new with its cursors and counters, resumes where it stopped, and does each page once', async () => {
     const connection = `wf-${randomUUID()}`;
@@ -332,7 +308,7 @@ describe('continue-as-new, with stub activities', () => {
       fetch: async (page) => ({ hosts: page.hosts, detections: 30, unknownQids: waiting.has(page.index) ? 1 : 0 }),
     };
     scenarios.set(connection, scenario);
-    const result = (await env.client.workflow.execute('qualysSync', { taskQueue, workflowId: `sync-${connection}`, args: [{ connection }] })) as CompletedSync;
+    const result = (await env().client.workflow.execute('qualysSync', { taskQueue, workflowId: `sync-${connection}`, args: [{ connection }] })) as CompletedSync;
 
     expect(scenario.committed?.timings.continuedAsNew).toBeGreaterThanOrEqual(1);
     expect(scenario.steps.filter((s) => s === 'enumerate')).toHaveLength(1);
@@ -352,8 +328,30 @@ function requiredEnv(name: string): string {
   return value;
 }
 
-function startWorker(env: TestWorkflowEnvironment, taskQueue: string): Promise<Worker> {
-  return Worker.create({
+/**
+ * For the enclosing describe: the environment `create` gives, with a worker of the real workflow and the
+ * stub activities on `taskQueue`, both stopped after its tests.
+ */
+function withStubWorker(taskQueue: string, create: () => Promise<TestWorkflowEnvironment>): () => TestWorkflowEnvironment {
+  let env: TestWorkflowEnvironment | undefined;
+  let stopWorker: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    env = await create();
+    stopWorker = await runStubWorker(env, taskQueue);
+  });
+  afterAll(async () => {
+    await stopWorker?.();
+    await env?.teardown();
+  });
+  return () => {
+    if (!env) throw new Error('the test environment is not started');
+    return env;
+  };
+}
+
+/** Runs a worker of the real workflow and the stub activities on `env`; returns how to stop it. */
+async function runStubWorker(env: TestWorkflowEnvironment, taskQueue: string): Promise<() => Promise<void>> {
+  const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
@@ -364,4 +362,9 @@ function startWorker(env: TestWorkflowEnvironment, taskQueue: string): Promise<W
     maxHeartbeatThrottleInterval: '100ms',
     shutdownGraceTime: '2s',
   });
+  const running = worker.run();
+  return async () => {
+    worker.shutdown();
+    await running;
+  };
 }

@@ -101,7 +101,7 @@ async function main(): Promise<void> {
           pageFindings.push(...mapFindings(CONNECTION, host.id, detections, knowledgeBase, run.startedAt).findings);
         }
         findings += pageFindings.length;
-        await opened.store.uploadPage(run, page, { assets, findings: pageFindings });
+        await opened.store.uploadMappedRecords(run, page, { assets, findings: pageFindings });
       }
       const uploadSeconds = (performance.now() - uploadStarted) / 1000;
       const commitStarted = performance.now();

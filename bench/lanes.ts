@@ -1,14 +1,5 @@
 import { readFileSync } from 'node:fs';
 
-/** Runs `work` over `items` in order with at most `limit` in flight, as the workflow's lanes do. */
-export async function inLanes<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
 /** Peak resident set size of a process (VmHWM), in MiB; Linux only. */
 export function peakRssMiB(pid: number | 'self' = 'self'): number | undefined {
   return statusMiB(pid, 'VmHWM');

@@ -1,12 +1,14 @@
 import { performance } from 'node:perf_hooks';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RunTotals } from '../src/contracts/run';
 import { createSyncActivities } from '../src/activities/sync-activities';
 import { ConnectionProfiles } from '../src/config/connections';
 import { openActivityDeps } from '../src/worker/activity-deps';
 import { applyHeapSettings } from '../src/worker/heap-settings';
 import { addPage, emptyTotals } from '../src/workflows/run-totals';
-import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, pageConcurrency, pagesInFlight } from '../src/workflows/sync-input';
-import { inLanes, peakRssMiB } from './lanes';
+import { DEFAULT_MAX_SHRINK_SHARE, DEFAULT_REMOVED_ASSET_RETENTION_DAYS, callsPerApiFor, pagesInFlightFor } from '../src/workflows/sync-input';
+import { inLanes } from '../src/lanes/in-lanes';
+import { peakRssMiB } from './lanes';
 
 /**
  * The baseline of the durability-overhead benchmark: the same activities (client, mapper, sink) in the
@@ -31,7 +33,12 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl,
     profiles: ConnectionProfiles.of({ name: connection, apiUrl: config.apiUrl, username: config.username, password: config.password }),
   });
-  const steps = createSyncActivities(deps);
+  // Activities run in an activity context; here a bare one, with no server behind it (and no heartbeats).
+  const context = new MockActivityEnvironment();
+  const activities = createSyncActivities(deps);
+  const steps = Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [name, (...args: unknown[]) => context.run(fn as (...a: unknown[]) => Promise<unknown>, ...args)]),
+  ) as typeof activities;
   const started = performance.now();
   const since = (): number => Math.round(performance.now() - started);
   const run = { connection, runKey: `plain-${Date.now()}`, workflowId: 'plain-loop', startedAt: new Date().toISOString() };
@@ -40,17 +47,17 @@ async function main(): Promise<void> {
   const uploadedAt: number[] = [];
 
   const validated = await steps.validateCredentials({ connection, run });
-  const concurrency = pageConcurrency(undefined, validated.concurrencyLimit);
+  const callsPerApi = callsPerApiFor(undefined, validated.concurrencyLimit);
   await steps.refreshKnowledgeBase({ run });
   const policy = { allowShrink: false, maxShrinkShare: DEFAULT_MAX_SHRINK_SHARE, removedAssetRetentionDays: DEFAULT_REMOVED_ASSET_RETENTION_DAYS };
   const { hostCount, pages } = await steps.enumerateAssets({ run, pageSize: config.pageSize, shrinkGuard: policy });
   totals.hosts = hostCount;
-  await inLanes(pages, pagesInFlight(undefined, concurrency), async (page) => {
+  await inLanes(pages, pagesInFlightFor(undefined, callsPerApi), async (page) => {
     await steps.fetchDetections({ run, page });
     fetchedAt.push(since());
   });
   totals.knowledgeBaseLookups += (await steps.lookupKnowledgeBase({ run })).lookedUp;
-  await inLanes(pages, concurrency, async (page) => {
+  await inLanes(pages, callsPerApi, async (page) => {
     const mapped = await steps.uploadPage({ run, page });
     addPage(totals, mapped);
     uploadedAt.push(since());

@@ -32,7 +32,7 @@ bench/results/latest.{json,md,svg}.`;
 interface RunMeasure {
   wallMs: number;
   /** Calls at once per API the run allowed itself (its progress query's pageConcurrency; pages fetched at once are one more). */
-  pageConcurrency: number;
+  callsPerApi: number;
   /** The longest workflow task (started → completed), and how many took over a second. */
   longestWorkflowTaskMs: number;
   workflowTasksOverOneSecond: number;
@@ -197,13 +197,13 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
     const { runKey } = completedSync(result);
     const wallMs = performance.now() - started;
     const peak = worker.pid ? peakRssMiB(worker.pid) : undefined;
-    const { pageConcurrency } = await handle.query(progressQuery);
+    const { pageConcurrency: callsPerApi } = await handle.query(progressQuery);
     const { spans, ...history } = await historyOf(client, handle);
     const highest = samples.reduce<{ at: number; rss: number } | undefined>((top, sample) => (top === undefined || sample.rss > top.rss ? sample : top), undefined);
     const running = highest === undefined ? [] : spans.filter((span) => span.start <= highest.at && highest.at <= span.end).map((span) => span.type);
     return {
       wallMs,
-      pageConcurrency,
+      callsPerApi,
       peakRssDuring: highest === undefined ? undefined : `${Math.round(highest.rss)} MiB sampled during ${running.length > 0 ? running.join(', ') : 'no step'}`,
       ...history,
       report: await readReport(databaseUrl, runKey),
@@ -401,7 +401,7 @@ function serverTime(run: RunMeasure): { byEndpoint: Map<string, number>; total: 
     longest.set(r.endpoint, Math.max(longest.get(r.endpoint) ?? 0, r.servedMs ?? 0));
   }
   const total = [...byEndpoint.values()].reduce((a, b) => a + b, 0);
-  const bounds = [...byEndpoint].map(([api, ms]) => Math.max(ms / Math.max(1, run.pageConcurrency), longest.get(api) ?? 0));
+  const bounds = [...byEndpoint].map(([api, ms]) => Math.max(ms / Math.max(1, run.callsPerApi), longest.get(api) ?? 0));
   return { byEndpoint, total, perApiBoundMs: Math.max(...bounds) };
 }
 
@@ -457,7 +457,7 @@ function computeFigures(i: FigureInputs): Figure[] {
 
   return [
     {
-      name: `Per-API bound ÷ wall time at the Standard tier, ${n(i.hosts)} hosts (bound: the busiest API's server time ÷ the ${i.full.pageConcurrency} call(s) at once the run allowed it)`,
+      name: `Per-API bound ÷ wall time at the Standard tier, ${n(i.hosts)} hosts (bound: the busiest API's server time ÷ the ${i.full.callsPerApi} call(s) at once the run allowed it)`,
       value: `${s(fullTime.perApiBoundMs)} / ${s(i.full.wallMs)}`,
       ratio: fullTime.perApiBoundMs / i.full.wallMs,
       target: '≥ 0.90',
@@ -465,7 +465,7 @@ function computeFigures(i: FigureInputs): Figure[] {
       why: boundWhy(i.full, fullTime.perApiBoundMs),
     },
     {
-      name: `Per-API bound ÷ wall time at a limit of 10 per API, ${n(i.wideHosts)} hosts (${i.wide.pageConcurrency} calls per API at once)`,
+      name: `Per-API bound ÷ wall time at a limit of 10 per API, ${n(i.wideHosts)} hosts (${i.wide.callsPerApi} calls per API at once)`,
       value: `${s(wideTime.perApiBoundMs)} / ${s(i.wide.wallMs)}`,
       ratio: wideTime.perApiBoundMs / i.wide.wallMs,
       target: '≥ 0.80',
@@ -493,7 +493,7 @@ function computeFigures(i: FigureInputs): Figure[] {
       why: rssWhy(i.full),
     },
     {
-      name: `Worker peak RSS at a limit of 10 (${n(i.wideHosts)} hosts, ${i.wide.pageConcurrency} calls per API at once)`,
+      name: `Worker peak RSS at a limit of 10 (${n(i.wideHosts)} hosts, ${i.wide.callsPerApi} calls per API at once)`,
       value: mib(rssWide),
       target: '≤ 600 MB',
       met: rssWide * 1.048576 <= 600,

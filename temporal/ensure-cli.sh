@@ -2,7 +2,7 @@
 # Finds or obtains the pinned Temporal CLI (v1.5.1 = Temporal Server 1.29.1 + Web UI 2.42.1) and prints
 # its absolute path on stdout. Everything else (which route was taken, progress) goes to stderr.
 #
-# Routes, in the order DESIGN.md §8 gives:
+# Routes, in this order:
 #   1. $TEMPORAL_CLI            an explicit binary
 #   2. `temporal` on the PATH   if it is the pinned version
 #   3. the project's cache      .cache/temporal/temporal-v1.5.1 (git-ignored)

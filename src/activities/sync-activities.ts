@@ -31,6 +31,7 @@ import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping, type UnreadHosts } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type FailureContext, type LimitHandling } from './failures';
+import { inLanes } from '../lanes/in-lanes';
 
 export interface IdRange {
   idMin: number;
@@ -40,13 +41,7 @@ export interface IdRange {
 /** The part of the Qualys client the sync uses (the real client fits it). */
 export interface QualysApi {
   listHostIdSet(range?: Partial<IdRange>, filter?: HostFilter, call?: QualysCallOptions): Promise<HostIdSet>;
-  listHosts(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostRecord[]>;
-  listDetections(
-    range: IdRange,
-    options?: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
-    call?: QualysCallOptions,
-  ): Promise<Array<HostRecord & { detections: DetectionRecord[] }>>;
-  /** Like listDetections, each host handed over as soon as it is read (provisional until the promise resolves). */
+  /** Host List Detection, each host handed over as soon as it is read (provisional until the promise resolves). */
   streamDetections(
     range: IdRange,
     options: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
@@ -59,7 +54,6 @@ export interface QualysApi {
   streamHostAssets(range: IdRange, call: QualysCallOptions, take: (asset: HostAssetRecord) => void, filter?: HostFilter): Promise<void>;
   knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
   knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
-  searchHostAssets(range: IdRange, call?: QualysCallOptions, filter?: HostFilter): Promise<HostAssetRecord[]>;
   countHostAssets(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number>;
   subscriptionLimits(
     endpoint?: QualysEndpoint,
@@ -102,7 +96,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     body: (client: QualysApi, call: QualysCallOptions) => Promise<T>,
   ): Promise<T> {
     const recorder = callRecorder();
-    const context = activityContext();
+    const context = Context.current();
     try {
       const progress = (): HeartbeatProgress => {
         const calls = recorder.entries.filter((e) => e.type === 'call');
@@ -113,9 +107,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         translateFailures(
           async () => {
             const client = deps.qualys(deps.profiles.get(connection));
-            return await body(client, { signal: context?.cancellationSignal, onCall: recorder.onCall });
+            return await body(client, { signal: context.cancellationSignal, onCall: recorder.onCall });
           },
-          { limits, attempt: context?.info.attempt ?? 1, recordWait: recorder.wait, countFailure: stepFailureCounter(context), masker },
+          { limits, attempt: context.info.attempt, recordWait: recorder.wait, countFailure: stepFailureCounter(context), masker },
         ),
       );
     } finally {
@@ -135,8 +129,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
   /** A store step: typed failures, and heartbeats while it runs (a commit can take minutes). */
   function storeStep<T>(what: string, body: () => Promise<T>): Promise<T> {
-    const context = activityContext();
-    return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context?.info.attempt ?? 1, masker }));
+    const context = Context.current();
+    return withHeartbeats(context, () => ({ store: what }), () => translateFailures(body, { limits, attempt: context.info.attempt, masker }));
   }
 
   /**
@@ -152,28 +146,16 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     for (let i = 0; i < unknown.length; i += KNOWLEDGE_BASE_BATCH) batches.push(unknown.slice(i, i + KNOWLEDGE_BASE_BATCH));
     await withQualys(run.connection, run, async (client, call) => {
       const limit = (client.subscriptionLimits('knowledgeBase') ?? client.subscriptionLimits())?.concurrencyLimit;
-      const lanes = Math.min(batches.length, Math.max(1, (limit ?? 2) - 1));
-      let next = 0;
-      let failure: { error: unknown } | undefined;
-      const lane = async (): Promise<void> => {
-        while (failure === undefined && next < batches.length) {
-          const batch = batches[next++] as string[];
-          try {
-            const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
-            // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
-            const entries = batch.map((qid) => {
-              const entry = found.get(qid);
-              return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
-            });
-            await store.saveKnowledgeBase(run.connection, entries);
-          } catch (error) {
-            failure ??= { error };
-          }
-        }
-      };
       // The attempt ends only once every lane has, so a retry never overlaps a call still running.
-      await Promise.all(Array.from({ length: lanes }, lane));
-      if (failure !== undefined) throw failure.error;
+      await inLanes(batches, Math.max(1, (limit ?? 2) - 1), async (batch) => {
+        const found = new Map((await client.knowledgeBase(batch, call)).map((e) => [e.qid, e]));
+        // A QID the KnowledgeBase does not know is remembered too, so it is not asked again.
+        const entries = batch.map((qid) => {
+          const entry = found.get(qid);
+          return entry ? toCacheEntry(entry) : { qid, cves: [], unknown: true };
+        });
+        await store.saveKnowledgeBase(run.connection, entries);
+      });
     });
     return unknown;
   }
@@ -405,7 +387,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         const knowledgeBase = await store.readKnowledgeBase(run.connection, staged.qids);
         const mapping = pageMapping(run.connection, run.startedAt, staged.hosts, staged.hostAssets, knowledgeBase, unreadHosts(staged.rejected));
         const rejected = [...staged.rejected.values()].flat();
-        await store.uploadPage(run, page, mapping, activityContext()?.info.attempt ?? 1, rejected);
+        await store.uploadPage(run, page, mapping, Context.current().info.attempt, rejected);
         const { hostsKept, ...counts } = mapping.counts();
         return {
           ...counts,
@@ -506,15 +488,6 @@ function unreadHosts(rejected: RejectedByPart): UnreadHosts {
   return { ids, unnamedIn };
 }
 
-/** The activity context, or undefined when a function runs outside a worker (unit tests). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
 /** What a step's heartbeats say it is doing (the Web UI shows the last one of a pending activity). */
 type HeartbeatProgress = { qualysCalls: number; lastEndpoint?: string } | { store: string };
 
@@ -525,9 +498,9 @@ const HEARTBEAT_EVERY_MS = 1_000;
  * Heartbeats while `body` runs, so a long step is told apart from one whose worker died (and is not
  * retried while it still runs), and a cancelled run's step learns of it within seconds.
  */
-async function withHeartbeats<T>(context: Context | undefined, progress: () => HeartbeatProgress, body: () => Promise<T>): Promise<T> {
-  const timeoutMs = context?.info.heartbeatTimeoutMs;
-  if (!context || !timeoutMs) return body();
+async function withHeartbeats<T>(context: Context, progress: () => HeartbeatProgress, body: () => Promise<T>): Promise<T> {
+  const timeoutMs = context.info.heartbeatTimeoutMs;
+  if (!timeoutMs) return body();
   context.heartbeat(progress());
   const timer = setInterval(() => context.heartbeat(progress()), Math.min(HEARTBEAT_EVERY_MS, timeoutMs / 3));
   try {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The exposure data model (DESIGN.md §5). Versioned: a change that breaks readers bumps MODEL_VERSION.
+ * The exposure data model. Versioned: a change that breaks readers bumps MODEL_VERSION.
  * Every record carries a deterministic key so that re-running or retrying an upload is an upsert.
  */
 export const MODEL_VERSION = '1.1.0';

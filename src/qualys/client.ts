@@ -192,10 +192,8 @@ export class QualysClient {
   }
 
   /** Hosts with their details, TruRisk and asset criticality: Host List `details=All`. */
-  async listHosts(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<QualysHost[]> {
-    const hosts: QualysHost[] = [];
-    await this.streamHosts(range, call, (host) => hosts.push(host), filter);
-    return hosts;
+  listHosts(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<QualysHost[]> {
+    return collected((take: (host: QualysHost) => void) => this.streamHosts(range, call, take, filter));
   }
 
   /** Host List `details=All`, each host handed to `take` as soon as it is read (provisional until the promise resolves). */
@@ -220,14 +218,8 @@ export class QualysClient {
   }
 
   /** Hosts in the range with their detections: Host List Detection, following truncation. */
-  async listDetections(
-    range: HostIdRange,
-    options: DetectionQueryOptions = {},
-    call: QualysCallOptions = {},
-  ): Promise<HostDetections[]> {
-    const hosts: HostDetections[] = [];
-    await this.streamDetections(range, options, call, (host) => hosts.push(host));
-    return hosts;
+  listDetections(range: HostIdRange, options: DetectionQueryOptions = {}, call: QualysCallOptions = {}): Promise<HostDetections[]> {
+    return collected((take: (host: HostDetections) => void) => this.streamDetections(range, options, call, take));
   }
 
   /**
@@ -296,10 +288,8 @@ export class QualysClient {
   }
 
   /** Asset Management host assets whose Qualys host ID is in the range (interfaces: MAC, gateway). */
-  async searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<HostAsset[]> {
-    const assets: HostAsset[] = [];
-    await this.streamHostAssets(range, call, (asset) => assets.push(asset), filter);
-    return assets;
+  searchHostAssets(range: HostIdRange, call: QualysCallOptions = {}, filter: HostFilter = {}): Promise<HostAsset[]> {
+    return collected((take: (asset: HostAsset) => void) => this.streamHostAssets(range, call, take, filter));
   }
 
   /** Asset Management host assets, each handed to `take` as soon as it is read (provisional until the promise resolves). */
@@ -651,4 +641,11 @@ function idList(ids: readonly number[]): string {
     i = j + 1;
   }
   return parts.join(',');
+}
+
+/** Every record a streaming call hands over, once it has finished (the list methods: the doctor's and the tests'). */
+async function collected<T>(stream: (take: (record: T) => void) => Promise<void>): Promise<T[]> {
+  const records: T[] = [];
+  await stream((record) => records.push(record));
+  return records;
 }

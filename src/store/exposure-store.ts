@@ -16,7 +16,7 @@ import { rejectedShare, type RejectedRecordRow, type RejectedShare } from './rej
 
 
 /**
- * The exposure store (DESIGN.md §6), on PostgreSQL: a run's staging, the connection's current state,
+ * The exposure store, on PostgreSQL: a run's staging, the connection's current state,
  * the KnowledgeBase cache and run reports. Every worker on every machine sees the same store, so any
  * step of a run can run anywhere. Every write is idempotent.
  */
@@ -117,17 +117,6 @@ export class ExposureStore {
     return rows[0]?.body;
   }
 
-  async stagePart(run: RunRef, page: PageRange, part: StagedPart, body: unknown): Promise<void> {
-    // A step still running when its run ended (cancelled, failed, abandoned) must not stage anything.
-    const staged = await this.pool.query(
-      `INSERT INTO staged_fetches (run_key, page_index, part, body)
-       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM runs WHERE run_key = $1 AND status = 'running')
-       ON CONFLICT (run_key, page_index, part) DO UPDATE SET body = excluded.body`,
-      [run.runKey, page.index, part, JSON.stringify(body)],
-    );
-    if (staged.rowCount === 0) throw runNotRunning(run);
-  }
-
   /** Stages a part while its records are parsed (COPY as they come), with the parts `extra` gives at the end: see staged-pages.ts. */
   async stageStreamedPart(
     run: RunRef,
@@ -166,24 +155,28 @@ export class ExposureStore {
   }
 
   /**
-   * Writes a page's mapped records for the run's commit; writing the same page again replaces them.
-   * Given a mapping instead of records, maps the page's staged detections batch by batch as it writes,
-   * never holding the page or its findings whole (see staged-pages.ts). `attempt` is the attempt of the
-   * step that writes: a page taken over by a later attempt refuses an earlier one (see page-lease.ts).
-   * The page's rejected records (what its answers held that could not be read) are set aside with it,
-   * replacing what an earlier attempt set aside, under the same lease.
+   * Writes a page's mapped records for the run's commit, mapping the page's staged detections batch by
+   * batch as it writes, never holding the page or its findings whole (see staged-pages.ts); writing the
+   * same page again replaces them. `attempt` is the attempt of the step that writes: a page taken over by
+   * a later attempt refuses an earlier one (see page-lease.ts). The page's rejected records (what its
+   * answers held that could not be read) are set aside with it, replacing what an earlier attempt set
+   * aside, under the same lease.
    */
-  async uploadPage<Host>(
+  async uploadPage<Host>(run: RunRef, page: PageRange, mapping: StagedPageMapping<Host>, attempt = 1, rejected?: readonly RejectedRecordRow[]): Promise<void> {
+    await uploadStagedPage(this.pool, run, page, mapping, attempt, rejected);
+  }
+
+  /**
+   * Writes records already mapped as a page's, under the same lease and run checks as `uploadPage`. Runs
+   * never use it: store tests and the commit benchmark do, to give the commit exactly the records they need.
+   */
+  async uploadMappedRecords(
     run: RunRef,
     page: PageRange,
-    records: { assets: readonly Asset[]; findings: readonly Finding[]; qidsByHost?: ReadonlyMap<string, readonly string[]> } | StagedPageMapping<Host>,
+    records: { assets: readonly Asset[]; findings: readonly Finding[]; qidsByHost?: ReadonlyMap<string, readonly string[]> },
     attempt = 1,
     rejected?: readonly RejectedRecordRow[],
   ): Promise<void> {
-    if (isStagedPageMapping(records)) {
-      await uploadStagedPage(this.pool, run, page, records, attempt, rejected);
-      return;
-    }
     const { assets, findings, qidsByHost } = records;
     await withLeasedPage(this.pool, run, page, attempt, rejected, async (client) => {
       await copyRows(client, PAGE_ASSETS, ASSET_COLUMNS, assets.map((a) => assetRow(run, page, a, qidsByHost?.get(a.qualysHostId) ?? [])));
@@ -298,16 +291,6 @@ export class ExposureStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
-}
-
-function isStagedPageMapping<Host>(records: object): records is StagedPageMapping<Host> {
-  return 'findings' in records && typeof records.findings === 'function';
-}
-
-function runNotRunning(run: RunRef): StagedPageMissingError {
-  return new StagedPageMissingError(
-    `Run ${run.runKey} of connection ${run.connection} is no longer running (it was cancelled, failed, or a later run took over): nothing more is staged for it.`,
-  );
 }
 
 /** A PostgreSQL array literal of QIDs (digits only, so nothing needs quoting). */

@@ -11,13 +11,13 @@ import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-r
 import { confirmPageLease, lockPage, takePageLease } from './page-lease';
 import { PAGE_ASSETS, PAGE_FINDINGS, openPageTables, stagePageChanges } from './page-changes';
 import { writeRejectedRecords, type RejectedRecordRow } from './rejected-records';
-import { transactionOn, withClient } from './with-client';
+import { checkOut, transactionOn, withClient } from './with-client';
 
 /**
  * A page's Host List Detection answer in staging without ever being one value in memory: staged as the
  * JSON its hosts were serialised to while the body was parsed, and read back host by host (PostgreSQL
- * unnests the array) when the page is mapped and uploaded. The layout is the one `stagePart` writes:
- * one `staged_fetches` row per part, so either side reads what the other wrote.
+ * unnests the array) when the page is mapped and uploaded. One `staged_fetches` row per part, as
+ * staging written by earlier versions also has it, so pages staged by either are read alike.
  */
 
 /** Hosts per round trip when a staged page is read back: a few thousand detections at a time. */
@@ -110,20 +110,8 @@ interface CopySession {
 
 /** A transaction on a connection of its own, the run checked as running, the part's old row gone and its COPY begun. */
 async function openCopy(pool: Pool, run: RunRef, page: PageRange, part: StagedPart): Promise<CopySession> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  const onError = (err: Error): void => {
-    broken = err;
-  };
-  client.on('error', onError);
-  let released = false;
-  const release = (error?: unknown): void => {
-    if (released) return;
-    released = true;
-    client.off('error', onError);
-    // A connection left mid-COPY or mid-transaction is closed, not reused: that also rolls back.
-    client.release(error === undefined ? broken : error instanceof Error ? error : new Error(String(error)));
-  };
+  // A connection left mid-COPY or mid-transaction is closed by `release(error)`, not reused: that also rolls back.
+  const { client, release } = await checkOut(pool);
   try {
     await client.query('BEGIN');
     await expectRunning(client, run);

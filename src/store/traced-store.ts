@@ -4,7 +4,7 @@ import { ExposureStore } from './exposure-store';
 
 type Store = ExposureStore;
 type RunRef = Parameters<Store['beginRun']>[0];
-type PageRange = Parameters<Store['stagePart']>[1];
+type PageRange = Parameters<Store['stageStreamedPart']>[1];
 
 /** What a write span says: which write, for which connection, run and page — never a connection string. */
 function attributes(operation: string, run: Pick<RunRef, 'connection'> & Partial<Pick<RunRef, 'runKey'>>, page?: PageRange): Attributes {
@@ -25,10 +25,6 @@ function attributes(operation: string, run: Pick<RunRef, 'connection'> & Partial
 export class TracedExposureStore extends ExposureStore {
   override beginRun(...args: Parameters<Store['beginRun']>): ReturnType<Store['beginRun']> {
     return withSpan('store beginRun', attributes('beginRun', args[0]), () => super.beginRun(...args));
-  }
-
-  override stagePart(...args: Parameters<Store['stagePart']>): ReturnType<Store['stagePart']> {
-    return withSpan(`store stagePart ${args[2]}`, attributes('stagePart', args[0], args[1]), () => super.stagePart(...args));
   }
 
   override stageStreamedPart(...args: Parameters<Store['stageStreamedPart']>): ReturnType<Store['stageStreamedPart']> {

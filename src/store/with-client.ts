@@ -1,25 +1,50 @@
 import type { Pool, PoolClient } from 'pg';
 
+/** A client of the pool, held until `release` gives it back. */
+export interface CheckedOutClient {
+  client: PoolClient;
+  /**
+   * Gives the client back (once; later calls do nothing). Given the error its work failed with, or when
+   * its connection broke meanwhile, the client is destroyed rather than reused: that also rolls back
+   * whatever transaction or COPY it was in.
+   */
+  release(error?: unknown): void;
+}
+
 /**
- * Runs `body` with a client of the pool. A checked-out client whose server connection breaks between
- * two queries emits 'error' — unhandled, that would crash the worker — so it is caught here, the body's
- * next query fails instead, and the broken client is destroyed rather than returned to the pool.
+ * Takes a client of the pool for work that outlives one callback (e.g. a COPY fed while Qualys' body is
+ * read). A checked-out client whose server connection breaks between two queries emits 'error' —
+ * unhandled, that would crash the worker — so it is caught here, and the next query fails instead.
  */
-export async function withClient<T>(pool: Pool, body: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function checkOut(pool: Pool): Promise<CheckedOutClient> {
   const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (err: Error): void => {
     broken = err;
   };
   client.on('error', onError);
+  let released = false;
+  return {
+    client,
+    release(error?: unknown): void {
+      if (released) return;
+      released = true;
+      client.off('error', onError);
+      client.release(error === undefined ? broken : error instanceof Error ? error : new Error(String(error)));
+    },
+  };
+}
+
+/** Runs `body` with a client of the pool (see `checkOut`); a client whose work failed is not reused. */
+export async function withClient<T>(pool: Pool, body: (client: PoolClient) => Promise<T>): Promise<T> {
+  const { client, release } = await checkOut(pool);
   try {
-    return await body(client);
+    const result = await body(client);
+    release();
+    return result;
   } catch (err) {
-    broken ??= err instanceof Error ? err : new Error(String(err));
+    release(err);
     throw err;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
   }
 }
 

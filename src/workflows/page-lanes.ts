@@ -1,5 +1,6 @@
 import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { PageRange } from '../contracts/run';
+import { inLanes } from '../lanes/in-lanes';
 
 /**
  * Works through a run's pages in `lanes` side by side, in order, from `cursor.next`. When Temporal
@@ -13,24 +14,19 @@ export async function runPageLanes(
   cursor: { next: number },
   work: (page: PageRange) => Promise<void>,
 ): Promise<boolean> {
-  let stopTaking = false;
-  let failure: unknown;
+  let failure: { error: unknown } | undefined;
   const scope = new CancellationScope();
-  const lane = async (): Promise<void> => {
-    while (!stopTaking && failure === undefined && cursor.next < pages.length) {
-      const page = pages[cursor.next++];
-      try {
-        await work(page);
-      } catch (err) {
-        // A sibling cancelled by this scope reports a cancellation; the failure that caused it wins.
-        if (failure === undefined || (isCancellation(failure) && !isCancellation(err))) failure = err;
-        scope.cancel();
-        return;
-      }
-      if (workflowInfo().continueAsNewSuggested) stopTaking = true;
-    }
-  };
-  await scope.run(() => Promise.all(Array.from({ length: Math.min(lanes, pages.length) }, lane)));
-  if (failure !== undefined) throw failure;
+  await scope.run(() =>
+    inLanes(pages, lanes, work, {
+      cursor,
+      stopTaking: () => workflowInfo().continueAsNewSuggested,
+      onFailure: () => scope.cancel(),
+      // A sibling cancelled by this scope reports a cancellation; the failure that caused it wins.
+      prefer: (later, kept) => isCancellation(kept) && !isCancellation(later),
+    }).catch((error: unknown) => {
+      failure = { error };
+    }),
+  );
+  if (failure !== undefined) throw failure.error;
   return cursor.next >= pages.length;
 }

@@ -35,9 +35,9 @@ import {
   DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
   DEFAULT_RETRY_WINDOW_MINUTES,
   describeInputProblems,
-  legacyPageConcurrency,
-  pageConcurrency,
-  pagesInFlight,
+  callsPerApiFor,
+  legacyCallsPerApiFor,
+  pagesInFlightFor,
   syncInputSchema,
   type SyncInput,
 } from './sync-input';
@@ -76,8 +76,9 @@ export interface SyncContinuation {
   pass: PagePass;
   nextPage: number;
   pagesFetched: number;
+  /** Calls at once per API: `callsPerApi` (the field keeps its first name, so continued runs still read it). */
   pageConcurrency: number;
-  /** Pages fetched at once (absent in runs from before it could differ from pageConcurrency). */
+  /** Pages fetched at once: `pagesInFlight` (absent in runs from before it could differ from calls per API). */
   fetchLanes?: number;
   totals: RunTotals;
   timings: RunTimings;
@@ -123,9 +124,9 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   let ended: string | undefined;
   let rateLimitWait: RateLimitWaitProgress | undefined;
   let pages = continuation?.pages ?? [];
-  // Calls at once per API (and pages uploaded at once); pages fetched at once.
-  let concurrency = continuation?.pageConcurrency ?? 1;
-  let fetchLanes = continuation?.fetchLanes ?? concurrency;
+  // Calls at once per API (and pages applied at once); pages fetched at once.
+  let callsPerApi = continuation?.pageConcurrency ?? 1;
+  let pagesInFlight = continuation?.fetchLanes ?? callsPerApi;
   let pagesFetched = continuation?.pagesFetched ?? 0;
   let plan: RunPlan | undefined = continuation?.plan;
   let watermark = continuation?.watermark;
@@ -139,8 +140,8 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     pagesTotal: pages.length,
     pagesFetched,
     pagesDone: totals.pages,
-    pageConcurrency: concurrency,
-    pagesAtOnce: phase === 'fetching pages' ? fetchLanes : concurrency,
+    pageConcurrency: callsPerApi,
+    pagesAtOnce: phase === 'fetching pages' ? pagesInFlight : callsPerApi,
     hosts: totals.hosts,
     assets: totals.assets,
     detections: totals.detections,
@@ -206,8 +207,8 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       pass,
       nextPage: cursor.next,
       pagesFetched,
-      pageConcurrency: concurrency,
-      fetchLanes,
+      pageConcurrency: callsPerApi,
+      fetchLanes: pagesInFlight,
       totals,
       timings,
       plan,
@@ -223,11 +224,11 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
         validateCredentials.executeWithOptions(o, [{ connection: input.connection, run }]),
       );
       if (patched(PAGES_FOLLOW_THE_LIMIT)) {
-        concurrency = pageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
-        fetchLanes = pagesInFlight(input.maxConcurrency, concurrency);
+        callsPerApi = callsPerApiFor(input.maxConcurrency, validated.concurrencyLimit);
+        pagesInFlight = pagesInFlightFor(input.maxConcurrency, callsPerApi);
       } else {
-        concurrency = legacyPageConcurrency(input.maxConcurrency, validated.concurrencyLimit);
-        fetchLanes = concurrency;
+        callsPerApi = legacyCallsPerApiFor(input.maxConcurrency, validated.concurrencyLimit);
+        pagesInFlight = callsPerApi;
       }
       watermark = validated.qualysTime;
 
@@ -275,7 +276,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
 
     if (pass === 'fetch') {
       enterPhase('fetching pages');
-      if (!(await runPageLanes(pages, fetchLanes, cursor, fetchThenApply))) await continueLater();
+      if (!(await runPageLanes(pages, pagesInFlight, cursor, fetchThenApply))) await continueLater();
       await lookUpNewQids();
       waitingForQids?.sort((a, b) => a - b);
       pass = 'upload';
@@ -283,7 +284,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     }
     enterPhase('uploading pages');
     const left = waitingForQids === undefined ? pages : waitingForQids.map((index) => pages[index]);
-    if (!(await runPageLanes(left, concurrency, cursor, applyPage))) await continueLater();
+    if (!(await runPageLanes(left, callsPerApi, cursor, applyPage))) await continueLater();
     timings.rateLimitTimerSeconds += gate.waitedSeconds;
 
     enterPhase('committing');

@@ -58,8 +58,3 @@ function requestedWaitOf(err: unknown): { wait: RateLimitWait; timerSummary: str
   const [wait] = (err.cause.details ?? []) as [RateLimitWait | undefined];
   return wait && wait.waitSeconds > 0 ? { wait, timerSummary: kind.timerSummary } : undefined;
 }
-
-/** Whether a step failed with our typed failure of this type. */
-export function isFailureOfType(err: unknown, type: string): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type;
-}

@@ -80,7 +80,7 @@ export const syncInputSchema = z
 export type SyncInput = z.infer<typeof syncInputSchema>;
 
 export const DEFAULT_PAGE_SIZE = 1000;
-/** The cap on pages in flight before they followed the subscription's limit (see `legacyPageConcurrency`). */
+/** The cap on pages in flight before they followed the subscription's limit (see `legacyCallsPerApiFor`). */
 export const LEGACY_MAX_CONCURRENCY = 4;
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
 export const DEFAULT_RETRY_WINDOW_MINUTES = 360;
@@ -101,11 +101,12 @@ export function describeInputProblems(error: z.ZodError): string {
 }
 
 /**
- * Pages in flight: what the subscription allows per API — its concurrency limit minus one slot kept free
- * for the customer's other Qualys tools (and at least one) — or less when the input caps it. Each page
- * makes one call per API at a time, so the per-API slots (the true bound) are all used, none exceeded.
+ * Calls at once per API (and pages applied at once): what the subscription allows per API — its
+ * concurrency limit minus one slot kept free for the customer's other Qualys tools (and at least one) —
+ * or less when the input caps it. Each page makes one call per API at a time, so the per-API slots (the
+ * true bound) are all used, none exceeded.
  */
-export function pageConcurrency(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
+export function callsPerApiFor(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
   const allowed = Math.max(1, (subscriptionConcurrencyLimit ?? 2) - 1);
   return configuredCap === undefined ? allowed : Math.min(configuredCap, allowed);
 }
@@ -116,15 +117,15 @@ export function pageConcurrency(configuredCap: number | undefined, subscriptionC
  * The calls themselves stay within `callsPerApi`: every call takes one of the store's per-API slots
  * first. An input cap is a cap on pages, and is kept.
  */
-export function pagesInFlight(configuredCap: number | undefined, callsPerApi: number): number {
+export function pagesInFlightFor(configuredCap: number | undefined, callsPerApi: number): number {
   return Math.min(configuredCap ?? Number.POSITIVE_INFINITY, callsPerApi + 1);
 }
 
 /**
- * Pages in flight as runs started before `pageConcurrency` followed the limit computed it (a default cap
+ * Pages in flight as runs started before `callsPerApiFor` followed the limit computed it (a default cap
  * of 4). A run in flight on a subscription whose limit is above 5 replays only with this value: the
  * workflow chooses between the two behind `patched('pages-follow-the-limit')`.
  */
-export function legacyPageConcurrency(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
-  return Math.min(configuredCap ?? LEGACY_MAX_CONCURRENCY, pageConcurrency(undefined, subscriptionConcurrencyLimit));
+export function legacyCallsPerApiFor(configuredCap: number | undefined, subscriptionConcurrencyLimit: number | undefined): number {
+  return Math.min(configuredCap ?? LEGACY_MAX_CONCURRENCY, callsPerApiFor(undefined, subscriptionConcurrencyLimit));
 }

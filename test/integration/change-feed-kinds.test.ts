@@ -73,7 +73,7 @@ describe('the change feed carries every kind of change', () => {
     await db.store.beginRun(ref, [PAGE], idSet.length, { plan: { mode: options.mode ?? 'full', reason: 'a test' }, hostIds: idSet.map((h) => Number(h.id)) });
     const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, ref.startedAt));
     const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, ref.startedAt).findings);
-    await db.store.uploadPage(ref, PAGE, { assets, findings });
+    await db.store.uploadMappedRecords(ref, PAGE, { assets, findings });
     await db.store.commitRun(ref, report(ref), { allowShrink: true, maxShrinkShare: 0.5, removedAssetRetentionDays: options.retentionDays ?? 30 });
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-kinds-'));

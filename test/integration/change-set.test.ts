@@ -37,7 +37,7 @@ describe('the run\'s change set', () => {
     await db.store.beginRun(ref, [PAGE], idSet.length, { plan: { mode, reason: 'a test' }, hostIds: idSet.map((h) => Number(h.id)) });
     const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, ref.startedAt));
     const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, ref.startedAt).findings);
-    await db.store.uploadPage(ref, PAGE, { assets, findings });
+    await db.store.uploadMappedRecords(ref, PAGE, { assets, findings });
     const staged = await db.pool.query<{ what: string; n: number }>(
       `SELECT 'asset ' || change AS what, count(*)::int AS n FROM staged_assets WHERE run_key = $1 GROUP BY change
        UNION ALL SELECT 'finding ' || change, count(*)::int FROM staged_findings WHERE run_key = $1 GROUP BY change ORDER BY 1`,

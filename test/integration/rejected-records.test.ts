@@ -57,7 +57,7 @@ describe('rejected records in the store', () => {
     expect(stored[1]?.xml).toHaveLength(64 * 1024);
     expect(stored[0]?.reason).toContain('expected a numeric ID, got "q"');
 
-    await db.store.uploadPage(run, PAGES[0] as PageRange, { assets: [], findings: [] });
+    await db.store.uploadMappedRecords(run, PAGES[0] as PageRange, { assets: [], findings: [] });
     await db.store.commitRun(
       run,
       {
@@ -93,15 +93,15 @@ describe('rejected records in the store', () => {
     const rows = rejectedFromPage().map((record) => ({ api: 'hostDetection', ...record }));
     expect(rows.map((r) => r.hostId)).toEqual(['2', undefined]);
 
-    await db.store.uploadPage(run, page, { assets: [], findings: [] }, 2, rows);
-    await expect(db.store.uploadPage(run, page, { assets: [], findings: [] }, 1, [])).rejects.toMatchObject({ name: 'StaleAttemptError' });
+    await db.store.uploadMappedRecords(run, page, { assets: [], findings: [] }, 2, rows);
+    await expect(db.store.uploadMappedRecords(run, page, { assets: [], findings: [] }, 1, [])).rejects.toMatchObject({ name: 'StaleAttemptError' });
     const kept = await readRejectedRecords(db.pool, run.runKey);
     expect(kept.map((r) => [r.path, r.hostId])).toEqual([
       ['HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[1] (HOST ID 2)', '2'],
       ['HOST_LIST_VM_DETECTION_OUTPUT.RESPONSE.HOST_LIST.HOST[2]', undefined],
     ]);
 
-    await db.store.uploadPage(run, page, { assets: [], findings: [] }, 3, rows.slice(0, 1));
+    await db.store.uploadMappedRecords(run, page, { assets: [], findings: [] }, 3, rows.slice(0, 1));
     expect(await countRejectedRecords(db.pool, run.runKey)).toBe(1);
   });
 });

@@ -79,7 +79,7 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
     await db.store.beginRun(whole, [PAGE], 250);
     const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, SEEN_AT).findings);
     const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, SEEN_AT));
-    await db.store.uploadPage(whole, PAGE, { assets, findings });
+    await db.store.uploadMappedRecords(whole, PAGE, { assets, findings });
 
     expect(await stagedRows(streamed)).toEqual(await stagedRows(whole));
     const counts = mapping.counts();
@@ -91,7 +91,13 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
   it('reads a page staged the older way (one value, no QID part), deriving its QIDs', async () => {
     const older = runRef('older');
     await db.store.beginRun(older, [PAGE], 250);
-    await db.store.stagePart(older, PAGE, 'detections', hosts);
+    // As an earlier version staged it: one JSON value, written whole.
+    await db.store.pool.query('INSERT INTO staged_fetches (run_key, page_index, part, body) VALUES ($1, $2, $3, $4)', [
+      older.runKey,
+      PAGE.index,
+      'detections',
+      JSON.stringify(hosts),
+    ]);
     expect((await db.store.stagedPageQids(older, PAGE))?.sort()).toEqual([...qids].sort());
     await db.store.uploadPage(older, PAGE, pageMapping(CONNECTION, SEEN_AT, listed, [], cves));
     const whole = await stagedRows(runRef('whole'));

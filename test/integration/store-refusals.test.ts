@@ -48,7 +48,7 @@ describe('the store refuses what it must, with typed failures', () => {
   it('a commit with a page not uploaded: RunIncomplete, naming the page', async () => {
     const run = runRef('incomplete');
     await db.store.beginRun(run, PAGES, 20);
-    await db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] });
+    await db.store.uploadMappedRecords(run, PAGES[0], { assets: [], findings: [] });
     const failure = await failureOf(() => db.store.commitRun(run, report(run), POLICY));
     expect(failure.type).toBe('RunIncomplete');
     expect(failure.nonRetryable).toBe(true);
@@ -58,11 +58,11 @@ describe('the store refuses what it must, with typed failures', () => {
   it('a run abandoned for a later one, or ended (cancelled, failed): nothing more is staged for it and it never commits', async () => {
     const abandoned = runRef('abandoned');
     await db.store.beginRun(abandoned, PAGES, 20);
-    await db.store.stagePart(abandoned, PAGES[0], 'hosts', []);
+    await db.store.stageStreamedPart(abandoned, PAGES[0], 'hosts', async () => undefined);
     await db.store.beginRun(runRef('later'), PAGES, 20); // the later run of the connection takes over
     for (const step of [
-      () => db.store.stagePart(abandoned, PAGES[1], 'hosts', []),
-      () => db.store.uploadPage(abandoned, PAGES[1], { assets: [], findings: [] }),
+      () => db.store.stageStreamedPart(abandoned, PAGES[1], 'hosts', async () => undefined),
+      () => db.store.uploadMappedRecords(abandoned, PAGES[1], { assets: [], findings: [] }),
     ]) {
       const failure = await failureOf(step);
       expect(failure.type).toBe('StagedPageMissing');
@@ -73,7 +73,7 @@ describe('the store refuses what it must, with typed failures', () => {
 
     const cancelled = runRef('cancelled');
     await db.store.beginRun(cancelled, PAGES.slice(0, 1), 20);
-    await db.store.uploadPage(cancelled, PAGES[0], { assets: [], findings: [] });
+    await db.store.uploadMappedRecords(cancelled, PAGES[0], { assets: [], findings: [] });
     await db.store.endRun(cancelled, 'cancelled', 'cancelled', {});
     // Every page was uploaded before it ended, yet its staging is gone: committing it would empty the connection.
     const refused = await failureOf(() => db.store.commitRun(cancelled, report(cancelled), POLICY));
@@ -85,8 +85,8 @@ describe('the store refuses what it must, with typed failures', () => {
   it('a stale attempt of a page\'s upload (the page taken over by a later attempt) writes nothing: StaleAttempt', async () => {
     const run = runRef('stale');
     await db.store.beginRun(run, PAGES.slice(0, 1), 10);
-    await db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] }, 2);
-    const failure = await failureOf(() => db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] }, 1));
+    await db.store.uploadMappedRecords(run, PAGES[0], { assets: [], findings: [] }, 2);
+    const failure = await failureOf(() => db.store.uploadMappedRecords(run, PAGES[0], { assets: [], findings: [] }, 1));
     expect(failure.type).toBe('StaleAttempt');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('Attempt 1 of page 1 (hosts 1–10)');
@@ -96,7 +96,7 @@ describe('the store refuses what it must, with typed failures', () => {
   it('a commit the store refuses as a defect (a malformed staged row) fails at once: StoreDataDefect, naming the cause', async () => {
     const run = runRef('defect');
     await db.store.beginRun(run, PAGES.slice(0, 1), 10, { hostIds: Array.from({ length: 10 }, (_, i) => i + 1) });
-    await db.store.uploadPage(run, PAGES[0], { assets: [], findings: [] });
+    await db.store.uploadMappedRecords(run, PAGES[0], { assets: [], findings: [] });
     // A staged finding whose status is no lifecycle status: the current state's CHECK refuses it.
     await db.pool.query(
       `INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change)

@@ -7,7 +7,7 @@ import { ConfigError } from '../../src/config/errors';
 import { assetSchema, findingSchema } from '../../src/model/exposure';
 import { mapAsset, mapFindings, normaliseMac } from '../../src/model/map-qualys';
 import { shrinkProblem } from '../../src/store/shrink-guard';
-import { legacyPageConcurrency, pageConcurrency, pagesInFlight, syncInputSchema } from '../../src/workflows/sync-input';
+import { legacyCallsPerApiFor, callsPerApiFor, pagesInFlightFor, syncInputSchema } from '../../src/workflows/sync-input';
 
 describe('cutIntoPages', () => {
   it('cuts sorted IDs into contiguous ranges of at most pageSize hosts', () => {
@@ -121,25 +121,25 @@ describe('shrink guard', () => {
 
 describe('pages in flight', () => {
   it("follow the subscription's limit, one slot kept free, capped only when the input says so", () => {
-    expect(pageConcurrency(undefined, 2)).toBe(1);
-    expect(pageConcurrency(undefined, 10)).toBe(9);
-    expect(pageConcurrency(undefined, 1)).toBe(1);
-    expect(pageConcurrency(undefined, undefined)).toBe(1);
-    expect(pageConcurrency(3, 10)).toBe(3);
-    expect(pageConcurrency(20, 10)).toBe(9);
+    expect(callsPerApiFor(undefined, 2)).toBe(1);
+    expect(callsPerApiFor(undefined, 10)).toBe(9);
+    expect(callsPerApiFor(undefined, 1)).toBe(1);
+    expect(callsPerApiFor(undefined, undefined)).toBe(1);
+    expect(callsPerApiFor(3, 10)).toBe(3);
+    expect(callsPerApiFor(20, 10)).toBe(9);
   });
 
   it('pages fetched at once: one more than the calls per API, so staging overlaps the next calls; an input cap is kept', () => {
-    expect(pagesInFlight(undefined, 1)).toBe(2);
-    expect(pagesInFlight(undefined, 9)).toBe(10);
-    expect(pagesInFlight(3, pageConcurrency(3, 10))).toBe(3);
-    expect(pagesInFlight(20, pageConcurrency(20, 10))).toBe(10);
+    expect(pagesInFlightFor(undefined, 1)).toBe(2);
+    expect(pagesInFlightFor(undefined, 9)).toBe(10);
+    expect(pagesInFlightFor(3, callsPerApiFor(3, 10))).toBe(3);
+    expect(pagesInFlightFor(20, callsPerApiFor(20, 10))).toBe(10);
   });
 
   it('as runs started before this change computed them (a default cap of 4), for replaying those', () => {
-    expect(legacyPageConcurrency(undefined, 10)).toBe(4);
-    expect(legacyPageConcurrency(undefined, 2)).toBe(1);
-    expect(legacyPageConcurrency(6, 10)).toBe(6);
+    expect(legacyCallsPerApiFor(undefined, 10)).toBe(4);
+    expect(legacyCallsPerApiFor(undefined, 2)).toBe(1);
+    expect(legacyCallsPerApiFor(6, 10)).toBe(6);
   });
 });
 

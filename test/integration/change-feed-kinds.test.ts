@@ -9,6 +9,7 @@ import { exportChanges, type ChangeLine } from '../../src/store/export-changes';
 import { ChangeFeedConsumer } from '../harness/change-feed-consumer';
 import { useFreshStore } from '../harness/database';
 import { readJsonLines } from '../harness/sync-run';
+import { emptyRunReport } from '../harness/run-report';
 
 // Every kind of change the feed carries, on a hand-made estate committed through the real store (the
 // simulator never drops a detection or changes only its evidence): after each commit, a consumer that
@@ -39,24 +40,6 @@ const detection = (h: Host, qid: string, change: Partial<DetectionRecord> | unde
   detections: change === undefined ? h.detections.filter((d) => d.qid !== qid) : h.detections.map((d) => (d.qid === qid ? { ...d, ...change } : d)),
 });
 
-function report(run: RunRef) {
-  return {
-    modelVersion: 'x',
-    connection: run.connection,
-    workflowId: run.workflowId,
-    runKey: run.runKey,
-    startedAt: run.startedAt,
-    committedAt: run.startedAt,
-    durationSeconds: 0,
-    totals: { hosts: 0, assets: 0, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
-    dropped: { qidWithoutCve: 0, qidNotInKnowledgeBase: 0 },
-    apiCalls: { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0, total: 0 },
-    waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
-    continuedAsNew: 0,
-    watermark: run.startedAt,
-    plan: { mode: 'full' as const, reason: 'a test' },
-  };
-}
 
 const byKey = <T extends { key: string }>(items: T[]): T[] => [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
@@ -74,7 +57,7 @@ describe('the change feed carries every kind of change', () => {
     const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, ref.startedAt));
     const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves, ref.startedAt).findings);
     await db.store.uploadMappedRecords(ref, PAGE, { assets, findings });
-    await db.store.commitRun(ref, report(ref), { allowShrink: true, maxShrinkShare: 0.5, removedAssetRetentionDays: options.retentionDays ?? 30 });
+    await db.store.commitRun(ref, emptyRunReport(ref), { allowShrink: true, maxShrinkShare: 0.5, removedAssetRetentionDays: options.retentionDays ?? 30 });
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-kinds-'));
     const written = await exportChanges(db.pool, CONNECTION, consumer.lastRunKey ? { runKey: consumer.lastRunKey } : undefined, dir);

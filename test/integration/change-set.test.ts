@@ -1,6 +1,7 @@
 import type { PageRange, RunRef } from '../../src/contracts/run';
 import { mapAsset, mapFindings, type DetectionRecord, type HostRecord } from '../../src/model/map-qualys';
 import { useFreshStore } from '../harness/database';
+import { emptyRunReport } from '../harness/run-report';
 
 // Each page is staged as what it changes in the connection's current state; the commit applies that
 // change set, and the state it reports is the state counted in the store.
@@ -43,7 +44,7 @@ describe('the run\'s change set', () => {
        UNION ALL SELECT 'finding ' || change, count(*)::int FROM staged_findings WHERE run_key = $1 GROUP BY change ORDER BY 1`,
       [ref.runKey],
     );
-    const result = await db.store.commitRun(ref, report(ref), POLICY);
+    const result = await db.store.commitRun(ref, emptyRunReport(ref), POLICY);
     const counted = await db.pool.query(
       `SELECT (SELECT count(*)::int FROM assets WHERE connection = $1 AND status = 'active') AS "assetsActive",
               (SELECT count(*)::int FROM assets WHERE connection = $1 AND status = 'removed') AS "assetsRemoved",
@@ -85,21 +86,3 @@ describe('the run\'s change set', () => {
   });
 });
 
-function report(run: RunRef) {
-  return {
-    modelVersion: 'x',
-    connection: run.connection,
-    workflowId: run.workflowId,
-    runKey: run.runKey,
-    startedAt: run.startedAt,
-    committedAt: run.startedAt,
-    durationSeconds: 0,
-    totals: { hosts: 0, assets: 0, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
-    dropped: { qidWithoutCve: 0, qidNotInKnowledgeBase: 0 },
-    apiCalls: { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0, total: 0 },
-    waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
-    continuedAsNew: 0,
-    watermark: run.startedAt,
-    plan: { mode: 'full' as const, reason: 'a test' },
-  };
-}

@@ -9,6 +9,7 @@ import { exportCurrentState } from '../../src/store/export';
 import { countRejectedRecords, readRejectedRecords, replaceRejectedRecords, type ExportedRejectedRecord } from '../../src/store/rejected-records';
 import { useFreshStore } from '../harness/database';
 import { readJsonLines } from '../harness/sync-run';
+import { emptyRunReport } from '../harness/run-report';
 
 // Records Qualys sent that could not be read, set aside in `rejected_records` as the reader hands them
 // over: per run and page (a retried page replaces its own), counted, and exported with the run's state.
@@ -60,22 +61,7 @@ describe('rejected records in the store', () => {
     await db.store.uploadMappedRecords(run, PAGES[0] as PageRange, { assets: [], findings: [] });
     await db.store.commitRun(
       run,
-      {
-        modelVersion: 'x',
-        connection: run.connection,
-        workflowId: run.workflowId,
-        runKey: run.runKey,
-        startedAt: run.startedAt,
-        committedAt: run.startedAt,
-        durationSeconds: 0,
-        totals: { hosts: 0, assets: 0, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
-        dropped: { qidWithoutCve: 0, qidNotInKnowledgeBase: 0 },
-        apiCalls: { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0, total: 0, rejectedRecords: 2 },
-        waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
-        continuedAsNew: 0,
-        watermark: run.startedAt,
-        plan: { mode: 'full', reason: 'a test' },
-      },
+      emptyRunReport(run, (r) => ({ ...r, apiCalls: { ...r.apiCalls, rejectedRecords: 2 } })),
       POLICY,
     );
     const dir = mkdtempSync(path.join(tmpdir(), 'rejects-'));

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PageRange, RunRef } from '../../src/contracts/run';
 import { translateFailures } from '../../src/activities/failures';
 import { useFreshStore } from '../harness/database';
+import { emptyRunReport } from '../harness/run-report';
 
 // The store's refusals, each a typed, non-retryable failure: retrying cannot change them.
 
@@ -28,22 +29,7 @@ async function failureOf(step: () => Promise<unknown>): Promise<ApplicationFailu
 describe('the store refuses what it must, with typed failures', () => {
   const db = useFreshStore();
 
-  const report = (run: RunRef) => ({
-    modelVersion: 'x',
-    connection: run.connection,
-    workflowId: run.workflowId,
-    runKey: run.runKey,
-    startedAt: run.startedAt,
-    committedAt: run.startedAt,
-    durationSeconds: 0,
-    totals: { hosts: 20, assets: 0, detections: 0, findings: 0, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
-    dropped: { qidWithoutCve: 0, qidNotInKnowledgeBase: 0 },
-    apiCalls: { callsByEndpoint: {}, failuresByCode: {}, retryDelaySeconds: 0, total: 0 },
-    waiting: { rateLimitTimerSeconds: 0, retryDelaySeconds: 0 },
-    continuedAsNew: 0,
-    watermark: run.startedAt,
-    plan: { mode: 'full' as const, reason: 'a test' },
-  });
+  const report = (run: RunRef) => emptyRunReport(run, (r) => ({ ...r, totals: { ...r.totals, hosts: 20 } }));
 
   it('a commit with a page not uploaded: RunIncomplete, naming the page', async () => {
     const run = runRef('incomplete');

@@ -22,9 +22,9 @@ import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError } from '..
 import { explainRetriesExhausted, stepOptions } from '../../src/workflows/step-policy';
 
 /** What an activity throws for `error`, on the given attempt, with the waits it recorded. */
-async function failureFor(error: unknown, attempt = 1): Promise<{ failure: ApplicationFailure; waits: CallLogEntry[] }> {
+async function failureFor(error: unknown, attempt = 1, more: Partial<FailureContext> = {}): Promise<{ failure: ApplicationFailure; waits: CallLogEntry[] }> {
   const waits: CallLogEntry[] = [];
-  const context: FailureContext = { limits: DEFAULT_LIMIT_HANDLING, attempt, recordWait: (entry) => waits.push(entry) };
+  const context: FailureContext = { limits: DEFAULT_LIMIT_HANDLING, attempt, recordWait: (entry) => waits.push(entry), ...more };
   const thrown = await translateFailures(() => Promise.reject(error), context).then(
     () => undefined,
     (e: unknown) => e,
@@ -229,15 +229,8 @@ describe('a Qualys error becomes the Temporal failure the table says', () => {
   });
 
   it('counts such answers per step when the store can (attempts that ended otherwise do not count)', async () => {
-    const counted = async (failuresSoFar: number, attempt: number): Promise<ApplicationFailure> => {
-      const context: FailureContext = { limits: DEFAULT_LIMIT_HANDLING, attempt, countFailure: () => Promise.resolve(failuresSoFar) };
-      const thrown = await translateFailures(() => Promise.reject(qualysError('malformed-response')), context).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      if (!(thrown instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(thrown)}`);
-      return thrown;
-    };
+    const counted = async (failuresSoFar: number, attempt: number): Promise<ApplicationFailure> =>
+      (await failureFor(qualysError('malformed-response'), attempt, { countFailure: () => Promise.resolve(failuresSoFar) })).failure;
     // The 6th attempt, but only the 2nd answer that would not parse: retried.
     expect((await counted(2, 6)).nonRetryable).toBe(false);
     // The 4th such answer on the 4th attempt or later: given up.

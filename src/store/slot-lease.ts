@@ -81,8 +81,16 @@ export class SlotLease {
     }
     if (this.#stopped || this.#controller.signal.aborted) return;
     this.#deadline = sentAt + this.#leaseMs * (1 - MARGIN_SHARE);
+    this.#armExpiry();
+  }
+
+  /** A timer for the deadline. Timers keep whole milliseconds and may fire a little early: then re-arm. */
+  #armExpiry(): void {
     clearTimeout(this.#expiry);
-    this.#expiry = setTimeout(() => this.#expireIfDue(), Math.max(0, this.#deadline - performance.now()));
+    this.#expiry = setTimeout(() => {
+      this.#expireIfDue();
+      if (!this.#stopped && !this.#controller.signal.aborted) this.#armExpiry();
+    }, Math.max(1, Math.ceil(this.#deadline - performance.now())));
     this.#expiry.unref();
   }
 

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { QualysClient } from '../../src/qualys/client';
 import { QualysError, isQualysError, type QualysErrorKind } from '../../src/qualys/errors';
 import { fixture, standardLimitHeaders, startFakeQualys, xml, type FakeQualys } from './fixtures/qualys/fake-qualys';
+import { qualysFailure } from './fixtures/qualys/qualys-failure';
 
 const USERNAME = 'acme_ab12';
 // Distinctive, with characters that need URL/Basic encoding, so a leak would be unmistakable.
@@ -22,16 +23,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-async function failure(call: Promise<unknown>): Promise<QualysError> {
-  try {
-    await call;
-  } catch (error) {
-    if (!isQualysError(error)) throw error;
-    seen.push(error);
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (call: Promise<unknown>): Promise<QualysError> => qualysFailure(call, seen);
 
 function expectKind(error: QualysError, kind: QualysErrorKind, retryable: boolean): void {
   expect({ kind: error.kind, retryable: error.retryable }).toEqual({ kind, retryable });

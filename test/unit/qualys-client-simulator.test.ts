@@ -2,7 +2,7 @@
 import { resolveProfile, startSimulator, type GroundTruth, type RunningSimulator } from '../../simulator';
 import { detectionFieldsLeftOut } from '../../simulator/wire-quirks';
 import { QualysClient, type QualysCallEvent } from '../../src/qualys/client';
-import { isQualysError, type QualysError } from '../../src/qualys/errors';
+import { qualysFailure } from './fixtures/qualys/qualys-failure';
 
 let sim: RunningSimulator;
 let truth: GroundTruth;
@@ -50,15 +50,7 @@ function fullRange(): { idMin: number; idMax: number } {
   return { idMin: Math.min(...ids), idMax: Math.max(...ids) };
 }
 
-async function failure(call: Promise<unknown>): Promise<QualysError> {
-  try {
-    await call;
-  } catch (error) {
-    if (isQualysError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = qualysFailure;
 
 describe('every endpoint matches the simulator truth', () => {
   it('listHostIds returns every host ID, ascending', async () => {

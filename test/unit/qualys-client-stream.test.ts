@@ -2,9 +2,9 @@
 // coming, and a body that then breaks fails the call (the caller drops what it took).
 import { gzipSync } from 'node:zlib';
 import { QualysClient } from '../../src/qualys/client';
-import { isQualysError, type QualysError } from '../../src/qualys/errors';
 import type { HostDetections } from '../../src/qualys/schemas';
 import { fixture, startFakeQualys, xml, type FakeQualys } from './fixtures/qualys/fake-qualys';
+import { qualysFailure } from './fixtures/qualys/qualys-failure';
 
 let fake: FakeQualys;
 let client: QualysClient;
@@ -19,14 +19,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-async function failure(call: Promise<unknown>): Promise<QualysError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isQualysError(error)) throw new Error(`expected a QualysError, got ${String(error)}`);
-  return error;
-}
+const failure = qualysFailure;
 
 /** A page cut before its second host: what comes before, and the rest. */
 function halves(body: string): { first: string; rest: string } {

@@ -3,8 +3,9 @@
 // what was wrong, after reading little of it, or is read with what PostgreSQL would refuse replaced.
 import { gzipSync } from 'node:zlib';
 import { QualysClient, type QualysCallEvent } from '../../src/qualys/client';
-import { isQualysError, type QualysError } from '../../src/qualys/errors';
+import type { QualysError } from '../../src/qualys/errors';
 import { fixture, standardLimitHeaders, startFakeQualys, xml, type FakeQualys } from './fixtures/qualys/fake-qualys';
+import { qualysFailure } from './fixtures/qualys/qualys-failure';
 
 let fake: FakeQualys;
 let client: QualysClient;
@@ -21,15 +22,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-async function failure(call: Promise<unknown>): Promise<QualysError> {
-  try {
-    await call;
-  } catch (error) {
-    if (!isQualysError(error)) throw error;
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = qualysFailure;
 
 const gzipped = (body: string, status = 200, contentType = 'text/xml;charset=UTF-8') => ({
   status,

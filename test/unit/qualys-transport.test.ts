@@ -3,8 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { QualysClient } from '../../src/qualys/client';
-import { QualysError, isQualysError } from '../../src/qualys/errors';
 import { fixture, fixturePath, startFakeQualys, xml, type FakeQualys } from './fixtures/qualys/fake-qualys';
+import { qualysFailure } from './fixtures/qualys/qualys-failure';
 
 const credentials = { username: 'acme_ab12', password: 'tls-test-password' };
 const FAKE_HOST = 'qualysapi.connector.test';
@@ -23,15 +23,7 @@ afterAll(async () => {
   await qualys.close();
 });
 
-async function failure(call: Promise<unknown>): Promise<QualysError> {
-  try {
-    await call;
-  } catch (error) {
-    if (isQualysError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = qualysFailure;
 
 /** A CONNECT proxy that tunnels every target to the fake Qualys, recording what was asked for. */
 async function startConnectProxy(options: { requireAuth?: boolean } = {}) {

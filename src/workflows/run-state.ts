@@ -4,6 +4,8 @@ import { addPage, emptyTotals } from './run-totals';
 // The run's state: everything a qualysSync run knows about itself, in one serialisable value. It is the
 // continue-as-new payload as it is, the progress query and the Web UI's current details are derived from
 // it, and it changes only through the pure functions below — the workflow replaces it, never edits it.
+// It lives with the workflow, not in src/contracts: it is the workflow's contract with its own next
+// execution, read by no activity, store or client (they get the contract types it is built from).
 
 export type SyncPhase =
   | 'validating'
@@ -92,8 +94,8 @@ export function enterPhase(state: RunState, phase: SyncPhase): RunState {
 }
 
 /** The credentials work: how many calls and pages the run allows itself, and its watermark. */
-export function validated(state: RunState, lanes: { callsPerApi: number; pagesInFlight: number; watermark: string | undefined }): RunState {
-  return { ...state, ...lanes };
+export function validated(state: RunState, access: { callsPerApi: number; pagesInFlight: number; watermark: string | undefined }): RunState {
+  return { ...state, callsPerApi: access.callsPerApi, pagesInFlight: access.pagesInFlight, watermark: access.watermark };
 }
 
 /** The estate is listed: the run's pages and plan, and whether it applies pages as they arrive. */

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const since = (): number => Math.round(performance.now() - started);
   const run = { connection, runKey: `plain-${Date.now()}`, workflowId: 'plain-loop', startedAt: new Date().toISOString() };
-  const totals: RunTotals = emptyTotals();
+  let totals: RunTotals = emptyTotals();
   const fetchedAt: number[] = [];
   const uploadedAt: number[] = [];
 
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   totals.knowledgeBaseLookups += (await steps.lookupKnowledgeBase({ run })).lookedUp;
   await inLanes(pages, callsPerApi, async (page) => {
     const mapped = await steps.uploadPage({ run, page });
-    addPage(totals, mapped);
+    totals = addPage(totals, mapped);
     uploadedAt.push(since());
   });
   await steps.commitRun({ run, totals, timings: { rateLimitTimerSeconds: 0, continuedAsNew: 0 }, policy });

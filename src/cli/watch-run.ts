@@ -26,8 +26,9 @@ export async function watchRun(handle: WorkflowHandle, out: NodeJS.WritableStrea
 }
 
 export function describeProgress(p: SyncProgress): string {
-  const done = p.pagesFetched + p.pagesDone;
-  const pages = p.pagesTotal > 0 ? `${bar(done, 2 * p.pagesTotal)} fetched ${p.pagesFetched}/${p.pagesTotal}, uploaded ${p.pagesDone}/${p.pagesTotal}` : '';
+  // A worker from before pagesApplied answers with its first name only.
+  const applied = p.pagesApplied ?? p.pagesDone;
+  const pages = p.pagesTotal > 0 ? `${bar(p.pagesFetched + applied, 2 * p.pagesTotal)} fetched ${p.pagesFetched}/${p.pagesTotal}, applied ${applied}/${p.pagesTotal}` : '';
   if (p.rateLimitWait) return `${p.phase.padEnd(15)}  ${pages}  waiting for the Qualys rate limit until ${p.rateLimitWait.until}`;
   return [`${p.phase.padEnd(15)}`, pages, `hosts ${p.hosts}`, `assets ${p.assets}`, `findings ${p.findings}`].filter(Boolean).join('  ');
 }

@@ -14,14 +14,32 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { DetectionsFetched, PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../contracts/run';
+import type { DetectionsFetched, PageRange } from '../contracts/run';
 import type { SyncActivities } from '../activities/sync-activities';
 import type { FailureType } from '../contracts/failure-table';
 import { acquireConnectionLock, releaseConnectionLock, type LockOwner } from './connection-lock';
 import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
+import { resumedState, type SyncContinuation } from './legacy-continuation';
 import { runPageLanes } from './page-lanes';
-import { progressQuery, renderCurrentDetails, type RateLimitWaitProgress, type SyncPhase, type SyncProgress } from './progress';
-import { addPage, emptyTotals } from './run-totals';
+import { progressOf, progressQuery, renderCurrentDetails } from './progress';
+import {
+  applyPassStarted,
+  endedWithoutCommit,
+  enterPhase,
+  enumerated,
+  continued,
+  pageApplied,
+  pageFetched,
+  pagesToApply,
+  pageWaitsForQids,
+  qidsLookedUp,
+  rateLimitWaitChanged,
+  rateLimitWaited,
+  skipped,
+  startRun,
+  validated,
+  type RunState,
+} from './run-state';
 import type { SyncResult } from './sync-result';
 import { RateLimitGate } from './rate-limit-gate';
 import { STEP_DEFAULTS, explainRetriesExhausted, stepOptions, type StepKind } from './step-policy';
@@ -68,262 +86,232 @@ const CANCEL_WINS_OVER_STEP_FAILURE = 'cancel-wins-over-step-failure';
 // Cleanup after a cancelled or failed run: brief, and never allowed to hide why the run ended.
 const { endRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '2 minutes' });
 
-/** What a run carries into its next execution when it continues as new: cursors and counters only. */
-export interface SyncContinuation {
-  run: RunRef;
-  pages: PageRange[];
-  /** Which pass over the pages the next execution resumes, and at which page. */
-  pass: PagePass;
-  nextPage: number;
-  pagesFetched: number;
-  /** Calls at once per API: `callsPerApi` (the field keeps its first name, so continued runs still read it). */
-  pageConcurrency: number;
-  /** Pages fetched at once: `pagesInFlight` (absent in runs from before it could differ from calls per API). */
-  fetchLanes?: number;
-  totals: RunTotals;
-  timings: RunTimings;
-  plan?: RunPlan;
-  /** Qualys' time at the run's first call: the watermark the commit writes. */
-  watermark?: string;
-  /**
-   * Runs that apply pages as they arrive: the fetched pages that waited for QIDs the cache did not know,
-   * applied after the KnowledgeBase lookup. Absent in runs that apply every page after the fetch pass.
-   */
-  waitingForQids?: number[];
-}
-
-/**
- * The fetch pass fetches every page (applying, in runs that do, each page whose QIDs are known); the
- * apply pass maps and applies the pages left once the QID → CVE cache is complete.
- */
-type PagePass = 'fetch' | 'upload';
-
 /**
  * One connector run: validate credentials → enumerate assets → per page: fetch detections, then map and
  * apply it at once when the QID → CVE cache knows its QIDs → look up the QIDs new to the cache (in as
  * few KnowledgeBase calls as possible) → map and apply the pages that waited for them → commit the
  * run's change set, so the run's results become the connection's current state at once, or not at all. Pages
  * run side by side up to what the subscription allows; long rate-limit waits are durable timers; a
- * long run continues as new. A cancelled or failed run commits nothing, clears what it staged and
- * frees its connection.
+ * long run continues as new, carrying its RunState. A cancelled or failed run commits nothing, clears
+ * what it staged and frees its connection.
  */
-export async function qualysSync(rawInput: unknown, continuation?: SyncContinuation): Promise<SyncResult> {
+export async function qualysSync(rawInput: unknown, carried?: RunState | SyncContinuation): Promise<SyncResult> {
   const input = parseInput(rawInput);
-  const info = workflowInfo();
-  const run: RunRef = continuation?.run ?? {
-    connection: input.connection,
-    runKey: info.firstExecutionRunId,
-    workflowId: info.workflowId,
-    startedAt: new Date(info.runStartTime.getTime()).toISOString(),
-  };
-  const owner: LockOwner = { workflowId: run.workflowId, runKey: run.runKey };
-  const totals: RunTotals = continuation?.totals ?? emptyTotals();
-  const timings: RunTimings = continuation?.timings ?? { rateLimitTimerSeconds: 0, continuedAsNew: 0 };
+  const r = openRun(rawInput, input, carried);
+  // One run per connection: a second one ends at once, before spending a single Qualys call. The lock
+  // outlives continue-as-new, so a continued run already holds it.
+  const alreadyRunning = carried ? undefined : await acquireConnectionLock(input.connection, ownerOf(r));
+  if (alreadyRunning !== undefined) return skip(r, alreadyRunning);
+  try {
+    if (!carried) {
+      await validate(r);
+      await enumerate(r);
+    }
+    if (r.state.pass === 'fetch') {
+      await fetchPass(r);
+      await lookUpNewQids(r);
+      change(r, applyPassStarted(r.state));
+    }
+    await applyPass(r);
+    return await commit(r);
+  } catch (err) {
+    return await endWithoutCommit(r, err);
+  }
+}
 
-  let phase: SyncPhase = 'validating';
-  let ended: string | undefined;
-  let rateLimitWait: RateLimitWaitProgress | undefined;
-  let pages = continuation?.pages ?? [];
-  // Calls at once per API (and pages applied at once); pages fetched at once.
-  let callsPerApi = continuation?.pageConcurrency ?? 1;
-  let pagesInFlight = continuation?.fetchLanes ?? callsPerApi;
-  let pagesFetched = continuation?.pagesFetched ?? 0;
-  let plan: RunPlan | undefined = continuation?.plan;
-  let watermark = continuation?.watermark;
-  let waitingForQids = continuation?.waitingForQids;
-  // Progress is derived from the run's state when asked, never kept as a second copy.
-  const progress = (): SyncProgress => ({
-    connection: input.connection,
-    phase,
-    mode: plan?.mode,
-    since: plan?.since,
-    pagesTotal: pages.length,
-    pagesFetched,
-    pagesDone: totals.pages,
-    pageConcurrency: callsPerApi,
-    pagesAtOnce: phase === 'fetching pages' ? pagesInFlight : callsPerApi,
-    hosts: totals.hosts,
-    assets: totals.assets,
-    detections: totals.detections,
-    findings: totals.findings,
-    droppedNoCve: totals.droppedNoCve,
-    droppedUnknownQid: totals.droppedUnknownQid,
-    rejectedRecords: totals.rejectedRecords ?? 0,
-    hostsKept: totals.hostsKept ?? 0,
-    rateLimitWait,
-    continuedAsNew: timings.continuedAsNew,
-    ended,
-  });
-  const showProgress = (): void => setCurrentDetails(renderCurrentDetails(progress()));
-  const enterPhase = (next: SyncPhase): void => {
-    phase = next;
-    showProgress();
-  };
-  setHandler(progressQuery, progress);
+/** A run in progress: its input, its state (replaced through run-state.ts, never edited) and its rate-limit gate. */
+interface Run {
+  readonly rawInput: unknown;
+  readonly input: SyncInput;
+  state: RunState;
+  readonly gate: RateLimitGate;
+}
+
+function openRun(rawInput: unknown, input: SyncInput, carried: RunState | SyncContinuation | undefined): Run {
+  const info = workflowInfo();
+  const state = carried
+    ? resumedState(carried)
+    : startRun({
+        connection: input.connection,
+        runKey: info.firstExecutionRunId,
+        workflowId: info.workflowId,
+        startedAt: new Date(info.runStartTime.getTime()).toISOString(),
+      });
+  const r: Run = { rawInput, input, state, gate: new RateLimitGate((wait) => change(r, rateLimitWaitChanged(r.state, wait))) };
+  setHandler(progressQuery, () => progressOf(r.state));
   upsertSearchAttributes([{ key: QUALYS_CONNECTION, value: input.connection }]);
+  return r;
+}
+
+/** Every change of the run's state goes through here, so the Web UI's current details always show it. */
+function change(r: Run, next: RunState): void {
+  r.state = next;
+  setCurrentDetails(renderCurrentDetails(progressOf(next)));
+}
+
+function ownerOf(r: Run): LockOwner {
+  return { workflowId: r.state.run.workflowId, runKey: r.state.run.runKey };
+}
+
+function skip(r: Run, alreadyRunning: string): SyncResult {
+  const { connection } = r.input;
+  const message = `already running: ${alreadyRunning} — connection ${connection} has a run in progress, so this one did nothing`;
+  change(r, skipped(r.state, message));
+  return { outcome: 'skipped', connection, alreadyRunning, message };
+}
+
+/** Runs a step through the rate-limit gate, with its kind's retries; a step that ran out of them says so. */
+async function step<T>(r: Run, kind: StepKind, summary: string, call: (o: ActivityOptions) => Promise<T>): Promise<T> {
+  const retryWindowMinutes = r.input.retryWindowMinutes ?? DEFAULT_RETRY_WINDOW_MINUTES;
+  const settings = { retryWindowMinutes, heartbeatTimeoutSeconds: r.input.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS };
+  try {
+    return await r.gate.run(() => call({ ...stepOptions(kind, settings), summary }));
+  } catch (err) {
+    throw explainRetriesExhausted(err, summary, retryWindowMinutes);
+  }
+}
+
+async function validate(r: Run): Promise<void> {
+  const { input } = r;
+  change(r, enterPhase(r.state, 'validating'));
+  const access = await step(r, 'qualys', `check credentials and API access of ${input.connection}`, (o) =>
+    validateCredentials.executeWithOptions(o, [{ connection: input.connection, run: r.state.run }]),
+  );
+  change(r, validated(r.state, { ...lanesFor(input.maxConcurrency, access.concurrencyLimit), watermark: access.qualysTime }));
+}
+
+/** Calls at once per API (and pages applied at once), and pages fetched at once. */
+function lanesFor(maxConcurrency: number | undefined, concurrencyLimit: number | undefined): { callsPerApi: number; pagesInFlight: number } {
+  if (patched(PAGES_FOLLOW_THE_LIMIT)) {
+    const callsPerApi = callsPerApiFor(maxConcurrency, concurrencyLimit);
+    return { callsPerApi, pagesInFlight: pagesInFlightFor(maxConcurrency, callsPerApi) };
+  }
+  const callsPerApi = legacyCallsPerApiFor(maxConcurrency, concurrencyLimit);
+  return { callsPerApi, pagesInFlight: callsPerApi };
+}
+
+async function enumerate(r: Run): Promise<void> {
+  const { input } = r;
+  const { run, watermark } = r.state;
+  change(r, enterPhase(r.state, 'enumerating'));
+  await step(r, 'qualys', 'refresh the QID → CVE cache', (o) => refreshKnowledgeBase.executeWithOptions(o, [{ run }]));
   const planning = {
     mode: input.mode ?? 'auto',
     fullEveryHours: input.fullEveryHours ?? DEFAULT_FULL_EVERY_HOURS,
     overlapMinutes: input.overlapMinutes ?? DEFAULT_OVERLAP_MINUTES,
   };
-  const policy = {
+  const estate = await step(r, 'qualys', `list host IDs of ${input.connection}`, (o) =>
+    enumerateAssets.executeWithOptions(o, [
+      { run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE, shrinkGuard: shrinkPolicyOf(input), planning, qualysTime: watermark },
+    ]),
+  );
+  change(r, enumerated(r.state, estate, patched(PAGES_APPLIED_AS_THEY_ARRIVE)));
+}
+
+/** Every page fetched, in lanes; each applied in its lane when the cache knows its QIDs (see fetchThenApply). */
+async function fetchPass(r: Run): Promise<void> {
+  change(r, enterPhase(r.state, 'fetching pages'));
+  await inPageLanes(r, r.state.pages, r.state.pagesInFlight, (page) => fetchThenApply(r, page));
+}
+
+/** Per page: fetch → apply, unless its QIDs wait for the KnowledgeBase (or the run applies every page later). */
+async function fetchThenApply(r: Run, page: PageRange): Promise<void> {
+  const fetched = await fetchPage(r, page);
+  if (!r.state.appliesAsFetched) return;
+  if (fetched.unknownQids === 0) await applyPage(r, page);
+  else change(r, pageWaitsForQids(r.state, page));
+}
+
+async function fetchPage(r: Run, page: PageRange): Promise<DetectionsFetched> {
+  const { run, pages } = r.state;
+  const fetched = await step(r, 'qualys', `fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
+    fetchDetections.executeWithOptions(o, [{ run, page, statuses: r.input.statuses }]),
+  );
+  change(r, pageFetched(r.state));
+  return fetched;
+}
+
+async function lookUpNewQids(r: Run): Promise<void> {
+  change(r, enterPhase(r.state, 'knowledge base'));
+  const looked = await step(r, 'qualys', 'look up the QIDs new to the QID → CVE cache', (o) =>
+    lookupKnowledgeBase.executeWithOptions(o, [{ run: r.state.run }]),
+  );
+  change(r, qidsLookedUp(r.state, looked.lookedUp));
+}
+
+/** The pages that waited for the KnowledgeBase (or, in runs from before pages were applied as they arrive, every page). */
+async function applyPass(r: Run): Promise<void> {
+  change(r, enterPhase(r.state, 'applying pages'));
+  await inPageLanes(r, pagesToApply(r.state), r.state.callsPerApi, (page) => applyPage(r, page));
+}
+
+async function applyPage(r: Run, page: PageRange): Promise<void> {
+  const mapped = await step(r, 'store', `map and upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [{ run: r.state.run, page }]));
+  change(r, pageApplied(r.state, mapped));
+}
+
+/** Works through `pages` in lanes from where the pass stands; continues as new when Temporal suggests it. */
+async function inPageLanes(r: Run, pages: readonly PageRange[], lanes: number, work: (page: PageRange) => Promise<void>): Promise<void> {
+  const cursor = { next: r.state.nextPage };
+  if (!(await runPageLanes(pages, lanes, cursor, work))) await continueLater(r, cursor.next);
+}
+
+async function continueLater(r: Run, nextPage: number): Promise<never> {
+  return continueAsNew<typeof qualysSync>(r.rawInput, continued(r.state, nextPage, r.gate.waitedSeconds));
+}
+
+async function commit(r: Run): Promise<SyncResult> {
+  const { input } = r;
+  change(r, enterPhase(rateLimitWaited(r.state, r.gate.waitedSeconds), 'committing'));
+  const { run, totals, timings, watermark, plan } = r.state;
+  const committed = await step(r, 'store', `commit the run of ${input.connection}`, (o) =>
+    commitRun.executeWithOptions(o, [
+      { run, totals, timings, policy: shrinkPolicyOf(input), watermark, plan, maxRejectedShare: input.maxRejectedShare ?? DEFAULT_MAX_REJECTED_SHARE },
+    ]),
+  );
+  await releaseConnectionLock(input.connection, ownerOf(r));
+  change(r, enterPhase(r.state, 'done'));
+  return {
+    outcome: 'completed',
+    connection: input.connection,
+    runKey: committed.runKey,
+    mode: plan?.mode ?? 'full',
+    totals,
+    changes: committed.changes,
+    state: committed.state,
+  };
+}
+
+/** A cancelled or failed run: says why, clears its staging, frees its connection, and ends as it must. */
+async function endWithoutCommit(r: Run, err: unknown): Promise<never> {
+  if (err instanceof ContinueAsNew) throw err;
+  // A cancel asked for is the run's ending even when its step then failed otherwise.
+  const cancelRequested = !isCancellation(err) && CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_STEP_FAILURE);
+  const outcome = isCancellation(err) || cancelRequested ? 'cancelled' : 'failed';
+  const reason = outcome === 'cancelled' ? 'cancelled' : describeFailure(err);
+  change(r, endedWithoutCommit(r.state, outcome, reason));
+  // Cleanup must run even though the run itself is cancelled, and must never hide why it ended.
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await endRun({ run: r.state.run, outcome, reason });
+    } catch (cleanupError) {
+      log.warn('Could not clear the run\'s staging; the next run of the connection clears it', { error: describeFailure(cleanupError) });
+    }
+    await releaseConnectionLock(r.input.connection, ownerOf(r));
+  });
+  throw cancelRequested ? new CancelledFailure(`cancelled; the step then ended with ${describeFailure(err)}`, [], err instanceof Error ? err : undefined) : err;
+}
+
+function hostsOf(page: PageRange): string {
+  return `hosts ${page.idMin}–${page.idMax}`;
+}
+
+function shrinkPolicyOf(input: SyncInput): { allowShrink: boolean; maxShrinkShare: number; removedAssetRetentionDays: number } {
+  return {
     allowShrink: input.allowShrink ?? false,
     maxShrinkShare: input.maxShrinkShare ?? DEFAULT_MAX_SHRINK_SHARE,
     removedAssetRetentionDays: input.removedAssetRetentionDays ?? DEFAULT_REMOVED_ASSET_RETENTION_DAYS,
   };
-
-  // One run per connection: a second one ends at once, before spending a single Qualys call. The lock
-  // outlives continue-as-new, so a continued run already holds it.
-  const alreadyRunning = continuation ? undefined : await acquireConnectionLock(input.connection, owner);
-  if (alreadyRunning !== undefined) {
-    const message = `already running: ${alreadyRunning} — connection ${input.connection} has a run in progress, so this one did nothing`;
-    phase = 'skipped';
-    setCurrentDetails(`**Skipped:** ${message}`);
-    return { outcome: 'skipped', connection: input.connection, alreadyRunning, message };
-  }
-
-  const gate = new RateLimitGate((wait) => {
-    rateLimitWait = wait;
-    showProgress();
-  });
-  const retryWindowMinutes = input.retryWindowMinutes ?? DEFAULT_RETRY_WINDOW_MINUTES;
-  const settings = { retryWindowMinutes, heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS };
-  const step = async <T>(kind: StepKind, summary: string, call: (o: ActivityOptions) => Promise<T>): Promise<T> => {
-    try {
-      return await gate.run(() => call({ ...stepOptions(kind, settings), summary }));
-    } catch (err) {
-      throw explainRetriesExhausted(err, summary, retryWindowMinutes);
-    }
-  };
-
-  let pass: PagePass = continuation?.pass ?? 'fetch';
-  const cursor = { next: continuation?.nextPage ?? 0 };
-  const continueLater = async (): Promise<never> => {
-    timings.rateLimitTimerSeconds += gate.waitedSeconds;
-    timings.continuedAsNew += 1;
-    return continueAsNew<typeof qualysSync>(rawInput, {
-      run,
-      pages,
-      pass,
-      nextPage: cursor.next,
-      pagesFetched,
-      pageConcurrency: callsPerApi,
-      fetchLanes: pagesInFlight,
-      totals,
-      timings,
-      plan,
-      watermark,
-      waitingForQids,
-    });
-  };
-
-  try {
-    if (!continuation) {
-      enterPhase('validating');
-      const validated = await step('qualys', `check credentials and API access of ${input.connection}`, (o) =>
-        validateCredentials.executeWithOptions(o, [{ connection: input.connection, run }]),
-      );
-      if (patched(PAGES_FOLLOW_THE_LIMIT)) {
-        callsPerApi = callsPerApiFor(input.maxConcurrency, validated.concurrencyLimit);
-        pagesInFlight = pagesInFlightFor(input.maxConcurrency, callsPerApi);
-      } else {
-        callsPerApi = legacyCallsPerApiFor(input.maxConcurrency, validated.concurrencyLimit);
-        pagesInFlight = callsPerApi;
-      }
-      watermark = validated.qualysTime;
-
-      enterPhase('enumerating');
-      await step('qualys', 'refresh the QID → CVE cache', (o) => refreshKnowledgeBase.executeWithOptions(o, [{ run }]));
-      const enumerated = await step('qualys', `list host IDs of ${input.connection}`, (o) =>
-        enumerateAssets.executeWithOptions(o, [
-          { run, pageSize: input.pageSize ?? DEFAULT_PAGE_SIZE, shrinkGuard: policy, planning, qualysTime: watermark },
-        ]),
-      );
-      pages = enumerated.pages;
-      plan = enumerated.plan;
-      totals.hosts = enumerated.hostCount;
-      totals.hostsAsked = enumerated.hostsAsked;
-      if (patched(PAGES_APPLIED_AS_THEY_ARRIVE)) waitingForQids = [];
-      showProgress();
-    }
-
-    const hostsOf = (page: PageRange): string => `hosts ${page.idMin}–${page.idMax}`;
-    const fetchPage = async (page: PageRange): Promise<DetectionsFetched> => {
-      const fetched = await step('qualys', `fetch ${hostsOf(page)} (page ${page.index + 1} of ${pages.length})`, (o) =>
-        fetchDetections.executeWithOptions(o, [{ run, page, statuses: input.statuses }]),
-      );
-      pagesFetched += 1;
-      showProgress();
-      return fetched;
-    };
-    const applyPage = async (page: PageRange): Promise<void> => {
-      const mapped = await step('store', `map and upload ${hostsOf(page)}`, (o) => uploadPage.executeWithOptions(o, [{ run, page }]));
-      addPage(totals, mapped);
-      showProgress();
-    };
-    // Per page: fetch → apply, unless its QIDs wait for the KnowledgeBase (or the run applies every page later).
-    const fetchThenApply = async (page: PageRange): Promise<void> => {
-      const fetched = await fetchPage(page);
-      if (waitingForQids === undefined) return;
-      if (fetched.unknownQids === 0) await applyPage(page);
-      else waitingForQids.push(page.index);
-    };
-    const lookUpNewQids = async (): Promise<void> => {
-      enterPhase('knowledge base');
-      const looked = await step('qualys', 'look up the QIDs new to the QID → CVE cache', (o) => lookupKnowledgeBase.executeWithOptions(o, [{ run }]));
-      totals.knowledgeBaseLookups += looked.lookedUp;
-    };
-
-    if (pass === 'fetch') {
-      enterPhase('fetching pages');
-      if (!(await runPageLanes(pages, pagesInFlight, cursor, fetchThenApply))) await continueLater();
-      await lookUpNewQids();
-      waitingForQids?.sort((a, b) => a - b);
-      pass = 'upload';
-      cursor.next = 0;
-    }
-    enterPhase('uploading pages');
-    const left = waitingForQids === undefined ? pages : waitingForQids.map((index) => pages[index]);
-    if (!(await runPageLanes(left, callsPerApi, cursor, applyPage))) await continueLater();
-    timings.rateLimitTimerSeconds += gate.waitedSeconds;
-
-    enterPhase('committing');
-    const committed = await step('store', `commit the run of ${input.connection}`, (o) =>
-      commitRun.executeWithOptions(o, [
-        { run, totals, timings, policy, watermark, plan, maxRejectedShare: input.maxRejectedShare ?? DEFAULT_MAX_REJECTED_SHARE },
-      ]),
-    );
-    await releaseConnectionLock(input.connection, owner);
-    enterPhase('done');
-    return {
-      outcome: 'completed',
-      connection: input.connection,
-      runKey: committed.runKey,
-      mode: plan?.mode ?? 'full',
-      totals,
-      changes: committed.changes,
-      state: committed.state,
-    };
-  } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    // A cancel asked for is the run's ending even when its step then failed otherwise.
-    const cancelRequested = !isCancellation(err) && CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_STEP_FAILURE);
-    const cancelled = isCancellation(err) || cancelRequested;
-    const reason = cancelled ? 'cancelled' : describeFailure(err);
-    const done = `${pagesFetched} of ${pages.length} pages fetched, ${totals.pages} uploaded`;
-    ended = `${reason} during "${phase}" (${done}). Nothing was committed: the connection's data is as the last committed run left it.`;
-    enterPhase(cancelled ? 'cancelled' : 'failed');
-    // Cleanup must run even though the run itself is cancelled, and must never hide why it ended.
-    await CancellationScope.nonCancellable(async () => {
-      try {
-        await endRun({ run, outcome: cancelled ? 'cancelled' : 'failed', reason });
-      } catch (cleanupError) {
-        log.warn('Could not clear the run\'s staging; the next run of the connection clears it', { error: describeFailure(cleanupError) });
-      }
-      await releaseConnectionLock(input.connection, owner);
-    });
-    throw cancelRequested ? new CancelledFailure(`cancelled; the step then ended with ${describeFailure(err)}`, [], err instanceof Error ? err : undefined) : err;
-  }
 }
 
 /** The failure as a person reads it: its type and our own message (never the raw cause chain). */

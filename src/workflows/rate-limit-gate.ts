@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, sleep } from '@temporalio/workflow';
 import { failureKindOf, type RateLimitWait } from '../contracts/failure-table';
-import type { RateLimitWaitProgress } from './progress';
+import type { RateLimitWaitProgress } from './run-state';
 
 /**
  * Waits out long Qualys rate limits on durable timers. When any step learns that Qualys wants the run

@@ -62,10 +62,10 @@ export function workerEnvFor(options: {
   };
 }
 
-/** Waits until the run has fetched (or uploaded) at least `pages` pages, asking its `progress` query. */
+/** Waits until the run has fetched (or applied) at least `pages` pages, asking its `progress` query. */
 export async function waitForPages(
   handle: WorkflowHandle,
-  counter: 'pagesFetched' | 'pagesDone',
+  counter: 'pagesFetched' | 'pagesApplied',
   pages: number,
   timeoutMs = 60_000,
 ): Promise<void> {

@@ -69,7 +69,7 @@ describe('replay: recorded histories of real runs replay against the current wor
     expect(outcomes).toEqual(Object.fromEntries(histories.map((h) => [h.name, 'ok'])));
   });
 
-  it('both sides of each patch are covered: runs from before it (v1-*, v2-*, v3-*) and runs that took it', () => {
+  it('both sides of each patch are covered: runs from before it (v1-*, v2-*, v3-*) and runs that took it; continued runs of both forms', () => {
     const histories = recordedHistories();
     const took = (patch: string): string[] => histories.filter((h) => patchesIn(h.history).includes(patch)).map((h) => h.name);
     expect(took('pages-follow-the-limit')).toEqual(
@@ -90,6 +90,19 @@ describe('replay: recorded histories of real runs replay against the current wor
       expect.arrayContaining(['completed', 'applied-as-fetched', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit', 'continued-as-new-first']),
     );
     for (const h of histories.filter((h) => /^v[123]-/.test(h.name))) expect(patchesIn(h.history)).not.toContain('pages-applied-as-they-arrive');
+    // Executions continued as new start from what the one before carried: the run state (the others), or
+    // the continuation of runs from before it (v1-* … v4-*), which they read once at their start.
+    const carried = (name: string): Record<string, unknown> => {
+      const payload = histories.find((h) => h.name === name)?.history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[1];
+      if (!payload?.data) throw new Error(`${name} does not start from what a continued run carries`);
+      return JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
+    };
+    expect(carried('continued-as-new-last')).toMatchObject({ stateVersion: 1, pass: 'apply', appliesAsFetched: true });
+    for (const name of ['v1-continued-as-new-last', 'v2-continued-as-new-last', 'v3-continued-as-new-last', 'v4-continued-as-new-last']) {
+      expect(carried(name)).not.toHaveProperty('stateVersion');
+      expect(carried(name)).toMatchObject({ pass: 'upload', pageConcurrency: expect.any(Number) });
+    }
+    expect(carried('v4-continued-as-new-last')).toHaveProperty('waitingForQids');
     const applied = histories.find((h) => h.name === 'applied-as-fetched')?.history.events ?? [];
     const steps = applied.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
     expect(steps.indexOf('uploadPage')).toBeLessThan(steps.indexOf('lookupKnowledgeBase'));

@@ -101,7 +101,7 @@ describe('run control: cancellation, failures that clean up, and the connection 
     // What the run says of itself: the progress query, the Web UI's current details (CLI metadata), the store.
     const progress = await started.handle.query(progressQuery);
     expect(progress.phase).toBe('cancelled');
-    expect(progress.ended).toMatch(/^cancelled during "fetching pages" \(0 of 3 pages fetched, 0 uploaded\)\. Nothing was committed/);
+    expect(progress.ended).toMatch(/^cancelled during "fetching pages" \(0 of 3 pages fetched, 0 applied\)\. Nothing was committed/);
     const metadata = await temporalCli(['workflow', 'metadata', '--workflow-id', started.workflowId]);
     expect(metadata.code).toBe(0);
     expect(metadata.stdout).toContain('Cancelled:');

@@ -89,7 +89,7 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
         await page.getByText(/fetchDetections • fetch hosts/).first().waitFor({ timeout: 30_000 });
         await page.getByRole('tab', { name: /User Metadata/ }).click();
         // The UI renders summary and details (Markdown) in sandboxed frames: read every frame's text.
-        const shown = await waitForText(page, [`Qualys sync of connection ${connection} (full)`, /Phase: (fetching|uploading) pages/, /Pages: \d+ of 20 fetched/]);
+        const shown = await waitForText(page, [`Qualys sync of connection ${connection} (full)`, /Phase: (fetching|applying) pages/, /Pages: \d+ of 20 fetched, \d+ applied/]);
         expect(shown).toMatch(/Hosts: 200/);
         const progress = await handle.query(progressQuery);
         expect(progress.phase).not.toBe('done');

@@ -12,6 +12,8 @@ import { untracedWorkerOptions } from '../../src/telemetry/tracing';
 import { PROJECT_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
 import type { CompletedSync, SyncResult } from '../../src/workflows/sync-result';
+import type { SyncContinuation } from '../../src/workflows/legacy-continuation';
+import type { RunState } from '../../src/workflows/run-state';
 
 // The workflow's own logic — page lanes, rate-limit waits on durable timers, retries that run out,
 // cancellation, continue-as-new — on the real Temporal dev server with stub activities: each test runs in
@@ -135,10 +137,16 @@ describe('the workflow logic, with stub activities', () => {
     TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEST_TEMPORAL_ADDRESS, namespace: process.env.TEST_TEMPORAL_NAMESPACE }),
   );
 
-  function start(scenario: Partial<Scenario> & { pages: number }, input: Record<string, unknown> = {}): { handle: Promise<WorkflowHandle>; scenario: Scenario } {
+  /** A connection of its own for a test, and what its stub activities do. */
+  function newScenario(scenario: Partial<Scenario> & { pages: number }): { connection: string; scenario: Scenario } {
     const connection = `wf-${randomUUID()}`;
     const full: Scenario = { steps: [], fetchesInFlight: 0, mostFetchesInFlight: 0, ...scenario };
     scenarios.set(connection, full);
+    return { connection, scenario: full };
+  }
+
+  function start(scenario: Partial<Scenario> & { pages: number }, input: Record<string, unknown> = {}): { handle: Promise<WorkflowHandle>; scenario: Scenario } {
+    const { connection, scenario: full } = newScenario(scenario);
     const handle = env().client.workflow.start('qualysSync', { taskQueue, workflowId: `sync-${connection}`, args: [{ connection, ...input }] });
     return { handle, scenario: full };
   }
@@ -268,6 +276,53 @@ describe('the workflow logic, with stub activities', () => {
     expect(again).toMatchObject({ outcome: 'completed' });
   });
 
+  it('resumes a run continued before the run state from the continuation it carries: in its fetch pass, applying pages as they arrive', async () => {
+    const { connection, scenario } = newScenario({ pages: 4 });
+    // As a run continued as new before this change carries it: two pages fetched, page 0 applied, page 1 waiting.
+    const pages = Array.from({ length: 4 }, (_, index) => ({ index, idMin: index * 10 + 1, idMax: index * 10 + 10, hosts: 10 }));
+    const continuation: SyncContinuation = {
+      run: { connection, runKey: `legacy-${connection}`, workflowId: `legacy-${connection}`, startedAt: '2026-12-01T00:00:00.000Z' },
+      pages,
+      pass: 'fetch',
+      nextPage: 2,
+      pagesFetched: 2,
+      pageConcurrency: 2,
+      fetchLanes: 3,
+      totals: { hosts: 40, hostsAsked: 40, assets: 10, detections: 30, findings: 20, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 0 },
+      timings: { rateLimitTimerSeconds: 5, continuedAsNew: 1 },
+      plan: { mode: 'full', reason: 'a full run' },
+      watermark: '2026-12-01T00:00:00.000Z',
+      waitingForQids: [1],
+    };
+    const result = (await env().client.workflow.execute('qualysSync', { taskQueue, workflowId: `legacy-${connection}`, args: [{ connection }, continuation] })) as CompletedSync;
+
+    // Pages 2 and 3 fetched (and applied in their lanes: their QIDs are known), then the lookup, then page 1.
+    expect(scenario.steps.slice(0, 4).sort()).toEqual(['apply 2', 'apply 3', 'fetch 2', 'fetch 3']);
+    expect(scenario.steps.slice(4)).toEqual(['lookup', 'apply 1', 'commit']);
+    expect(result).toMatchObject({ outcome: 'completed', runKey: `legacy-${connection}`, mode: 'full', totals: { pages: 4, assets: 40, knowledgeBaseLookups: 1 } });
+    expect(scenario.committed?.timings).toEqual({ rateLimitTimerSeconds: 5, continuedAsNew: 1 });
+  });
+
+  it('resumes a run continued before pages followed the limit or were applied as they arrive: it applies every page left', async () => {
+    const { connection, scenario } = newScenario({ pages: 3 });
+    const pages = Array.from({ length: 3 }, (_, index) => ({ index, idMin: index * 10 + 1, idMax: index * 10 + 10, hosts: 10 }));
+    // No fetchLanes, no waitingForQids, no plan: what such runs carried.
+    const continuation: SyncContinuation = {
+      run: { connection, runKey: `v1-${connection}`, workflowId: `v1-${connection}`, startedAt: '2026-12-01T00:00:00.000Z' },
+      pages,
+      pass: 'upload',
+      nextPage: 1,
+      pagesFetched: 3,
+      pageConcurrency: 1,
+      totals: { hosts: 30, assets: 10, detections: 30, findings: 20, droppedNoCve: 0, droppedUnknownQid: 0, pages: 1, knowledgeBaseLookups: 4 },
+      timings: { rateLimitTimerSeconds: 0, continuedAsNew: 2 },
+    };
+    const result = (await env().client.workflow.execute('qualysSync', { taskQueue, workflowId: `v1-${connection}`, args: [{ connection }, continuation] })) as CompletedSync;
+
+    expect(scenario.steps).toEqual(['apply 1', 'apply 2', 'commit']);
+    expect(result).toMatchObject({ outcome: 'completed', mode: 'full', totals: { pages: 3, assets: 30, knowledgeBaseLookups: 4 } });
+  });
+
   it('turns a second run of a connection away before it spends a call', async () => {
     const { handle: started, scenario } = start({ pages: 1, fetch: () => untilCancelled() });
     const first = await started;
@@ -319,6 +374,20 @@ describe('continue-as-new, with stub activities', () => {
     expect(scenario.steps.slice(scenario.steps.indexOf('lookup') + 1, -1).sort()).toEqual(['apply 2', 'apply 9']);
     expect(scenario.steps.at(-1)).toBe('commit');
     expect(result).toMatchObject({ outcome: 'completed', totals: { pages: 12, assets: 120, hosts: 120 } });
+    // Each continued execution started from the run state the one before carried, as it is.
+    const carried: RunState[] = [];
+    for await (const execution of env().client.workflow.list({ query: `WorkflowId = "sync-${connection}"` })) {
+      const history = await env().client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[1];
+      if (payload) carried.push(env().client.options.loadedDataConverter.payloadConverter.fromPayload<RunState>(payload));
+    }
+    expect(carried).toHaveLength(scenario.committed?.timings.continuedAsNew ?? 0);
+    for (const state of carried) {
+      expect(state).toMatchObject({ stateVersion: 1, run: { runKey: result.runKey, connection }, pages: expect.any(Array), appliesAsFetched: true });
+      expect(state.pages).toHaveLength(12);
+      expect(state.nextPage).toBeLessThanOrEqual(12);
+    }
+    expect(carried.map((s) => s.timings.continuedAsNew).sort((a, b) => a - b)).toEqual(carried.map((_, i) => i + 1));
   });
 });
 

@@ -105,7 +105,7 @@ function toHostDetections(host: z.output<typeof hostElementSchema>): HostDetecti
 }
 
 function toDetection(detection: DetectionElement): Detection {
-  return compact({
+  return compact<Detection>({
     uniqueVulnId: detection.UNIQUE_VULN_ID,
     qid: detection.QID,
     type: detection.TYPE,

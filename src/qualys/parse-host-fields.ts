@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { compact } from './compact';
-import type { QualysHost } from './schemas';
+import type { DnsData, QualysHost } from './schemas';
 import { integer, node, optionalId, requiredId, text } from './xml-values';
 
 /**
@@ -39,9 +39,9 @@ type HostElement = z.output<typeof hostElementSchema>;
 
 export function toQualysHost(host: HostElement): QualysHost {
   const dnsData = host.DNS_DATA
-    ? compact({ hostname: host.DNS_DATA.HOSTNAME, domain: host.DNS_DATA.DOMAIN, fqdn: host.DNS_DATA.FQDN })
+    ? compact<DnsData>({ hostname: host.DNS_DATA.HOSTNAME, domain: host.DNS_DATA.DOMAIN, fqdn: host.DNS_DATA.FQDN })
     : undefined;
-  return compact({
+  return compact<QualysHost>({
     id: host.ID,
     assetId: host.ASSET_ID,
     ip: host.IP,

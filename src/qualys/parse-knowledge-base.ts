@@ -62,7 +62,7 @@ function toKnowledgeBaseVuln(vuln: VulnElement): KnowledgeBaseVuln {
   for (const cve of vuln.CVE_LIST?.CVE ?? []) {
     if (cve.ID !== undefined) cves.add(cve.ID);
   }
-  return compact({
+  return compact<KnowledgeBaseVuln>({
     qid: vuln.QID,
     title: vuln.TITLE,
     severity: vuln.SEVERITY_LEVEL,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The typed records the Qualys client returns. They are plain JSON (strings, numbers, booleans,
- * arrays), so they can be staged to disk and re-validated with these same schemas when read back.
+ * The typed records the Qualys client returns, and the one type of each record: the mapping to the
+ * exposure model reads these types as they are. They are plain JSON (strings, numbers, booleans,
+ * arrays), so pages are staged in the store as they are and read back through these same schemas.
  * Dates are kept exactly as Qualys sends them (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
  */
 
@@ -16,6 +17,7 @@ export const dnsDataSchema = z.object({
   domain: optionalString,
   fqdn: optionalString,
 });
+export type DnsData = z.infer<typeof dnsDataSchema>;
 
 /** A host as Host List (details=All, show_trurisk=1, show_asset_id=1) or Host List Detection describes it. */
 export const qualysHostSchema = z.object({

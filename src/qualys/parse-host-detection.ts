@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compact } from './compact';
 import { parseDocument, recordReader } from './parse-document';
+import { fieldsOf } from './fields';
 import { hostElementShape, toQualysHost } from './parse-host-fields';
 import type { Detection, HostDetections } from './schemas';
 import { warningSchema, type ResponseWarning } from './truncation';
@@ -53,16 +54,11 @@ const detectionElementSchema = z.object({
   // DTD: optional. Without it the detection is listed because its last scan found it: an open finding
   // (only "Fixed" closes one; see README, "Records as the DTDs allow").
   STATUS: text,
-  FIRST_FOUND_DATETIME: text, // DTD: optional
-  LAST_FOUND_DATETIME: text, // DTD: optional
+  ...fieldsOf(text, 'FIRST_FOUND_DATETIME', 'LAST_FOUND_DATETIME'), // DTD: optional
   QDS: qdsSchema, // DTD: optional, attribute severity
   TIMES_FOUND: integer({ min: 0 }), // DTD: optional
-  LAST_TEST_DATETIME: text, // DTD: optional
-  LAST_UPDATE_DATETIME: text, // DTD: optional
-  LAST_FIXED_DATETIME: text, // DTD: optional
-  LAST_PROCESSED_DATETIME: text, // DTD: optional
-  IS_IGNORED: flag, // DTD: optional
-  IS_DISABLED: flag, // DTD: optional
+  ...fieldsOf(text, 'LAST_TEST_DATETIME', 'LAST_UPDATE_DATETIME', 'LAST_FIXED_DATETIME', 'LAST_PROCESSED_DATETIME'), // DTD: optional
+  ...fieldsOf(flag, 'IS_IGNORED', 'IS_DISABLED'), // DTD: optional
 });
 type DetectionElement = z.output<typeof detectionElementSchema>;
 

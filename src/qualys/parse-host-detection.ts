@@ -4,7 +4,7 @@ import { parseDocument, recordReader } from './parse-document';
 import { fieldsOf } from './fields';
 import { hostElementShape, toQualysHost } from './parse-host-fields';
 import type { Detection, HostDetections } from './schemas';
-import { warningSchema, type ResponseWarning } from './truncation';
+import { listOutputSchema, type ResponseWarning } from './truncation';
 import type { XmlContext, XmlDocument } from './xml';
 import {
   flag,
@@ -69,13 +69,7 @@ const hostElementSchema = z.object({
 });
 
 // DTD: `HOST_LIST_VM_DETECTION_OUTPUT (REQUEST?, RESPONSE)`, `RESPONSE (DATETIME, HOST_LIST?, WARNING?)`.
-const detectionDocumentSchema = z.object({
-  RESPONSE: z.object({
-    DATETIME: text,
-    HOST_LIST: node({ HOST: list(hostElementSchema) }),
-    WARNING: warningSchema,
-  }),
-});
+const detectionDocumentSchema = listOutputSchema({ HOST_LIST: node({ HOST: list(hostElementSchema) }) });
 
 /** One HOST with its detections, read as soon as its end tag arrives (the streaming path). */
 export const hostDetectionRecords = recordReader(

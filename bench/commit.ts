@@ -41,6 +41,8 @@ function recordsOf(host: TruthHost) {
       truriskScore: host.truriskScore,
     },
     hostAsset: {
+      // The QPS HostAsset id is the host's ASSET_ID; the benchmark's hosts all have a HostAsset.
+      id: host.assetId ?? host.id,
       qwebHostId: host.id,
       fqdn: host.fqdn,
       interfaces: host.interfaces.map((i) => ({ interfaceName: i.name, macAddress: i.mac, address: i.address, gatewayAddress: i.gateway })),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { pageMapping, type StagedDetectionHost } from '../src/activities/page-mapping';
+import { pageMapping } from '../src/activities/page-mapping';
 import type { HostDetections } from '../src/qualys/schemas';
 import { hostDetectionRecords } from '../src/qualys/parse-host-detection';
 import { XmlBodyReader } from '../src/qualys/xml-body-reader';
@@ -67,16 +67,17 @@ export function measureCpu(pageXml: Buffer, knowledgeBase: ReadonlyMap<string, {
   const page = { index: 0, idMin: 0, idMax: 0, hosts: 0 };
   // Every host of the page is in Host List's answer too (the estate), as in a real run.
   const listed = staged.map((json) => {
-    const { detections: _detections, ...host } = JSON.parse(json) as StagedDetectionHost;
+    const { detections: _detections, ...host } = JSON.parse(json) as HostDetections;
     return host;
   });
   let rowBytes = 0;
   const upload = (hostJson: readonly string[]): void => {
     const mapping = pageMapping('bench', run.startedAt, listed, [], knowledgeBase);
     rowBytes = 0;
-    // As staging hands the hosts back: a hundred at a time, each JSON text parsed (pg does that for jsonb).
+    // As staging hands the hosts back: a hundred at a time, each JSON text parsed (pg does that for jsonb)
+    // and read back through the schema it was staged by.
     for (let at = 0; at < hostJson.length; at += 100) {
-      const batch = hostJson.slice(at, at + 100).map((json) => JSON.parse(json) as StagedDetectionHost);
+      const batch = hostJson.slice(at, at + 100).map((json) => mapping.hostSchema.parse(JSON.parse(json)));
       let copy = '';
       for (const finding of mapping.findings(batch)) copy += `${findingRow(run, page, finding).map(copyField).join('\t')}\n`;
       rowBytes += copy.length;

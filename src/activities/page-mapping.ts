@@ -1,10 +1,8 @@
 import type { Asset, Finding } from '../model/exposure';
-import { mapAsset, mapFindings, type DetectionRecord, type HostAssetRecord, type HostRecord, type QidCves } from '../model/map-qualys';
+import { mapAsset, mapFindings, type QidCves } from '../model/map-qualys';
+import { hostDetectionsSchema, type HostAsset, type HostDetections, type QualysHost } from '../qualys/schemas';
 import type { StagedPageMapping } from '../store/staged-pages';
 import type { AnswerPart } from '../store/types';
-
-/** A staged Host List Detection host: the host's fields and its detections. */
-export type StagedDetectionHost = HostRecord & { detections: DetectionRecord[] };
 
 export interface PageCounts {
   assets: number;
@@ -46,11 +44,11 @@ const NONE_UNREAD: UnreadHosts = { ids: new Set(), unnamedIn: new Set() };
 export function pageMapping(
   connection: string,
   seenAt: string,
-  hosts: readonly HostRecord[],
-  hostAssets: readonly HostAssetRecord[],
+  hosts: readonly QualysHost[],
+  hostAssets: readonly HostAsset[],
   knowledgeBase: ReadonlyMap<string, QidCves>,
   unread: UnreadHosts = NONE_UNREAD,
-): StagedPageMapping<StagedDetectionHost> & { counts(): PageCounts } {
+): StagedPageMapping<HostDetections> & { counts(): PageCounts } {
   const assetOf = new Map(hostAssets.map((a) => [a.qwebHostId, a]));
   const assetHosts = new Map(hosts.map((h) => [h.id, h]));
   const kept = new Set(unread.ids);
@@ -58,7 +56,8 @@ export function pageMapping(
   const qidsOf = new Map<string, string[]>();
   const counts: PageCounts = { assets: 0, findings: 0, detections: 0, droppedNoCve: 0, droppedUnknownQid: 0, hostsOutsideIdSet: 0, hostsKept: 0 };
   return {
-    findings(batch: readonly StagedDetectionHost[]): Finding[] {
+    hostSchema: hostDetectionsSchema,
+    findings(batch: readonly HostDetections[]): Finding[] {
       const findings: Finding[] = [];
       for (const host of batch) {
         if (kept.has(host.id)) continue;

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { z } from 'zod';
 import type {
   CommitResult,
   DetectionsFetched,
@@ -17,15 +18,15 @@ import { DEFAULT_MAX_REJECTED_SHARE } from '../contracts/run';
 import type { ConnectionProfile, ConnectionProfiles } from '../config/connections';
 import { SecretMasker, proxySecrets } from '../config/secrets';
 import { MODEL_VERSION } from '../model/exposure';
-import type { DetectionRecord, HostAssetRecord, HostRecord } from '../model/map-qualys';
 import type { DetectionStatus, HostFilter, HostIdSet, QualysCallOptions } from '../qualys/client';
 import { accessProbes } from '../qualys/diagnostics';
 import type { QualysEndpoint } from '../qualys/endpoints';
+import { hostAssetSchema, qualysHostSchema, type HostAsset, type HostDetections, type KnowledgeBaseVuln, type QualysHost } from '../qualys/schemas';
 import { ShrinkGuardError, StagedPageMissingError, TooManyRejectedRecordsError } from '../store/errors';
 import type { ExposureStore } from '../store/exposure-store';
 import { shrinkProblem } from '../store/shrink-guard';
 import { countStepFailure } from '../store/step-failures';
-import type { RejectedRecordRow } from '../store/rejected-records';
+import { rejectedRecordRowSchema, type RejectedRecordRow } from '../store/rejected-records';
 import type { AnswerPart, CommitPolicy, KnowledgeBaseEntry } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping, type UnreadHosts } from './page-mapping';
@@ -46,14 +47,14 @@ export interface QualysApi {
     range: IdRange,
     options: { statuses?: readonly DetectionStatus[]; ids?: readonly number[] },
     call: QualysCallOptions,
-    take: (host: HostRecord & { detections: DetectionRecord[] }) => void,
+    take: (host: HostDetections) => void,
   ): Promise<void>;
   /** Host List details, each host handed over as soon as it is read (provisional until the promise resolves). */
-  streamHosts(range: IdRange, call: QualysCallOptions, take: (host: HostRecord) => void, filter?: HostFilter): Promise<void>;
+  streamHosts(range: IdRange, call: QualysCallOptions, take: (host: QualysHost) => void, filter?: HostFilter): Promise<void>;
   /** Asset Management host assets, each handed over as soon as it is read (provisional until the promise resolves). */
-  streamHostAssets(range: IdRange, call: QualysCallOptions, take: (asset: HostAssetRecord) => void, filter?: HostFilter): Promise<void>;
-  knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
-  knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseEntry[]>;
+  streamHostAssets(range: IdRange, call: QualysCallOptions, take: (asset: HostAsset) => void, filter?: HostFilter): Promise<void>;
+  knowledgeBase(qids: readonly string[], call?: QualysCallOptions): Promise<KnowledgeBaseVuln[]>;
+  knowledgeBaseModifiedSince(since: string, call?: QualysCallOptions): Promise<KnowledgeBaseVuln[]>;
   countHostAssets(range?: Partial<IdRange>, call?: QualysCallOptions): Promise<number>;
   subscriptionLimits(
     endpoint?: QualysEndpoint,
@@ -75,8 +76,8 @@ export interface SyncActivityDeps {
 const KNOWLEDGE_BASE_BATCH = 500;
 
 interface StagedFetch {
-  hosts: HostRecord[];
-  hostAssets: HostAssetRecord[];
+  hosts: QualysHost[];
+  hostAssets: HostAsset[];
 }
 
 /** The activities of a `qualysSync` run, built from injected dependencies. */
@@ -233,11 +234,11 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   /** What mapping a page needs besides its detections (which are read back batch by batch). */
   async function readStagedPage(run: RunRef, page: PageRange): Promise<StagedFetch & { qids: string[]; rejected: RejectedByPart }> {
     const [hosts, hostAssets, qids, ...rejectedParts] = await Promise.all([
-      store.readStagedPart<StagedFetch['hosts']>(run, page, 'hosts'),
-      store.readStagedPart<StagedFetch['hostAssets']>(run, page, 'hostAssets'),
+      store.readStagedPart(run, page, 'hosts', z.array(qualysHostSchema)),
+      store.readStagedPart(run, page, 'hostAssets', z.array(hostAssetSchema)),
       store.stagedPageQids(run, page),
       // Absent for a part staged before rejected records were staged beside it: none were.
-      ...ANSWER_PARTS.map((part) => store.readStagedPart<RejectedRecordRow[]>(run, page, `${part}Rejected`)),
+      ...ANSWER_PARTS.map((part) => store.readStagedPart(run, page, `${part}Rejected`, z.array(rejectedRecordRowSchema))),
     ]);
     const rejected = new Map(ANSWER_PARTS.map((part, i) => [part, rejectedParts[i] ?? []]));
     if (!hosts || !hostAssets || !qids) {
@@ -354,8 +355,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         // within "one page, one call per API". Each part is staged on its own, so a retry after a
         // failure fetches only what is missing.
         const parts = [
-          stagedPart<HostRecord>(run, page, 'hosts', call, (take, partCall) => client.streamHosts(page, partCall, take, { ids })),
-          stagedPart<HostAssetRecord>(run, page, 'hostAssets', call, (take, partCall) => client.streamHostAssets(page, partCall, take, { ids })),
+          stagedPart<QualysHost>(run, page, 'hosts', call, (take, partCall) => client.streamHosts(page, partCall, take, { ids })),
+          stagedPart<HostAsset>(run, page, 'hostAssets', call, (take, partCall) => client.streamHostAssets(page, partCall, take, { ids })),
           stagedDetections(run, page, client.streamDetections.bind(client), { statuses, ids }, call),
         ] as const;
         // The attempt ends only once all three calls have, so a retry never overlaps a call still running.
@@ -460,7 +461,8 @@ function isoTime(value: string | undefined): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-function toCacheEntry(vuln: KnowledgeBaseEntry): KnowledgeBaseEntry {
+/** What the cache keeps of a KnowledgeBase entry: what maps its QID to CVEs and what tells an entry Qualys changed. */
+function toCacheEntry(vuln: KnowledgeBaseVuln): KnowledgeBaseEntry {
   return { qid: vuln.qid, cves: vuln.cves, severity: vuln.severity, title: vuln.title, lastServiceModified: vuln.lastServiceModified };
 }
 

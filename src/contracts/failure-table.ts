@@ -269,14 +269,16 @@ export const FAILURE_TABLE = {
     retry: 'non-retryable',
     cause:
       'a value the store refuses (a `\\u0000` a text or jsonb column cannot hold, an invalid byte sequence: SQLSTATE class 22), ' +
-      "or the commit's data refused as a defect (class 21 cardinality, 23 constraint)",
+      "or the commit's data refused as a defect (class 21 cardinality, 23 constraint), or a staged record that does not " +
+      'follow the schema it is read back through (staged by a connector whose records differ, or altered in the store)',
     how: '—',
     runSays:
       'fails at once naming the table, column and JSON field (`… in table staged_fetches, column body, row 1 of the COPY, ' +
-      'field "dns": unsupported Unicode escape sequence …`), or the SQLSTATE, table and constraint — never retried as an ' +
+      'field "dns": unsupported Unicode escape sequence …`), or the SQLSTATE, table and constraint, or the staged record and ' +
+      'the field that does not fit — never retried as an ' +
       'outage, so Qualys is not asked again; nothing committed',
     userDoes: "report the message to the connector's maintainers",
-    tests: '`store-data-refusals`, `store-refusals`',
+    tests: '`store-data-refusals`, `store-refusals`, `staged-pages`',
   },
   QualysUnavailable: {
     raisedBy: 'workflow',

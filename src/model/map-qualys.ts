@@ -7,46 +7,12 @@ import {
   type FindingEvidence,
   type NetworkInterface,
 } from './exposure';
+import type { EveryField } from '../contracts/records';
+import type { Detection, HostAsset, HostAssetCloudSource, QualysHost } from '../qualys/schemas';
 
-// The Qualys records the mapping reads, as structural types: the client's richer records fit them.
-export interface HostRecord {
-  id: string;
-  assetId?: string;
-  ip?: string;
-  ipv6?: string;
-  trackingMethod?: string;
-  dns?: string;
-  dnsData?: { hostname?: string; domain?: string; fqdn?: string };
-  netbios?: string;
-  os?: string;
-  assetCriticalityScore?: number;
-  truriskScore?: number;
-  lastVulnScan?: string;
-  lastVmScannedDate?: string;
-}
-
-export interface HostAssetRecord {
-  qwebHostId?: string;
-  fqdn?: string;
-  interfaces: Array<{ interfaceName?: string; macAddress?: string; address?: string; gatewayAddress?: string }>;
-  /** Cloud connectors' records (HostAsset `sourceInfo`): a cloud asset's MAC may be only there. */
-  cloudSources?: Array<{ macAddress?: string; privateIpAddress?: string }>;
-}
-
-export interface DetectionRecord {
-  qid: string;
-  uniqueVulnId?: string;
-  type?: string;
-  status?: string;
-  severity?: number;
-  qds?: number;
-  port?: string;
-  protocol?: string;
-  ssl: boolean;
-  firstFound?: string;
-  lastFound?: string;
-  lastFixed?: string;
-}
+// The mapping reads the client's records as their zod schemas (src/qualys/schemas.ts) type them: the
+// records staged from Qualys' answers and read back through the same schemas. No narrower copy of them
+// here, so a field added there is at hand here.
 
 export interface QidCves {
   cves: string[];
@@ -56,7 +22,7 @@ export interface QidCves {
 
 const OPEN_STATUSES = new Set(['New', 'Active', 'Re-Opened']);
 
-export function mapAsset(connection: string, host: HostRecord, hostAsset: HostAssetRecord | undefined, seenAt: string): Asset {
+export function mapAsset(connection: string, host: QualysHost, hostAsset: HostAsset | undefined, seenAt: string): Asset {
   const interfaces: NetworkInterface[] = (hostAsset?.interfaces ?? []).map((i) => ({
     name: i.interfaceName,
     macAddress: normaliseMac(i.macAddress),
@@ -102,7 +68,7 @@ export interface MappedFindings {
 export function mapFindings(
   connection: string,
   hostId: string,
-  detections: readonly DetectionRecord[],
+  detections: readonly Detection[],
   knowledgeBase: ReadonlyMap<string, QidCves>,
   seenAt: string,
 ): MappedFindings {
@@ -118,7 +84,8 @@ export function mapFindings(
       else droppedNoCve += 1;
       continue;
     }
-    const evidence: FindingEvidence = {
+    // Every field of the evidence named: one added to its schema does not compile until it is mapped.
+    const evidence: EveryField<FindingEvidence> = {
       qid: d.qid,
       uniqueVulnId: d.uniqueVulnId,
       type: d.type,
@@ -157,7 +124,7 @@ export function mapFindings(
  * private IP it belongs to). Such a MAC goes on the interface holding that address when that interface
  * has none, and always among the asset's MACs. Returns the sources' valid MACs.
  */
-function withCloudMacs(interfaces: NetworkInterface[], sources: ReadonlyArray<{ macAddress?: string; privateIpAddress?: string }>): string[] {
+function withCloudMacs(interfaces: NetworkInterface[], sources: readonly HostAssetCloudSource[]): string[] {
   const macs: string[] = [];
   for (const source of sources) {
     const mac = normaliseMac(source.macAddress);

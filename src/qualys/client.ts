@@ -298,11 +298,12 @@ export class QualysClient {
     const hostIds = checkedIds('searchHostAssets', filter.ids);
     let afterId: number | undefined;
     for (;;) {
-      const { response, context } = await this.#exchangeQps(
+      const { response, context } = await this.#exchange(
         'hostAssetSearch',
         hostAssetSearchRequest(range, QPS_MAX_PAGE_SIZE, afterId, hostIds),
         call,
         { reader: hostAssetRecords, take },
+        qpsAnswer,
       );
       const page = hostAssetPage(response, context);
       if (page.nextAfterId === undefined) return;
@@ -316,7 +317,7 @@ export class QualysClient {
   /** How many Asset Management host assets there are (in the range, if given). */
   async countHostAssets(range: Partial<HostIdRange> = {}, call: QualysCallOptions = {}): Promise<number> {
     checkRange('countHostAssets', range);
-    const { response, context } = await this.#exchangeQps('hostAssetCount', hostAssetCountRequest(range), call);
+    const { response, context } = await this.#exchange('hostAssetCount', hostAssetCountRequest(range), call, undefined, qpsAnswer);
     return hostAssetCount(response, context);
   }
 
@@ -344,7 +345,7 @@ export class QualysClient {
       if (idMin !== undefined) form.set('id_min', String(idMin));
       if (range.idMax !== undefined) form.set('id_max', String(range.idMax));
 
-      const { document, context } = await this.#exchangeV2(endpoint, form.toString(), expectedRoot, call, sink);
+      const { document, context } = await this.#exchange(endpoint, form.toString(), call, sink, v2Answer(expectedRoot));
       const warning = handlePage(document, context);
       const next = nextPageIdMin(warning, idMin, context);
       if (next === undefined || (range.idMax !== undefined && next > range.idMax)) return;
@@ -352,57 +353,18 @@ export class QualysClient {
     }
   }
 
-  async #exchangeV2<T>(
-    endpoint: QualysEndpoint,
-    form: string,
-    expectedRoot: string,
-    call: QualysCallOptions,
-    sink?: RecordSink<T>,
-  ): Promise<{ document: XmlDocument; context: ResponseContext }> {
-    return this.#exchange(endpoint, form, call, async (response, context, observed) => {
-      const parsed = await readXml(response, context, withRejects(sink, endpoint, call), observed);
-      if (parsed.document) {
-        const apiError = errorFromApiDocument(parsed.document, context);
-        if (apiError) throw apiError;
-      }
-      throwForStatus(context, parsed);
-      if (!parsed.document) throw parsed.error;
-      if (parsed.document.rootName !== expectedRoot) throw unexpectedRoot(parsed.document, [expectedRoot], context);
-      return { document: parsed.document, context };
-    });
-  }
-
-  async #exchangeQps<T>(
-    endpoint: QualysEndpoint,
-    xml: string,
-    call: QualysCallOptions,
-    sink?: RecordSink<T>,
-  ): Promise<{ response: ServiceResponse; context: ResponseContext }> {
-    return this.#exchange(endpoint, xml, call, async (http, context, observed) => {
-      const parsed = await readXml(http, context, withRejects(sink, endpoint, call), observed);
-      if (parsed.document?.rootName === SERVICE_RESPONSE_ROOT) {
-        const response = parseServiceResponse(parsed.document, context);
-        const serviceError = errorFromServiceResponse(response, context);
-        if (serviceError) throw serviceError;
-        throwForStatus(context, parsed);
-        return { response, context };
-      }
-      throwForStatus(context, parsed);
-      if (!parsed.document) throw parsed.error;
-      throw unexpectedRoot(parsed.document, [SERVICE_RESPONSE_ROOT], context);
-    });
-  }
-
   /**
-   * One HTTP call: pass the gate, send, record limits, interpret, report to onCall, keep secrets out of
-   * errors. A call the gate refuses (or cancels) was never made: it is not reported.
+   * One HTTP call: pass the gate, send, record limits, read the body as XML as it arrives (records on
+   * the sink's path handed on), interpret it (`v2Answer`, `qpsAnswer`), report to onCall, keep secrets
+   * out of errors. A call the gate refuses (or cancels) was never made: it is not reported.
    */
-  async #exchange<T>(
+  async #exchange<T, R>(
     endpoint: QualysEndpoint,
     body: string,
     call: QualysCallOptions,
-    interpret: (response: HttpResponse, context: ResponseContext, observed: ReadingObserved) => Promise<T>,
-  ): Promise<T> {
+    sink: RecordSink<T> | undefined,
+    interpret: (parsed: Parsed, context: ResponseContext) => R,
+  ): Promise<R> {
     const observed: ReadingObserved = {};
     const callerSignal = this.#signal(call);
     const pass: CallPass | undefined = await this.#gate?.enter(endpoint, callerSignal);
@@ -437,7 +399,7 @@ export class QualysClient {
           limits,
           location: exchange.headers.location,
         };
-        const result = await interpret(exchange, context, observed);
+        const result = interpret(await readXml(exchange, context, withRejects(sink, endpoint, call), observed), context);
         ok = true;
         return result;
       } catch (error) {
@@ -527,6 +489,34 @@ async function readXml<T>(
     if (reader.droppedValues.size > 0) observed.droppedValues = Object.fromEntries(reader.droppedValues);
     if (reader.rejectedRecords > 0) observed.rejectedRecords = reader.rejectedRecords;
   }
+}
+
+/** An API v2 answer: Qualys' error document, else what the HTTP status says, else the document, whose root must be `expectedRoot`. */
+function v2Answer(expectedRoot: string): (parsed: Parsed, context: ResponseContext) => { document: XmlDocument; context: ResponseContext } {
+  return (parsed, context) => {
+    if (parsed.document) {
+      const apiError = errorFromApiDocument(parsed.document, context);
+      if (apiError) throw apiError;
+    }
+    throwForStatus(context, parsed);
+    if (!parsed.document) throw parsed.error;
+    if (parsed.document.rootName !== expectedRoot) throw unexpectedRoot(parsed.document, [expectedRoot], context);
+    return { document: parsed.document, context };
+  };
+}
+
+/** A QPS answer: a ServiceResponse (its error, else what the HTTP status says), else what the HTTP status says of the body. */
+function qpsAnswer(parsed: Parsed, context: ResponseContext): { response: ServiceResponse; context: ResponseContext } {
+  if (parsed.document?.rootName === SERVICE_RESPONSE_ROOT) {
+    const response = parseServiceResponse(parsed.document, context);
+    const serviceError = errorFromServiceResponse(response, context);
+    if (serviceError) throw serviceError;
+    throwForStatus(context, parsed);
+    return { response, context };
+  }
+  throwForStatus(context, parsed);
+  if (!parsed.document) throw parsed.error;
+  throw unexpectedRoot(parsed.document, [SERVICE_RESPONSE_ROOT], context);
 }
 
 /** The sink, with the call's taker of rejected records (if any) wired in. */

@@ -1,4 +1,5 @@
 import { FAILURE_TABLE, failureTypesOfQualysKind, qualysErrorKinds, type QualysErrorKind } from '../contracts/failure-table';
+import { compact } from './compact';
 import type { QualysEndpoint } from './endpoints';
 
 /**
@@ -13,13 +14,13 @@ function retryableByDefault(kind: QualysErrorKind): boolean {
   return wait !== undefined || (retry !== undefined && FAILURE_TABLE[retry].retry === 'retryable');
 }
 
-export interface QualysErrorInit {
+/** Plain, JSON-safe data describing a QualysError (what an activity puts into an ApplicationFailure). */
+export interface QualysErrorDetails {
   kind: QualysErrorKind;
+  retryable: boolean;
   message: string;
   /** What a person can do about it. */
   fix?: string;
-  /** Overrides the kind's default (e.g. a TLS certificate failure is a network error that will not heal). */
-  retryable?: boolean;
   endpoint?: QualysEndpoint;
   httpStatus?: number;
   /** The `CODE` (API v2) or `responseCode` (QPS) Qualys returned. */
@@ -30,21 +31,12 @@ export interface QualysErrorInit {
   waitSeconds?: number;
   /** Low-level error code (ECONNRESET, UND_ERR_HEADERS_TIMEOUT, …) for network errors. */
   networkCode?: string;
-  cause?: unknown;
 }
 
-/** Plain, JSON-safe data describing a QualysError (what an activity puts into an ApplicationFailure). */
-export interface QualysErrorDetails {
-  kind: QualysErrorKind;
-  retryable: boolean;
-  message: string;
-  fix?: string;
-  endpoint?: QualysEndpoint;
-  httpStatus?: number;
-  qualysCode?: string;
-  qualysText?: string;
-  waitSeconds?: number;
-  networkCode?: string;
+export interface QualysErrorInit extends Omit<QualysErrorDetails, 'retryable'> {
+  /** Overrides the kind's default (e.g. a TLS certificate failure is a network error that will not heal). */
+  retryable?: boolean;
+  cause?: unknown;
 }
 
 export class QualysError extends Error {
@@ -73,20 +65,19 @@ export class QualysError extends Error {
   }
 
   details(): QualysErrorDetails {
-    const details: QualysErrorDetails = {
+    // Only defined fields, so the JSON stays small and round-trips exactly.
+    return compact<QualysErrorDetails>({
       kind: this.kind,
       retryable: this.retryable,
       message: this.message,
-    };
-    // Only defined fields, so the JSON stays small and round-trips exactly.
-    if (this.fix !== undefined) details.fix = this.fix;
-    if (this.endpoint !== undefined) details.endpoint = this.endpoint;
-    if (this.httpStatus !== undefined) details.httpStatus = this.httpStatus;
-    if (this.qualysCode !== undefined) details.qualysCode = this.qualysCode;
-    if (this.qualysText !== undefined) details.qualysText = this.qualysText;
-    if (this.waitSeconds !== undefined) details.waitSeconds = this.waitSeconds;
-    if (this.networkCode !== undefined) details.networkCode = this.networkCode;
-    return details;
+      fix: this.fix,
+      endpoint: this.endpoint,
+      httpStatus: this.httpStatus,
+      qualysCode: this.qualysCode,
+      qualysText: this.qualysText,
+      waitSeconds: this.waitSeconds,
+      networkCode: this.networkCode,
+    });
   }
 
   toJSON(): QualysErrorDetails {

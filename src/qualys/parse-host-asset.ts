@@ -2,7 +2,7 @@ import { compact } from './compact';
 import { endpointInfo } from './endpoints';
 import { recordReader } from './parse-document';
 import { SERVICE_RESPONSE_ROOT, hostAssetElementSchema, type HostAssetElement, type ServiceResponse } from './parse-service-response';
-import type { HostAsset, HostAssetCloudSource } from './schemas';
+import type { HostAsset, HostAssetCloudSource, HostAssetInterface } from './schemas';
 import { malformed, type XmlContext } from './xml';
 
 export interface HostAssetPage {
@@ -45,7 +45,7 @@ function cloudSources(list: SourceList | undefined): HostAssetCloudSource[] {
     ...list.GcpAssetSourceSimple.map((source) => ({ provider: 'GCP' as const, source })),
   ];
   return tagged.map(({ provider, source }) =>
-    compact({
+    compact<HostAssetCloudSource>({
       provider,
       macAddress: source.macAddress,
       privateIpAddress: source.privateIpAddress,
@@ -56,7 +56,7 @@ function cloudSources(list: SourceList | undefined): HostAssetCloudSource[] {
 
 function toHostAsset(asset: HostAssetElement): HostAsset {
   const sources = cloudSources(asset.sourceInfo?.list);
-  return compact({
+  return compact<HostAsset>({
     id: asset.id,
     qwebHostId: asset.qwebHostId,
     name: asset.name,
@@ -67,7 +67,7 @@ function toHostAsset(asset: HostAssetElement): HostAsset {
     netbiosName: asset.netbiosName,
     trackingMethod: asset.trackingMethod,
     interfaces: (asset.networkInterface?.list?.HostAssetInterface ?? []).map((nic) =>
-      compact({
+      compact<HostAssetInterface>({
         interfaceName: nic.interfaceName,
         macAddress: nic.macAddress,
         address: nic.address,

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { compact } from './compact';
 import { parseDocument, recordReader } from './parse-document';
+import { fieldsOf } from './fields';
 import { hostElementShape, toQualysHost } from './parse-host-fields';
 import type { Detection, HostDetections } from './schemas';
-import { warningSchema, type ResponseWarning } from './truncation';
+import { listOutputSchema, type ResponseWarning } from './truncation';
 import type { XmlContext, XmlDocument } from './xml';
 import {
   flag,
@@ -53,16 +54,11 @@ const detectionElementSchema = z.object({
   // DTD: optional. Without it the detection is listed because its last scan found it: an open finding
   // (only "Fixed" closes one; see README, "Records as the DTDs allow").
   STATUS: text,
-  FIRST_FOUND_DATETIME: text, // DTD: optional
-  LAST_FOUND_DATETIME: text, // DTD: optional
+  ...fieldsOf(text, 'FIRST_FOUND_DATETIME', 'LAST_FOUND_DATETIME'), // DTD: optional
   QDS: qdsSchema, // DTD: optional, attribute severity
   TIMES_FOUND: integer({ min: 0 }), // DTD: optional
-  LAST_TEST_DATETIME: text, // DTD: optional
-  LAST_UPDATE_DATETIME: text, // DTD: optional
-  LAST_FIXED_DATETIME: text, // DTD: optional
-  LAST_PROCESSED_DATETIME: text, // DTD: optional
-  IS_IGNORED: flag, // DTD: optional
-  IS_DISABLED: flag, // DTD: optional
+  ...fieldsOf(text, 'LAST_TEST_DATETIME', 'LAST_UPDATE_DATETIME', 'LAST_FIXED_DATETIME', 'LAST_PROCESSED_DATETIME'), // DTD: optional
+  ...fieldsOf(flag, 'IS_IGNORED', 'IS_DISABLED'), // DTD: optional
 });
 type DetectionElement = z.output<typeof detectionElementSchema>;
 
@@ -73,13 +69,7 @@ const hostElementSchema = z.object({
 });
 
 // DTD: `HOST_LIST_VM_DETECTION_OUTPUT (REQUEST?, RESPONSE)`, `RESPONSE (DATETIME, HOST_LIST?, WARNING?)`.
-const detectionDocumentSchema = z.object({
-  RESPONSE: z.object({
-    DATETIME: text,
-    HOST_LIST: node({ HOST: list(hostElementSchema) }),
-    WARNING: warningSchema,
-  }),
-});
+const detectionDocumentSchema = listOutputSchema({ HOST_LIST: node({ HOST: list(hostElementSchema) }) });
 
 /** One HOST with its detections, read as soon as its end tag arrives (the streaming path). */
 export const hostDetectionRecords = recordReader(
@@ -105,7 +95,7 @@ function toHostDetections(host: z.output<typeof hostElementSchema>): HostDetecti
 }
 
 function toDetection(detection: DetectionElement): Detection {
-  return compact({
+  return compact<Detection>({
     uniqueVulnId: detection.UNIQUE_VULN_ID,
     qid: detection.QID,
     type: detection.TYPE,

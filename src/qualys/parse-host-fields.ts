@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compact } from './compact';
-import type { QualysHost } from './schemas';
+import type { DnsData, QualysHost } from './schemas';
+import { fieldsOf } from './fields';
 import { integer, node, optionalId, requiredId, text } from './xml-values';
 
 /**
@@ -13,25 +14,15 @@ import { integer, node, optionalId, requiredId, text } from './xml-values';
 export const hostElementShape = {
   ID: requiredId, // DTD: required
   ASSET_ID: optionalId, // DTD: optional (show_asset_id=1)
-  IP: text, // DTD: optional
-  IPV6: text, // DTD: optional
-  TRACKING_METHOD: text, // DTD: optional
-  NETWORK_ID: text, // DTD: optional
-  DNS: text, // DTD: optional
-  DNS_DATA: node({ HOSTNAME: text, DOMAIN: text, FQDN: text }), // DTD: optional, each child optional
-  NETBIOS: text, // DTD: optional
-  OS: text, // DTD: optional
+  ...fieldsOf(text, 'IP', 'IPV6', 'TRACKING_METHOD', 'NETWORK_ID', 'DNS'), // DTD: optional
+  DNS_DATA: node(fieldsOf(text, 'HOSTNAME', 'DOMAIN', 'FQDN')), // DTD: optional, each child optional
+  ...fieldsOf(text, 'NETBIOS', 'OS'), // DTD: optional
   QG_HOSTID: text, // DTD: optional (agent-tracked hosts)
   ASSET_CRITICALITY_SCORE: integer({ min: 1, max: 5 }), // Host List DTD: optional (show_asset_id/ACS)
   TRURISK_SCORE: integer({ min: 0, max: 1000 }), // Host List DTD: optional (show_trurisk=1)
-  LAST_SCAN_DATETIME: text, // DTD: optional
-  LAST_VULN_SCAN_DATETIME: text, // Host List DTD: optional
-  LAST_VM_SCANNED_DATE: text, // DTD: optional
-  LAST_VM_AUTH_SCANNED_DATE: text, // DTD: optional
-  CLOUD_PROVIDER: text, // DTD: optional
-  CLOUD_SERVICE: text, // DTD: optional
-  CLOUD_RESOURCE_ID: text, // DTD: optional
-  EC2_INSTANCE_ID: text, // DTD: optional
+  // DTD: optional (LAST_VULN_SCAN_DATETIME in Host List's only)
+  ...fieldsOf(text, 'LAST_SCAN_DATETIME', 'LAST_VULN_SCAN_DATETIME', 'LAST_VM_SCANNED_DATE', 'LAST_VM_AUTH_SCANNED_DATE'),
+  ...fieldsOf(text, 'CLOUD_PROVIDER', 'CLOUD_SERVICE', 'CLOUD_RESOURCE_ID', 'EC2_INSTANCE_ID'), // DTD: optional
 };
 
 const hostElementSchema = z.object(hostElementShape);
@@ -39,9 +30,9 @@ type HostElement = z.output<typeof hostElementSchema>;
 
 export function toQualysHost(host: HostElement): QualysHost {
   const dnsData = host.DNS_DATA
-    ? compact({ hostname: host.DNS_DATA.HOSTNAME, domain: host.DNS_DATA.DOMAIN, fqdn: host.DNS_DATA.FQDN })
+    ? compact<DnsData>({ hostname: host.DNS_DATA.HOSTNAME, domain: host.DNS_DATA.DOMAIN, fqdn: host.DNS_DATA.FQDN })
     : undefined;
-  return compact({
+  return compact<QualysHost>({
     id: host.ID,
     assetId: host.ASSET_ID,
     ip: host.IP,

@@ -3,22 +3,19 @@ import { endpointInfo } from './endpoints';
 import { parseDocument, recordReader } from './parse-document';
 import { hostElementShape, toQualysHost } from './parse-host-fields';
 import type { QualysHost } from './schemas';
-import { warningSchema, type ResponseWarning } from './truncation';
+import { listOutputSchema, type ResponseWarning } from './truncation';
 import { malformed, type XmlContext, type XmlDocument } from './xml';
-import { list, node, requiredText, text } from './xml-values';
+import { list, node, requiredText } from './xml-values';
 
 export const HOST_LIST_ROOT = 'HOST_LIST_OUTPUT';
 
 const hostElementSchema = z.object(hostElementShape);
 
-const hostListDocumentSchema = z.object({
-  RESPONSE: z.object({
-    DATETIME: text,
-    // details=None: the IDs only, consecutive runs compressed to ID_RANGE "a-b".
-    ID_SET: node({ ID: list(requiredText), ID_RANGE: list(requiredText) }),
-    HOST_LIST: node({ HOST: list(hostElementSchema) }),
-    WARNING: warningSchema,
-  }),
+// Host List's RESPONSE: HOST_LIST (details=All) or ID_SET (details=None), either absent when no host matched.
+const hostListDocumentSchema = listOutputSchema({
+  // details=None: the IDs only, consecutive runs compressed to ID_RANGE "a-b".
+  ID_SET: node({ ID: list(requiredText), ID_RANGE: list(requiredText) }),
+  HOST_LIST: node({ HOST: list(hostElementSchema) }),
 });
 
 export interface HostIdPage {

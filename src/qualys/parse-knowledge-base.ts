@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compact } from './compact';
 import { parseDocument, recordReader } from './parse-document';
 import type { KnowledgeBaseVuln } from './schemas';
-import { warningSchema, type ResponseWarning } from './truncation';
+import { listOutputSchema, type ResponseWarning } from './truncation';
 import type { XmlContext, XmlDocument } from './xml';
 import { flag, integer, lenientDecimal, list, node, requiredId, text } from './xml-values';
 
@@ -31,13 +31,8 @@ const vulnElementSchema = z.object({
 });
 type VulnElement = z.output<typeof vulnElementSchema>;
 
-const knowledgeBaseDocumentSchema = z.object({
-  RESPONSE: z.object({
-    DATETIME: text,
-    VULN_LIST: node({ VULN: list(vulnElementSchema) }),
-    WARNING: warningSchema,
-  }),
-});
+// `RESPONSE (DATETIME, (VULN_LIST | ID_SET)?, WARNING?)`: details=Basic gives VULN_LIST (ID_SET is details=None's).
+const knowledgeBaseDocumentSchema = listOutputSchema({ VULN_LIST: node({ VULN: list(vulnElementSchema) }) });
 
 /** One VULN, read as soon as its end tag arrives (the streaming path). */
 export const knowledgeBaseRecords = recordReader(
@@ -62,7 +57,7 @@ function toKnowledgeBaseVuln(vuln: VulnElement): KnowledgeBaseVuln {
   for (const cve of vuln.CVE_LIST?.CVE ?? []) {
     if (cve.ID !== undefined) cves.add(cve.ID);
   }
-  return compact({
+  return compact<KnowledgeBaseVuln>({
     qid: vuln.QID,
     title: vuln.TITLE,
     severity: vuln.SEVERITY_LEVEL,

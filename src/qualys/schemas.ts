@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { fieldsOf } from './fields';
 
 /**
- * The typed records the Qualys client returns. They are plain JSON (strings, numbers, booleans,
- * arrays), so they can be staged to disk and re-validated with these same schemas when read back.
+ * The typed records the Qualys client returns, and the one type of each record: the mapping to the
+ * exposure model reads these types as they are. They are plain JSON (strings, numbers, booleans,
+ * arrays), so pages are staged in the store as they are and read back through these same schemas.
  * Dates are kept exactly as Qualys sends them (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
  */
 
@@ -11,39 +13,25 @@ export const qualysIdSchema = z.string().regex(/^\d+$/, 'expected a numeric ID')
 
 const optionalString = z.string().optional();
 
-export const dnsDataSchema = z.object({
-  hostname: optionalString,
-  domain: optionalString,
-  fqdn: optionalString,
-});
+export const dnsDataSchema = z.object(fieldsOf(optionalString, 'hostname', 'domain', 'fqdn'));
+export type DnsData = z.infer<typeof dnsDataSchema>;
 
 /** A host as Host List (details=All, show_trurisk=1, show_asset_id=1) or Host List Detection describes it. */
 export const qualysHostSchema = z.object({
   /** Qualys host ID (Host List `ID`, QPS `qwebHostId`). */
   id: qualysIdSchema,
   assetId: qualysIdSchema.optional(),
-  ip: optionalString,
-  ipv6: optionalString,
-  trackingMethod: optionalString,
-  networkId: optionalString,
-  dns: optionalString,
+  ...fieldsOf(optionalString, 'ip', 'ipv6', 'trackingMethod', 'networkId', 'dns'),
   dnsData: dnsDataSchema.optional(),
-  netbios: optionalString,
-  os: optionalString,
+  ...fieldsOf(optionalString, 'netbios', 'os'),
   /** Agent UUID for agent-tracked hosts. */
   qgHostId: optionalString,
   /** Asset Criticality Score, 1 (low) – 5 (critical). Host List only. */
   assetCriticalityScore: z.number().int().min(1).max(5).optional(),
   /** TruRisk score, 0 – 1000. Host List only. */
   truriskScore: z.number().int().min(0).max(1000).optional(),
-  lastScan: optionalString,
-  lastVulnScan: optionalString,
-  lastVmScannedDate: optionalString,
-  lastVmAuthScannedDate: optionalString,
-  cloudProvider: optionalString,
-  cloudService: optionalString,
-  cloudResourceId: optionalString,
-  ec2InstanceId: optionalString,
+  ...fieldsOf(optionalString, 'lastScan', 'lastVulnScan', 'lastVmScannedDate', 'lastVmAuthScannedDate'),
+  ...fieldsOf(optionalString, 'cloudProvider', 'cloudService', 'cloudResourceId', 'ec2InstanceId'),
 });
 export type QualysHost = z.infer<typeof qualysHostSchema>;
 
@@ -62,12 +50,7 @@ export const detectionSchema = z.object({
   instance: optionalString,
   /** New | Active | Fixed | Re-Opened; absent when Qualys gives none (optional in its DTD): an open finding. */
   status: z.string().optional(),
-  firstFound: optionalString,
-  lastFound: optionalString,
-  lastFixed: optionalString,
-  lastTest: optionalString,
-  lastUpdate: optionalString,
-  lastProcessed: optionalString,
+  ...fieldsOf(optionalString, 'firstFound', 'lastFound', 'lastFixed', 'lastTest', 'lastUpdate', 'lastProcessed'),
   /** Qualys Detection Score, 1 – 100. */
   qds: z.number().int().min(0).max(100).optional(),
   /** LOW | MEDIUM | HIGH | CRITICAL */
@@ -105,11 +88,7 @@ export const knowledgeBaseVulnSchema = z.object({
 export type KnowledgeBaseVuln = z.infer<typeof knowledgeBaseVulnSchema>;
 
 export const hostAssetInterfaceSchema = z.object({
-  interfaceName: optionalString,
-  macAddress: optionalString,
-  address: optionalString,
-  gatewayAddress: optionalString,
-  hostname: optionalString,
+  ...fieldsOf(optionalString, 'interfaceName', 'macAddress', 'address', 'gatewayAddress', 'hostname'),
   /** PRIVATE | PUBLIC */
   type: optionalString,
 });
@@ -132,13 +111,7 @@ export const hostAssetSchema = z.object({
   id: qualysIdSchema,
   /** The Qualys host ID this asset is (join key with Host List / Host List Detection). */
   qwebHostId: qualysIdSchema.optional(),
-  name: optionalString,
-  dnsHostName: optionalString,
-  fqdn: optionalString,
-  os: optionalString,
-  address: optionalString,
-  netbiosName: optionalString,
-  trackingMethod: optionalString,
+  ...fieldsOf(optionalString, 'name', 'dnsHostName', 'fqdn', 'os', 'address', 'netbiosName', 'trackingMethod'),
   interfaces: z.array(hostAssetInterfaceSchema),
   /** Absent when the asset has no cloud source (and in records staged before this field existed). */
   cloudSources: z.array(hostAssetCloudSourceSchema).optional(),

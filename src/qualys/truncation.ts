@@ -7,6 +7,15 @@ import { node, text } from './xml-values';
 export const warningSchema = node({ CODE: text, TEXT: text, URL: text });
 export type ResponseWarning = z.output<typeof warningSchema>;
 
+/**
+ * The RESPONSE of an API v2 list output (Host List, Host List Detection, KnowledgeBase): `DATETIME`, the
+ * answer's lists (`lists`: `HOST_LIST`, `VULN_LIST`, `ID_SET` …, each absent when nothing matched), and
+ * the `WARNING` that says the answer was truncated.
+ */
+export function listOutputSchema<Lists extends z.ZodRawShape>(lists: Lists) {
+  return z.object({ RESPONSE: z.object({ DATETIME: text, ...lists, WARNING: warningSchema }) });
+}
+
 export const TRUNCATION_WARNING_CODE = '1980';
 
 /**

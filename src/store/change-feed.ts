@@ -10,7 +10,8 @@ import { expiredRemovedAssets } from './removed-asset-retention';
  *
  *  - assets: `added`, `returned`, `changed`, `seen` (asked about by an incremental run, unchanged: its
  *    lastSeenAt moved), `removed`, `deleted` (its retention is over; the record as it was);
- *  - findings: `opened`, `reopened`, `fixed` (by Qualys), `updated` (same status, new evidence),
+ *  - findings: `opened`, `reopened`, `fixed` (by Qualys), `updated` (same status, new evidence — or, once
+ *    after deploying a change of what a finding holds, every finding it changes: see finding-hash.ts),
  *    `no-longer-reported`, `closed-with-asset`, `deleted` (with its asset);
  *  - the run: `committed`, with its mode and start. A full run asked Qualys about every host, so every
  *    active asset was seen at its start: the commit writes no row for an unchanged asset, the feed says

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { z } from 'zod';
 import type { CallLogEntry } from '../contracts/calls';
 import type { CommitResult, PageRange, RunPlan, RunRef } from '../contracts/run';
 import type { Asset, Finding } from '../model/exposure';
@@ -13,6 +14,7 @@ import { StagedPageMissingError } from './errors';
 import { asDataDefect } from './data-defect';
 import { PAGE_ASSETS, PAGE_FINDINGS } from './page-changes';
 import { rejectedShare, type RejectedRecordRow, type RejectedShare } from './rejected-records';
+import { readStaged } from './staged-record';
 
 
 /**
@@ -109,12 +111,13 @@ export class ExposureStore {
     return new Set(rows.map((r) => Number(r.host_id)));
   }
 
-  async readStagedPart<T>(run: RunRef, page: PageRange, part: StagedPart): Promise<T | undefined> {
-    const { rows } = await this.pool.query<{ body: T }>(
+  /** A staged part, read back through the schema it was staged by (see staged-record.ts); undefined when it is not staged. */
+  async readStagedPart<Schema extends z.ZodType>(run: RunRef, page: PageRange, part: StagedPart, schema: Schema): Promise<z.output<Schema> | undefined> {
+    const { rows } = await this.pool.query<{ body: unknown }>(
       'SELECT body FROM staged_fetches WHERE run_key = $1 AND page_index = $2 AND part = $3',
       [run.runKey, page.index, part],
     );
-    return rows[0]?.body;
+    return rows[0] === undefined ? undefined : readStaged(schema, rows[0].body, run, page, `part ${part}`);
   }
 
   /** Stages a part while its records are parsed (COPY as they come), with the parts `extra` gives at the end: see staged-pages.ts. */

@@ -1,19 +1,21 @@
 import type { Pool, PoolClient } from 'pg';
+import { z } from 'zod';
 import type { RunRef } from '../contracts/run';
 import { inTransaction } from './with-client';
 
 /** A record Qualys sent that could not be read (no host ID, no QID, a broken structure), as the reader set it aside. */
-export interface RejectedRecordRow {
+export const rejectedRecordRowSchema = z.object({
   /** The Qualys endpoint it came from (`hostDetection`, `knowledgeBase`, …). */
-  api: string;
+  api: z.string(),
   /** Its path from the root with its index and identity: `…HOST_LIST.HOST[3] (HOST ID 120)`. */
-  path: string;
-  reason: string;
+  path: z.string(),
+  reason: z.string(),
   /** Its XML as read, at most 64 KiB. */
-  xml: string;
+  xml: z.string(),
   /** The Qualys host ID it is about, when one could be read. */
-  hostId?: string;
-}
+  hostId: z.string().optional(),
+});
+export type RejectedRecordRow = z.infer<typeof rejectedRecordRowSchema>;
 
 /** As `npm run export` writes them (`rejected_records.jsonl`): with the run and the page (1-based). */
 export interface ExportedRejectedRecord extends RejectedRecordRow {

@@ -11,6 +11,7 @@ import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-r
 import { confirmPageLease, lockPage, takePageLease } from './page-lease';
 import { PAGE_ASSETS, PAGE_FINDINGS, openPageTables, stagePageChanges } from './page-changes';
 import { writeRejectedRecords, type RejectedRecordRow } from './rejected-records';
+import { readStaged } from './staged-record';
 import { checkOut, transactionOn, withClient } from './with-client';
 
 /**
@@ -166,7 +167,9 @@ export async function stagedPageQids(pool: Pool, run: RunRef, page: PageRange): 
 
 /** How a staged page becomes records: findings per batch of staged hosts, then the page's assets. */
 export interface StagedPageMapping<Host> {
-  /** The findings of these hosts (each a staged element of the detections part, as JSON parsed). */
+  /** The schema each staged element of the detections part was staged by, and is read back through. */
+  readonly hostSchema: z.ZodType<Host>;
+  /** The findings of these hosts (each a staged element of the detections part, read back). */
   findings(hosts: readonly Host[]): readonly Finding[];
   /** The page's assets, once every staged host has been through `findings`, each with the QIDs detected on it. */
   assets(): ReadonlyArray<{ asset: Asset; qids: readonly string[] }>;
@@ -199,9 +202,9 @@ export async function uploadStagedPage<Host>(
       [run.runKey, page.index],
     );
     for (;;) {
-      const { rows } = await client.query<{ h: Host }>(`FETCH ${HOSTS_PER_FETCH} FROM staged_hosts`);
+      const { rows } = await client.query<{ h: unknown }>(`FETCH ${HOSTS_PER_FETCH} FROM staged_hosts`);
       if (rows.length === 0) break;
-      const findings = mapping.findings(rows.map((r) => r.h));
+      const findings = mapping.findings(rows.map((r) => readStaged(mapping.hostSchema, r.h, run, page, 'Host List Detection host')));
       // Rows are built as COPY sends them, so each dies young rather than all living until the batch is sent.
       if (findings.length > 0) await copyRows(client, PAGE_FINDINGS, FINDING_COLUMNS, rowsOf(findings, (f) => findingRow(run, page, f)));
     }

@@ -1,6 +1,6 @@
-import { hash } from 'node:crypto';
 import type { RunRef, PageRange } from '../contracts/run';
 import type { Asset, Finding } from '../model/exposure';
+import { hashedFinding } from './finding-hash';
 
 export const ASSET_COLUMNS = ['run_key', 'page_index', 'key', 'host_id', 'record', 'qids'] as const;
 export const FINDING_COLUMNS = ['run_key', 'page_index', 'key', 'asset_key', 'cve', 'status', 'record', 'record_hash'] as const;
@@ -15,11 +15,9 @@ export function assetRow(run: RunRef, page: PageRange, asset: Asset, qids: reado
 
 /** A mapped finding as a `staged_findings` row. */
 export function findingRow(run: RunRef, page: PageRange, finding: Finding): Array<string | number> {
-  // Status and lastSeenAt are the store's lifecycle columns; the rest is what Qualys reported,
-  // and its hash lets the commit skip findings that did not change (not a security hash).
-  const { status, lastSeenAt: _lastSeenAt, ...reported } = finding;
-  const record = JSON.stringify(reported);
-  return [run.runKey, page.index, finding.key, finding.assetKey, finding.cve, status, record, hash('md5', record)];
+  // What is hashed, and what a change of it does on deploy: see finding-hash.ts.
+  const { record, recordHash } = hashedFinding(finding);
+  return [run.runKey, page.index, finding.key, finding.assetKey, finding.cve, finding.status, record, recordHash];
 }
 
 /** A PostgreSQL text[] literal of QIDs (digits only, so nothing needs quoting). */

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PageRange, RunRef } from '../../src/contracts/run';
 import type { Asset, Finding } from '../../src/model/exposure';
-import { mapAsset, mapFindings, type DetectionRecord, type HostRecord } from '../../src/model/map-qualys';
+import { mapAsset, mapFindings } from '../../src/model/map-qualys';
+import type { Detection, HostDetections } from '../../src/qualys/schemas';
 import { readCurrent } from '../../src/store/export';
 import { exportChanges, type ChangeLine } from '../../src/store/export-changes';
 import { ChangeFeedConsumer } from '../harness/change-feed-consumer';
@@ -23,19 +24,19 @@ const cves = new Map([
   ['3', { cves: ['CVE-2024-0003'] }],
 ]);
 
-type Host = HostRecord & { detections: DetectionRecord[] };
+type Host = HostDetections;
 
 function estate(change: (host: Host) => Host | undefined = (h) => h): Host[] {
   return Array.from({ length: 20 }, (_, i) =>
     change({
       id: String(i + 1),
       ip: `10.0.0.${i + 1}`,
-      detections: ['1', '2', '3'].map((qid) => ({ qid, status: 'Active', ssl: false, firstFound: '2025-01-01T00:00:00Z', lastFound: '2025-06-01T00:00:00Z' })),
+      detections: ['1', '2', '3'].map((qid) => ({ qid, type: 'Confirmed', status: 'Active', ssl: false, firstFound: '2025-01-01T00:00:00Z', lastFound: '2025-06-01T00:00:00Z' })),
     }),
   ).filter((h): h is Host => h !== undefined);
 }
 
-const detection = (h: Host, qid: string, change: Partial<DetectionRecord> | undefined): Host => ({
+const detection = (h: Host, qid: string, change: Partial<Detection> | undefined): Host => ({
   ...h,
   detections: change === undefined ? h.detections.filter((d) => d.qid !== qid) : h.detections.map((d) => (d.qid === qid ? { ...d, ...change } : d)),
 });

@@ -1,5 +1,6 @@
 import type { PageRange, RunRef } from '../../src/contracts/run';
-import { mapAsset, mapFindings, type DetectionRecord, type HostRecord } from '../../src/model/map-qualys';
+import { mapAsset, mapFindings } from '../../src/model/map-qualys';
+import type { HostDetections } from '../../src/qualys/schemas';
 import { useFreshStore } from '../harness/database';
 import { emptyRunReport } from '../harness/run-report';
 
@@ -15,14 +16,14 @@ const cves = new Map([
   ['3', { cves: ['CVE-2024-0003'] }],
 ]);
 
-type Host = HostRecord & { detections: DetectionRecord[] };
+type Host = HostDetections;
 
 function estate(change: (host: Host) => Host = (h) => h): Host[] {
   return Array.from({ length: 100 }, (_, i) =>
     change({
       id: String(i + 1),
       ip: `10.0.0.${i + 1}`,
-      detections: ['1', '2', '3'].map((qid) => ({ qid, status: 'Active', ssl: false, firstFound: '2025-01-01T00:00:00Z' })),
+      detections: ['1', '2', '3'].map((qid) => ({ qid, type: 'Confirmed', status: 'Active', ssl: false, firstFound: '2025-01-01T00:00:00Z' })),
     }),
   );
 }

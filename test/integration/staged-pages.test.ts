@@ -1,7 +1,9 @@
 import type { PageRange, RunRef } from '../../src/contracts/run';
-import { pageMapping, type StagedDetectionHost } from '../../src/activities/page-mapping';
+import { pageMapping } from '../../src/activities/page-mapping';
 import { mapAsset, mapFindings } from '../../src/model/map-qualys';
-import { StagedPageMissingError } from '../../src/store/errors';
+import { hostAssetSchema, qualysHostSchema, type HostDetections } from '../../src/qualys/schemas';
+import { StagedPageMissingError, StoreDataDefectError } from '../../src/store/errors';
+import { z } from 'zod';
 import { useFreshStore } from '../harness/database';
 
 // A page's detections staged as they were parsed (one JSON text per host) and mapped back batch by
@@ -19,12 +21,13 @@ function runRef(runKey: string): RunRef {
 const CONNECTION = 'staged';
 
 /** 250 hosts (more than one read-back batch), with a backslash and a tab in a result to test COPY's escaping. */
-const hosts: StagedDetectionHost[] = Array.from({ length: 250 }, (_, h) => ({
+const hosts: HostDetections[] = Array.from({ length: 250 }, (_, h) => ({
   id: String(h + 1),
   ip: `10.0.${Math.floor(h / 250)}.${h % 250}`,
   os: h % 7 === 0 ? 'Windows 10 企业版' : 'Ubuntu',
   detections: Array.from({ length: h % 5 }, (_, d) => ({
     qid: String(1000 + ((h + d) % 6)),
+    type: 'Confirmed',
     ssl: d % 2 === 0,
     status: d === 3 ? 'Fixed' : 'Active',
     port: String(440 + d),
@@ -105,6 +108,21 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
     expect(await stagedRows(older)).toEqual(whole);
   });
 
+  it('reads staged records back through the schema they were staged by, and refuses one that does not follow it', async () => {
+    const run = runRef('odd');
+    await db.store.beginRun(run, [PAGE], 250);
+    // A detection without TYPE (required by Qualys' DTD, so never staged by the client) and a host ID that is not one.
+    const odd = [{ ...hosts[1]!, detections: hosts[1]!.detections.map(({ type: _type, ...d }) => d) }];
+    await db.store.stageStreamedPart(run, PAGE, 'detections', async (emit) => emit(JSON.stringify(odd[0])));
+    const refused = db.store.uploadPage(run, PAGE, pageMapping(CONNECTION, SEEN_AT, listed, [], cves));
+    await expect(refused).rejects.toBeInstanceOf(StoreDataDefectError);
+    await expect(refused).rejects.toThrow(/staged Host List Detection host of page 1 .* does not follow its record schema at detections\.0\.type/);
+    await db.store.stageStreamedPart(run, PAGE, 'hosts', async (emit) => emit('{"id":"host-7"}'));
+    await expect(db.store.readStagedPart(run, PAGE, 'hosts', z.array(qualysHostSchema))).rejects.toThrow(/staged part hosts .* at 0\.id: expected a numeric ID/);
+    // Nothing of the refused page was written.
+    expect(await stagedRows(run)).toEqual({ assets: [], findings: [] });
+  });
+
   it('stages nothing when the records stop coming with a failure (a body cut short), and keeps what an earlier attempt staged', async () => {
     const run = runRef('cut');
     await db.store.beginRun(run, [PAGE], 250);
@@ -116,10 +134,10 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
       throw new Error('the body was cut short');
     });
     await expect(cut).rejects.toThrow('the body was cut short');
-    expect(await db.store.readStagedPart(run, PAGE, 'hosts')).toEqual([{ id: '7' }]);
+    expect(await db.store.readStagedPart(run, PAGE, 'hosts', z.array(qualysHostSchema))).toEqual([{ id: '7' }]);
     // An answer without records is staged too, as an empty list.
     await db.store.stageStreamedPart(run, PAGE, 'hostAssets', async () => undefined);
-    expect(await db.store.readStagedPart(run, PAGE, 'hostAssets')).toEqual([]);
+    expect(await db.store.readStagedPart(run, PAGE, 'hostAssets', z.array(hostAssetSchema))).toEqual([]);
     expect(await db.store.stagedPartLength(run, PAGE, 'hosts')).toBe(1);
   });
 

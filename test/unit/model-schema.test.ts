@@ -14,7 +14,7 @@ describe('the exposure model JSON Schema', () => {
     const validAsset = ajv.compile(schema.$defs.Asset);
     const validFinding = ajv.compile(schema.$defs.Finding);
     const asset = mapAsset('c', { id: '1', ip: '10.0.0.1', assetCriticalityScore: 3 }, undefined, '2026-01-01T00:00:00.000Z');
-    const { findings } = mapFindings('c', '1', [{ qid: '9', status: 'New', ssl: false }], new Map([['9', { cves: ['CVE-2024-1234'] }]]), '2026-01-01T00:00:00.000Z');
+    const { findings } = mapFindings('c', '1', [{ qid: '9', type: 'Confirmed', status: 'New', ssl: false }], new Map([['9', { cves: ['CVE-2024-1234'] }]]), '2026-01-01T00:00:00.000Z');
     expect(validAsset(asset)).toBe(true);
     expect(validFinding(findings[0])).toBe(true);
     const { key: _key, ...withoutKey } = asset;

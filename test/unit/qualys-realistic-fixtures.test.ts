@@ -33,7 +33,7 @@ describe('KnowledgeBase: only CVE_LIST/CVE/ID becomes a CVE', () => {
 
   it('a QID whose only IDs are vendor references yields no finding, counted as dropped', () => {
     const cvesByQid = new Map(page.vulns.map((v) => [v.qid, { cves: v.cves }]));
-    const mapped = mapFindings('c', '1', [{ qid: '240123', ssl: false, status: 'Active' }, { qid: '91234', ssl: false, status: 'New' }], cvesByQid, '2025-11-03T00:00:00Z');
+    const mapped = mapFindings('c', '1', [{ qid: '240123', type: 'Confirmed', ssl: false, status: 'Active' }, { qid: '91234', type: 'Confirmed', ssl: false, status: 'New' }], cvesByQid, '2025-11-03T00:00:00Z');
     expect(mapped.findings.map((f) => f.cve).sort()).toEqual(['CVE-2024-21407', 'CVE-2024-21408']);
     expect(mapped.droppedNoCve).toBe(1);
   });

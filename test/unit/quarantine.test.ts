@@ -1,8 +1,8 @@
 // Quarantine's building blocks: the simulator's unreadable records read by the real client (each set
 // aside naming its host where it can), and a page's mapping leaving the hosts they are about as they are.
 import { startSimulator, type GroundTruth, type RunningSimulator } from '../../simulator';
-import { pageMapping, type StagedDetectionHost } from '../../src/activities/page-mapping';
-import type { HostAssetRecord, HostRecord } from '../../src/model/map-qualys';
+import { pageMapping } from '../../src/activities/page-mapping';
+import type { HostAsset, HostDetections, QualysHost } from '../../src/qualys/schemas';
 import { QualysClient } from '../../src/qualys/client';
 import type { QualysEndpoint } from '../../src/qualys/endpoints';
 import type { RejectedRecord } from '../../src/qualys/parse-document';
@@ -78,10 +78,9 @@ describe('unreadable records from the simulator', () => {
 });
 
 describe('a page mapped with hosts that could not be read', () => {
-  const hosts: HostRecord[] = ['1', '2', '3'].map((id) => ({ id }) as HostRecord);
-  const assets: HostAssetRecord[] = [{ qwebHostId: '1', interfaces: [] }, { qwebHostId: '2', interfaces: [] }];
-  const detectionsOf = (id: string, qid: string): StagedDetectionHost =>
-    ({ id, detections: [{ qid, type: 'Confirmed', status: 'Active', ssl: false }] }) as unknown as StagedDetectionHost;
+  const hosts: QualysHost[] = ['1', '2', '3'].map((id) => ({ id }));
+  const assets: HostAsset[] = [{ id: '501', qwebHostId: '1', interfaces: [] }, { id: '502', qwebHostId: '2', interfaces: [] }];
+  const detectionsOf = (id: string, qid: string): HostDetections => ({ id, detections: [{ qid, type: 'Confirmed', status: 'Active', ssl: false }] });
   const knowledgeBase = new Map([['100', { cves: ['CVE-2024-0001'] }]]);
 
   function mapped(unread: Parameters<typeof pageMapping>[5]): { assets: string[]; findings: string[]; kept: number } {

@@ -56,6 +56,7 @@ describe('mapping', () => {
       'c',
       { id: '7', ip: '10.0.0.7', dnsData: { fqdn: 'h.example.com', hostname: 'h' }, os: 'Linux', assetCriticalityScore: 4, truriskScore: 650 },
       {
+        id: '5007',
         qwebHostId: '7',
         interfaces: [
           { interfaceName: 'eth0', macAddress: '00-1A-2B-3C-4D-5E', address: '10.0.0.7', gatewayAddress: '10.0.0.1' },
@@ -87,10 +88,10 @@ describe('mapping', () => {
       'c',
       '7',
       [
-        { qid: '1', status: 'Fixed', severity: 3, ssl: false, firstFound: '2024-01-01T00:00:00Z' },
-        { qid: '2', status: 'Active', severity: 5, ssl: true, port: '443' },
-        { qid: '3', status: 'Active', ssl: false },
-        { qid: '999', status: 'New', ssl: false },
+        { qid: '1', type: 'Confirmed', status: 'Fixed', severity: 3, ssl: false, firstFound: '2024-01-01T00:00:00Z' },
+        { qid: '2', type: 'Confirmed', status: 'Active', severity: 5, ssl: true, port: '443' },
+        { qid: '3', type: 'Confirmed', status: 'Active', ssl: false },
+        { qid: '999', type: 'Confirmed', status: 'New', ssl: false },
       ],
       kb,
       seenAt,

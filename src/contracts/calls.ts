@@ -9,23 +9,21 @@ export interface ReplacedCharacterCount {
   values: number;
 }
 
+/** What one Qualys call came to: how it was answered, and what reading the answer observed. */
+export interface CallObserved {
+  httpStatus?: number;
+  qualysCode?: string;
+  ok: boolean;
+  /** Characters of the answer that arrived as, or were replaced by, U+FFFD, by field (`DETECTION.RESULTS`); absent when none. */
+  replacedCharacters?: Record<string, ReplacedCharacterCount>;
+  /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
+  droppedValues?: Record<string, number>;
+  /** Records that could not be read (set aside, not taken). */
+  rejectedRecords?: number;
+}
+
 /** One entry of a run's call log: every Qualys call an activity attempt made, and every wait it asked for. */
-export type CallLogEntry =
-  | {
-      type: 'call';
-      endpoint: string;
-      httpStatus?: number;
-      qualysCode?: string;
-      ok: boolean;
-      ms: number;
-      /** By field (`DETECTION.RESULTS`), when the answer had any. */
-      replacedCharacters?: Record<string, ReplacedCharacterCount>;
-      /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
-      droppedValues?: Record<string, number>;
-      /** Records that could not be read (set aside, not taken). */
-      rejectedRecords?: number;
-    }
-  | { type: 'wait'; seconds: number; reason: QualysErrorKind };
+export type CallLogEntry = ({ type: 'call'; endpoint: string; ms: number } & CallObserved) | { type: 'wait'; seconds: number; reason: QualysErrorKind };
 
 export interface ApiCallSummary {
   /** Calls per endpoint, failed attempts included: what the subscription's budget was charged. */

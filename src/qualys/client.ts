@@ -26,26 +26,17 @@ import { connectorUserAgent } from './user-agent';
 import { htmlPageTitle, malformed, unexpectedRoot, type XmlDocument } from './xml';
 import { XmlBodyReader, type RecordSink } from './xml-body-reader';
 import { withSpan } from '../telemetry/spans';
-import type { ReplacedCharacters } from './xml-tree-builder';
 import type { RejectedRecord } from './parse-document';
+import type { CallObserved } from '../contracts/calls';
 
 export type { QualysConnection } from './connection';
 export type { CallGate, CallGateFactory, CallOutcome, CallPass, QualysSubscription } from './call-gate';
 export type { HostIdRange } from './qps-request';
 
 /** Reported after every HTTP call (one per page), successful or not. */
-export interface QualysCallEvent {
+export interface QualysCallEvent extends CallObserved {
   endpoint: QualysEndpoint;
-  httpStatus?: number;
-  qualysCode?: string;
   durationMs: number;
-  ok: boolean;
-  /** Characters of the answer that arrived as, or were replaced by, U+FFFD, by field (`DETECTION.RESULTS`). */
-  replacedCharacters?: Record<string, ReplacedCharacters>;
-  /** Values of unexpected form dropped from their records, by field (`DETECTION.PORT`). */
-  droppedValues?: Record<string, number>;
-  /** Records that could not be read, handed to `onRejectedRecord`. */
-  rejectedRecords?: number;
 }
 
 /** What reading an answer observed, for the call's event. */

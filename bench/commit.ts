@@ -51,18 +51,36 @@ function recordsOf(host: TruthHost) {
   };
 }
 
-/** PostgreSQL's memory now: the sum of its processes' PSS (shared buffers counted once), MiB. */
-function postgresPssMiB(): number {
-  let kb = 0;
+/** PostgreSQL's memory: the sum of its processes' PSS, and the shared memory (shared buffers, WAL buffers) in it, MiB. */
+interface PostgresMemory {
+  pss: number;
+  shared: number;
+}
+
+/**
+ * The memory of the bench's own server now: its postmaster (first line of postmaster.pid) and the
+ * processes it started. Other PostgreSQL servers on the machine are not counted.
+ */
+function postgresMemory(cluster: string): PostgresMemory {
+  const memory = { pss: 0, shared: 0 };
+  let postmaster: string;
+  try {
+    postmaster = readFileSync(path.join(cluster, 'postmaster.pid'), 'utf8').split('\n')[0].trim();
+  } catch {
+    return memory; // not readable (the server runs as another OS user and the bench is not root)
+  }
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
-      kb += Number(/Pss:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+      const parent = /PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (pid !== postmaster && parent !== postmaster) continue;
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      memory.pss += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
+      memory.shared += Number(/^Pss_Shmem:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
     } catch {
       // the process ended while we looked
     }
   }
-  return kb / 1024;
+  return memory;
 }
 
 async function main(): Promise<void> {
@@ -80,8 +98,11 @@ async function main(): Promise<void> {
   chmodSync(dir, 0o755); // the server runs as the postgres OS user when the bench runs as root
   const server = await ensureEmbeddedPostgres(dir);
   const opened = await openStore({ databaseUrl: await createFreshDatabase(server.url, 'bench'), dataDir: dir });
-  let pgPeak = 0;
-  const sampler = setInterval(() => (pgPeak = Math.max(pgPeak, postgresPssMiB())), 500);
+  const pgPeak: PostgresMemory = { pss: 0, shared: 0 };
+  const sampler = setInterval(() => {
+    const now = postgresMemory(path.join(dir, 'cluster'));
+    if (now.pss > pgPeak.pss) Object.assign(pgPeak, now);
+  }, 500);
   const policy = { allowShrink: false, maxShrinkShare: DEFAULT_MAX_SHRINK_SHARE, removedAssetRetentionDays: DEFAULT_REMOVED_ASSET_RETENTION_DAYS };
   const rows: string[] = [];
   try {
@@ -140,7 +161,9 @@ async function main(): Promise<void> {
     await server.stop();
     rmSync(dir, { recursive: true, force: true }); // gigabytes at 100 000 hosts
   }
-  console.log(`peak RSS of this process ${peakRssMiB()?.toFixed(0)} MiB; PostgreSQL (sum of PSS, sampled every 0.5 s) peak ${pgPeak.toFixed(0)} MiB`);
+  console.log(
+    `peak RSS of this process ${peakRssMiB()?.toFixed(0)} MiB; PostgreSQL (its processes' sum of PSS, sampled every 0.5 s) peak ` +
+      `${pgPeak.pss.toFixed(0)} MiB, of which shared memory ${pgPeak.shared.toFixed(0)} MiB`);
 }
 
 main().catch((err: unknown) => {

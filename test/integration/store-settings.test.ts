@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { roleLoginSchema } from '../../src/store/embedded-roles';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../../src/store/embedded-server';
 import { projectRoot } from '../../src/config/project-paths';
 import { testDatabasePassword } from '../harness/database';
@@ -93,6 +94,42 @@ describe('the embedded PostgreSQL', () => {
       expect(again.port).toBe(servers[0].port);
     } finally {
       await again.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("runs with the connector's settings, and the operator's ALTER SYSTEM overrides them", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'qualys-embedded-'));
+    chmodSync(dir, 0o755);
+    const settings = async (url: string): Promise<Record<string, string>> => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<Record<string, string>>(
+          "SELECT current_setting('shared_buffers') AS shared_buffers, current_setting('wal_buffers') AS wal_buffers, current_setting('max_wal_size') AS max_wal_size",
+        );
+        return rows[0];
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      const first = await ensureEmbeddedPostgres(dir);
+      expect(await settings(first.url)).toEqual({ shared_buffers: '256MB', wal_buffers: '16MB', max_wal_size: '8GB' });
+      // An operator with a large estate raises the buffer pool as the cluster's superuser, then restarts.
+      const superuser = roleLoginSchema.parse(JSON.parse(readFileSync(path.join(dir, 'superuser.json'), 'utf8')));
+      const admin = new Client({ host: '127.0.0.1', port: first.port, user: superuser.user, password: superuser.password, database: 'postgres' });
+      await admin.connect();
+      await admin.query("ALTER SYSTEM SET shared_buffers = '384MB'");
+      await admin.end();
+      await stopEmbeddedPostgres(dir);
+      const again = await ensureEmbeddedPostgres(dir);
+      expect(again.startedHere).toBe(true);
+      expect(await settings(again.url)).toEqual({ shared_buffers: '384MB', wal_buffers: '16MB', max_wal_size: '8GB' });
+      // However often it started, postgresql.conf includes the connector's settings once.
+      const conf = readFileSync(path.join(dir, 'cluster', 'postgresql.conf'), 'utf8').split('\n');
+      expect(conf.filter((line) => line === "include_if_exists = 'connector-tuning.conf'")).toHaveLength(1);
+    } finally {
+      await stopEmbeddedPostgres(dir);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -22,6 +22,14 @@ import { QUALYS_CONNECTION } from '../../temporal/search-attributes';
 import { runPageLanes } from './page-lanes';
 import { progressQuery, renderCurrentDetails, type RateLimitWaitProgress, type SyncPhase, type SyncProgress } from './progress';
 import { addPage, emptyTotals } from './run-totals';
+import {
+  KnowledgeBaseRounds,
+  lookUpInRounds,
+  startingRounds,
+  type KnowledgeBaseRound,
+  type KnowledgeBaseRoundResult,
+  type KnowledgeBaseRoundsCarried,
+} from './knowledge-base-rounds';
 import type { SyncResult } from './sync-result';
 import { RateLimitGate } from './rate-limit-gate';
 import { STEP_DEFAULTS, explainRetriesExhausted, stepOptions, type StepKind } from './step-policy';
@@ -59,6 +67,12 @@ const PAGES_FOLLOW_THE_LIMIT = 'pages-follow-the-limit';
 const PAGES_APPLIED_AS_THEY_ARRIVE = 'pages-applied-as-they-arrive';
 
 /**
+ * Runs started from this change look up the waiting pages' QIDs in rounds during the fetch pass and apply
+ * the pages each round completes at once (before: one lookup after the fetch pass).
+ */
+const KNOWLEDGE_BASE_ROUNDS = 'knowledge-base-rounds';
+
+/**
  * Runs started from this change end CANCELLED when they were asked to cancel, whatever their step
  * failed with after that (a step whose worker could no longer heartbeat times out instead of
  * acknowledging the cancel); before, such a run ended FAILED.
@@ -90,6 +104,8 @@ export interface SyncContinuation {
    * applied after the KnowledgeBase lookup. Absent in runs that apply every page after the fetch pass.
    */
   waitingForQids?: number[];
+  /** Runs that look up QIDs in rounds during the fetch pass: where the rounds stand (see knowledge-base-rounds.ts). */
+  knowledgeBaseRounds?: KnowledgeBaseRoundsCarried;
 }
 
 /**
@@ -131,6 +147,8 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
   let plan: RunPlan | undefined = continuation?.plan;
   let watermark = continuation?.watermark;
   let waitingForQids = continuation?.waitingForQids;
+  const roundsCarried = continuation?.knowledgeBaseRounds;
+  let rounds = waitingForQids && roundsCarried ? new KnowledgeBaseRounds(waitingForQids, roundsCarried) : undefined;
   // Progress is derived from the run's state when asked, never kept as a second copy.
   const progress = (): SyncProgress => ({
     connection: input.connection,
@@ -214,6 +232,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       plan,
       watermark,
       waitingForQids,
+      knowledgeBaseRounds: rounds?.carried(),
     });
   };
 
@@ -244,6 +263,7 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
       totals.hosts = enumerated.hostCount;
       totals.hostsAsked = enumerated.hostsAsked;
       if (patched(PAGES_APPLIED_AS_THEY_ARRIVE)) waitingForQids = [];
+      if (waitingForQids && patched(KNOWLEDGE_BASE_ROUNDS)) rounds = new KnowledgeBaseRounds(waitingForQids, startingRounds(pages.length));
       showProgress();
     }
 
@@ -265,11 +285,26 @@ export async function qualysSync(rawInput: unknown, continuation?: SyncContinuat
     const fetchThenApply = async (page: PageRange): Promise<void> => {
       const fetched = await fetchPage(page);
       if (waitingForQids === undefined) return;
+      if (rounds) return rounds.arrived(page.index, fetched.unknownQids ?? 1) ? applyPage(page) : lookUpInRounds(rounds, roundProgress, lookUpRound, applyWaiting);
       if (fetched.unknownQids === 0) await applyPage(page);
       else waitingForQids.push(page.index);
     };
+    const roundProgress = (): { pagesFetched: number; pagesTotal: number } => ({ pagesFetched, pagesTotal: pages.length });
+    const applyWaiting = (index: number): Promise<void> => applyPage(pages[index]);
+    const lookUpRound = async (round: KnowledgeBaseRound): Promise<KnowledgeBaseRoundResult> => {
+      const looked = await step('qualys', `look up the QIDs new to the QID → CVE cache of ${round.waiting.length} waiting pages`, (o) =>
+        lookupKnowledgeBase.executeWithOptions(o, [{ run, ...round }]),
+      );
+      totals.knowledgeBaseLookups += looked.lookedUp;
+      return looked;
+    };
     const lookUpNewQids = async (): Promise<void> => {
       enterPhase('knowledge base');
+      // With rounds, the final lookup is one more round that takes every QID the waiting pages lack.
+      if (rounds) {
+        if (rounds.waiting.length > 0) await lookUpRound({ waiting: [...rounds.waiting].sort((a, b) => a - b), partial: true });
+        return;
+      }
       const looked = await step('qualys', 'look up the QIDs new to the QID → CVE cache', (o) => lookupKnowledgeBase.executeWithOptions(o, [{ run }]));
       totals.knowledgeBaseLookups += looked.lookedUp;
     };

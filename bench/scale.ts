@@ -124,7 +124,8 @@ async function main(): Promise<void> {
 /**
  * The fewest calls the run needed: 3 credential probes, the KnowledgeBase refresh (runs after the first),
  * the host ID set (and the changed hosts, incremental), one call per API per page, and the QIDs new to
- * the cache in batches of 500.
+ * the cache in batches of 500 (each asked once, in whichever KnowledgeBase round: `knowledgeBaseLookups`
+ * counts them all; a round that fills a batch only in part is what can add a call).
  */
 function minimumCalls(result: CompletedSync, mode: 'full' | 'incremental', first: boolean): number {
   return 3 + (first ? 0 : 1) + (mode === 'incremental' ? 2 : 1) + 3 * result.totals.pages + Math.ceil(result.totals.knowledgeBaseLookups / 500);

@@ -116,8 +116,9 @@ type PagePass = 'fetch' | 'upload';
 
 /**
  * One connector run: validate credentials → enumerate assets → per page: fetch detections, then map and
- * apply it at once when the QID → CVE cache knows its QIDs → look up the QIDs new to the cache (in as
- * few KnowledgeBase calls as possible) → map and apply the pages that waited for them → commit the
+ * apply it at once when the QID → CVE cache knows its QIDs, else when a KnowledgeBase round during the
+ * fetch pass completes it → look up the QIDs the waiting pages still lack (the rounds and this lookup
+ * spend within 1 % of the fewest calls) → map and apply the pages that waited for them → commit the
  * run's change set, so the run's results become the connection's current state at once, or not at all. Pages
  * run side by side up to what the subscription allows; long rate-limit waits are durable timers; a
  * long run continues as new. A cancelled or failed run commits nothing, clears what it staged and

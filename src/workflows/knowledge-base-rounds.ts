@@ -18,6 +18,8 @@ export interface KnowledgeBaseRoundsCarried {
   unknownQids?: number;
   /** Waiting pages that arrived since the last round started: the next round counts their QIDs. */
   pagesSinceRound: number;
+  /** Their QIDs the cache did not know, each page counted on its own (so at most that many distinct). */
+  unknownQidsSinceRound: number;
   /** Waiting pages counted by rounds since the count of unknown QIDs last grew. */
   pagesWithoutNewQids: number;
 }
@@ -58,7 +60,7 @@ export function partialCallBudget(pages: number): number {
 
 /** The state of a run's rounds at its start. */
 export function startingRounds(pages: number): KnowledgeBaseRoundsCarried {
-  return { partialCallsLeft: partialCallBudget(pages), partialCallsSpent: 0, pagesSinceRound: 0, pagesWithoutNewQids: 0 };
+  return { partialCallsLeft: partialCallBudget(pages), partialCallsSpent: 0, pagesSinceRound: 0, unknownQidsSinceRound: 0, pagesWithoutNewQids: 0 };
 }
 
 /**
@@ -102,18 +104,26 @@ export class KnowledgeBaseRounds {
     if (unknownQids === 0) return true;
     this.waiting.push(page);
     this.state.pagesSinceRound += 1;
+    this.state.unknownQidsSinceRound += unknownQids;
     return false;
   }
 
-  /** The round to start now, if any: none while one is in flight or no waiting page arrived since the last. */
+  /**
+   * The round to start now, if any: none while one is in flight or no waiting page arrived since the
+   * last, and none that could look up nothing (no part-filled batch left to spend, and too few QIDs
+   * waiting for a whole one).
+   */
   startRound(progress: { pagesFetched: number; pagesTotal: number }): KnowledgeBaseRound | undefined {
     if (this.roundInFlight || this.state.pagesSinceRound === 0) return undefined;
+    const atMostUnknown = (this.state.unknownQids ?? 0) + this.state.unknownQidsSinceRound;
+    if (this.state.partialCallsLeft <= 0 && atMostUnknown < QIDS_PER_KNOWLEDGE_BASE_CALL) return undefined;
     // Decided on what earlier rounds saw: this round's pages have not been counted yet.
     const partial = this.partialRoundDue(progress);
     this.roundInFlight = true;
     // Counted as bringing no new QID until the round's result says otherwise.
     this.state.pagesWithoutNewQids += this.state.pagesSinceRound;
     this.state.pagesSinceRound = 0;
+    this.state.unknownQidsSinceRound = 0;
     return { waiting: [...this.waiting].sort((a, b) => a - b), partial };
   }
 

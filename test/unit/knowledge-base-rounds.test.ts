@@ -65,15 +65,16 @@ describe('KnowledgeBaseRounds', () => {
   });
 
   it('keeps at most one round in flight and starts one only for pages that arrived since the last', () => {
-    const rounds = new KnowledgeBaseRounds([], startingRounds(10));
-    expect(rounds.startRound({ pagesFetched: 0, pagesTotal: 10 })).toBeUndefined();
+    const rounds = new KnowledgeBaseRounds([], startingRounds(50));
+    expect(rounds.startRound({ pagesFetched: 0, pagesTotal: 50 })).toBeUndefined();
     rounds.arrived(0, 5);
-    const first = rounds.startRound({ pagesFetched: 1, pagesTotal: 10 });
+    const first = rounds.startRound({ pagesFetched: 1, pagesTotal: 50 });
     expect(first).toEqual({ waiting: [0], partial: false });
     rounds.arrived(1, 5);
-    expect(rounds.startRound({ pagesFetched: 2, pagesTotal: 10 })).toBeUndefined();
+    expect(rounds.startRound({ pagesFetched: 2, pagesTotal: 50 })).toBeUndefined();
     expect(rounds.finishRound(first!, { lookedUp: 0, known: [], unknownQids: 5 })).toEqual([]);
-    expect(rounds.startRound({ pagesFetched: 2, pagesTotal: 10 })).toEqual({ waiting: [0, 1], partial: false });
+    expect(rounds.startRound({ pagesFetched: 2, pagesTotal: 50 })).toEqual({ waiting: [0, 1], partial: false });
+    expect(rounds.startRound({ pagesFetched: 2, pagesTotal: 50 })).toBeUndefined();
   });
 
   it('fills a batch in part once two waiting pages in a row brought no new QID, and spends its budget on it', () => {
@@ -105,16 +106,21 @@ describe('KnowledgeBaseRounds', () => {
     expect(rounds.waiting).toEqual([]);
   });
 
-  it('never fills a batch in part without a budget: the pages wait for the final lookup', () => {
+  it('never fills a batch in part without a budget, and starts a round only when a whole batch may be waiting', () => {
     const rounds = new KnowledgeBaseRounds([], startingRounds(20));
     const byPage = new Map(Array.from({ length: 20 }, (_, page) => [page, qids(0, 30)] as const));
     const cached = new Set<string>();
+    const roundsAt: number[] = [];
     for (const [page] of byPage) {
       rounds.arrived(page, 30);
       const round = rounds.startRound({ pagesFetched: page + 1, pagesTotal: 20 });
-      expect(round?.partial).toBe(false);
-      runRound(rounds, round!, byPage, cached);
+      if (!round) continue;
+      roundsAt.push(page);
+      expect(round.partial).toBe(false);
+      runRound(rounds, round, byPage, cached);
     }
+    // 17 pages of 30 unknown QIDs each could hold 500 distinct ones; the round finds the same 30 in all.
+    expect(roundsAt).toEqual([16]);
     expect(cached.size).toBe(0);
     expect(rounds.waiting).toHaveLength(20);
   });

@@ -44,7 +44,9 @@ export interface KnowledgeBaseRoundResult {
  * A round may fill a batch only in part when, twice in a row, the waiting pages that arrived brought no
  * QID the run had not seen before (the run's new QIDs have probably all been seen, so the part-filled
  * batch is the run's last KnowledgeBase call and costs nothing), or, failing that, at evenly spaced
- * points of the fetch pass.
+ * points of the fetch pass. The first kind is paced too — one ahead of the evenly spaced points at
+ * most — so an estate whose new QIDs keep trickling in cannot spend the budget early and leave the rest
+ * of the pass waiting.
  */
 const PAGES_WITHOUT_NEW_QIDS_BEFORE_A_PARTIAL_ROUND = 2;
 
@@ -146,9 +148,10 @@ export class KnowledgeBaseRounds {
   private partialRoundDue({ pagesFetched, pagesTotal }: { pagesFetched: number; pagesTotal: number }): boolean {
     const { partialCallsLeft, partialCallsSpent, pagesWithoutNewQids, unknownQids } = this.state;
     if (partialCallsLeft <= 0) return false;
-    const stalled = unknownQids !== undefined && pagesWithoutNewQids >= PAGES_WITHOUT_NEW_QIDS_BEFORE_A_PARTIAL_ROUND;
     const budget = partialCallsLeft + partialCallsSpent;
     const scheduled = pagesFetched * (budget + 1) >= pagesTotal * (partialCallsSpent + 1);
+    const ahead = partialCallsSpent - Math.floor((pagesFetched * (budget + 1)) / Math.max(1, pagesTotal));
+    const stalled = unknownQids !== undefined && pagesWithoutNewQids >= PAGES_WITHOUT_NEW_QIDS_BEFORE_A_PARTIAL_ROUND && ahead < 1;
     return stalled || scheduled;
   }
 }

@@ -140,6 +140,21 @@ describe('KnowledgeBaseRounds', () => {
     expect(rounds.waiting).toEqual(Array.from({ length: 25 }, (_, i) => 25 + i));
   });
 
+  it('paces part-filled batches after a stall: at most one ahead of the evenly spaced points', () => {
+    // 100 pages: a budget of 3, evenly spaced at pages 25, 50 and 75; one already spent on an early stall.
+    const stalledAgain = (): KnowledgeBaseRounds =>
+      new KnowledgeBaseRounds([4, 9], {
+        partialCallsLeft: 2,
+        partialCallsSpent: 1,
+        unknownQids: 10,
+        pagesSinceRound: 1,
+        unknownQidsSinceRound: 5,
+        pagesWithoutNewQids: 5,
+      });
+    expect(stalledAgain().startRound({ pagesFetched: 10, pagesTotal: 100 })?.partial).toBe(false);
+    expect(stalledAgain().startRound({ pagesFetched: 25, pagesTotal: 100 })?.partial).toBe(true);
+  });
+
   it('carries its waiting pages and counters across continue-as-new and goes on where it was', () => {
     const rounds = new KnowledgeBaseRounds([], startingRounds(50));
     rounds.arrived(3, 7);

@@ -36,6 +36,8 @@ interface Measured {
   commitSeconds: number;
   /** From the run's last Qualys call to its end: what a run does after Qualys has answered. */
   tailSeconds: number;
+  /** What ran in that time: seconds of each kind of step within it, and the seconds no step ran. */
+  tail: { byStep: Record<string, number>; idleSeconds: number };
   calls: number;
   minimumCalls: number;
   historyEvents: number;
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
         wallSeconds,
         commitSeconds: history.commitSeconds,
         tailSeconds: (endedAt - lastCallAt) / 1000,
+        tail: within(history.steps, lastCallAt, endedAt),
         calls,
         minimumCalls: minimumCalls(result, mode, measured.length === 0),
         historyEvents: history.events,
@@ -124,17 +127,42 @@ async function main(): Promise<void> {
 /**
  * The fewest calls the run needed: 3 credential probes, the KnowledgeBase refresh (runs after the first),
  * the host ID set (and the changed hosts, incremental), one call per API per page, and the QIDs new to
- * the cache in batches of 500.
+ * the cache in batches of 500 (each asked once, in whichever KnowledgeBase round: `knowledgeBaseLookups`
+ * counts them all; a round that fills a batch only in part is what can add a call).
  */
 function minimumCalls(result: CompletedSync, mode: 'full' | 'incremental', first: boolean): number {
   return 3 + (first ? 0 : 1) + (mode === 'incremental' ? 2 : 1) + 3 * result.totals.pages + Math.ceil(result.totals.knowledgeBaseLookups / 500);
 }
 
-/** History events and bytes over the run's executions, and how long its commit step ran. */
-async function historyOf(client: Client, handle: WorkflowHandle): Promise<{ events: number; bytes: number; commitSeconds: number }> {
+interface StepRan {
+  type: string;
+  startedMs: number;
+  endedMs: number;
+}
+
+/** Seconds of each kind of step between `fromMs` and `toMs` (steps side by side count each), and the seconds no step ran. */
+function within(steps: readonly StepRan[], fromMs: number, toMs: number): { byStep: Record<string, number>; idleSeconds: number } {
+  const byStep: Record<string, number> = {};
+  const clipped = steps
+    .map((s) => ({ type: s.type, from: Math.max(s.startedMs, fromMs), to: Math.min(s.endedMs, toMs) }))
+    .filter((s) => s.to > s.from)
+    .sort((a, b) => a.from - b.from);
+  let busyMs = 0;
+  let reached = fromMs;
+  for (const s of clipped) {
+    byStep[s.type] = (byStep[s.type] ?? 0) + (s.to - s.from) / 1000;
+    busyMs += Math.max(0, s.to - Math.max(reached, s.from));
+    reached = Math.max(reached, s.to);
+  }
+  return { byStep, idleSeconds: (toMs - fromMs - busyMs) / 1000 };
+}
+
+/** History events and bytes over the run's executions, how long its commit step ran, and when each step ran. */
+async function historyOf(client: Client, handle: WorkflowHandle): Promise<{ events: number; bytes: number; commitSeconds: number; steps: StepRan[] }> {
   let events = 0;
   let bytes = 0;
   let commitSeconds = 0;
+  const steps: StepRan[] = [];
   let runId: string | undefined;
   do {
     const h = client.workflow.getHandle(handle.workflowId, runId);
@@ -145,17 +173,24 @@ async function historyOf(client: Client, handle: WorkflowHandle): Promise<{ even
     const commits = new Set(
       history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'commitRun').map((e) => String(e.eventId)),
     );
+    const typeOf = new Map(
+      history.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '']] : [])),
+    );
     const startedAt = new Map<string, number>();
     for (const e of history) {
       const started = e.activityTaskStartedEventAttributes;
-      if (started && commits.has(String(started.scheduledEventId))) startedAt.set(String(started.scheduledEventId), tsToMs(e.eventTime));
+      if (started) startedAt.set(String(started.scheduledEventId), tsToMs(e.eventTime));
       const completed = e.activityTaskCompletedEventAttributes;
       const from = completed ? startedAt.get(String(completed.scheduledEventId)) : undefined;
-      if (from !== undefined) commitSeconds += (tsToMs(e.eventTime) - from) / 1000;
+      if (completed && from !== undefined) {
+        const type = typeOf.get(String(completed.scheduledEventId)) ?? '';
+        steps.push({ type, startedMs: from, endedMs: tsToMs(e.eventTime) });
+        if (commits.has(String(completed.scheduledEventId))) commitSeconds += (tsToMs(e.eventTime) - from) / 1000;
+      }
     }
     runId = history[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
   } while (runId);
-  return { events, bytes, commitSeconds };
+  return { events, bytes, commitSeconds, steps };
 }
 
 function table(hosts: number, detectionsPerHost: number, pageSize: number, runs: Measured[]): string[] {
@@ -175,6 +210,7 @@ function table(hosts: number, detectionsPerHost: number, pageSize: number, runs:
     `| hosts asked for | ${runs.map((r) => n(r.result.totals.hostsAsked ?? 0)).join(' | ')} |`,
     `| wall time (s) | ${runs.map((r) => r.wallSeconds.toFixed(1)).join(' | ')} |`,
     `| after the last Qualys call (s) | ${runs.map((r) => `${r.tailSeconds.toFixed(1)} (${((r.tailSeconds / r.wallSeconds) * 100).toFixed(0)} %)`).join(' | ')} |`,
+    `| … of which steps ran (s) | ${runs.map((r) => tailSteps(r.tail)).join(' | ')} |`,
     `| commit (s) | ${runs.map((r) => r.commitSeconds.toFixed(1)).join(' | ')} |`,
     `| what the commit changed | ${runs.map((r) => changed(r.result)).join(' | ')} |`,
     `| Qualys calls ÷ the fewest the run needed | ${runs.map((r) => `${n(r.calls)} / ${n(r.minimumCalls)} = ${(r.calls / r.minimumCalls).toFixed(2)}`).join(' | ')} |`,
@@ -184,6 +220,14 @@ function table(hosts: number, detectionsPerHost: number, pageSize: number, runs:
     '',
     `Peak RSS of the process (worker and simulator): ${peakRssMiB()?.toFixed(0)} MiB.`,
   ];
+}
+
+/** The tail's steps, e.g. `commitRun 3.1, uploadPage 0.4 (×2 side by side counts twice); no step 0.3`. */
+function tailSteps(tail: Measured['tail']): string {
+  const steps = Object.entries(tail.byStep)
+    .sort(([, a], [, b]) => b - a)
+    .map(([type, seconds]) => `${type} ${seconds.toFixed(1)}`);
+  return [...steps, `no step ${tail.idleSeconds.toFixed(1)}`].join(', ');
 }
 
 function log(message: string): void {

@@ -33,6 +33,7 @@ import { pageMapping, type UnreadHosts } from './page-mapping';
 import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type FailureContext, type LimitHandling } from './failures';
 import { inLanes } from '../lanes/in-lanes';
+import { QIDS_PER_KNOWLEDGE_BASE_CALL, planLookup, type KnowledgeBaseRound, type KnowledgeBaseRoundResult } from '../contracts/knowledge-base-lookup';
 
 export interface IdRange {
   idMin: number;
@@ -72,8 +73,6 @@ export interface SyncActivityDeps {
   masker?: SecretMasker;
   now?: () => Date;
 }
-
-const KNOWLEDGE_BASE_BATCH = 500;
 
 interface StagedFetch {
   hosts: QualysHost[];
@@ -144,7 +143,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     const unknown = qids.filter((q) => !known.has(q)).sort((a, b) => Number(a) - Number(b));
     if (unknown.length === 0) return [];
     const batches: string[][] = [];
-    for (let i = 0; i < unknown.length; i += KNOWLEDGE_BASE_BATCH) batches.push(unknown.slice(i, i + KNOWLEDGE_BASE_BATCH));
+    for (let i = 0; i < unknown.length; i += QIDS_PER_KNOWLEDGE_BASE_CALL) batches.push(unknown.slice(i, i + QIDS_PER_KNOWLEDGE_BASE_CALL));
     await withQualys(run.connection, run, async (client, call) => {
       const limit = (client.subscriptionLimits('knowledgeBase') ?? client.subscriptionLimits())?.concurrencyLimit;
       // The attempt ends only once every lane has, so a retry never overlaps a call still running.
@@ -368,12 +367,20 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
     /**
      * Looks up every QID of the run's fetched pages that the cache does not know, in batches of 500:
-     * the fewest KnowledgeBase calls the run can make.
+     * the fewest KnowledgeBase calls the run can make. A round during the fetch pass names the pages
+     * waiting for QIDs: it looks up theirs, earliest page first, in whole batches only unless it may
+     * fill one in part, and says which of them now know all their QIDs (see knowledge-base-rounds.ts).
      */
-    async lookupKnowledgeBase({ run }: { run: RunRef }): Promise<{ lookedUp: number }> {
-      const qids = await storeStep('read the QIDs of the fetched pages', () => store.stagedQids(run));
-      const lookedUp = await lookUpUnknownQids(run, qids);
-      return { lookedUp: lookedUp.length };
+    async lookupKnowledgeBase({ run, waiting, partial }: { run: RunRef } & Partial<KnowledgeBaseRound>): Promise<KnowledgeBaseRoundResult> {
+      if (waiting === undefined) {
+        const qids = await storeStep('read the QIDs of the fetched pages', () => store.stagedQids(run));
+        const lookedUp = await lookUpUnknownQids(run, qids);
+        return { lookedUp: lookedUp.length };
+      }
+      const unknownByPage = await storeStep('read the QIDs the waiting pages lack', () => store.unknownQidsOfPages(run, waiting));
+      const planned = planLookup(unknownByPage, partial ?? false);
+      const lookedUp = planned.qids.length > 0 ? await lookUpUnknownQids(run, planned.qids) : [];
+      return { lookedUp: lookedUp.length, known: planned.known, unknownQids: planned.unknownQids };
     },
 
     /**

@@ -7,7 +7,7 @@ import { clearStaging } from './clear-staging';
 import { commitRun } from './commit';
 import { copyRows } from './copy-rows';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
-import { stageStreamedPart, stagedDetectionTotals, stagedPageQids, uploadStagedPage, withLeasedPage, type ExtraPart, type StagedPageMapping } from './staged-pages';
+import { stageStreamedPart, stagedDetectionTotals, stagedPageQids, unknownQidsOfPages, uploadStagedPage, withLeasedPage, type ExtraPart, type StagedPageMapping } from './staged-pages';
 import { inTransaction } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport, StagedPart } from './types';
 import { StagedPageMissingError } from './errors';
@@ -146,6 +146,11 @@ export class ExposureStore {
 
   async stagedPageQids(run: RunRef, page: PageRange): Promise<string[] | undefined> {
     return stagedPageQids(this.pool, run, page);
+  }
+
+  /** Per staged page of these, the QIDs the connection's QID → CVE cache does not know (see staged-pages.ts). */
+  async unknownQidsOfPages(run: RunRef, pages: readonly number[]): Promise<Array<{ page: number; qids: string[] }>> {
+    return unknownQidsOfPages(this.pool, run, pages);
   }
 
   /** Every QID the run's fetched pages detected, wherever they were fetched. */

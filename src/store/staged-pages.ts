@@ -165,6 +165,22 @@ export async function stagedPageQids(pool: Pool, run: RunRef, page: PageRange): 
   return (present.rowCount ?? 0) > 0 ? [] : undefined;
 }
 
+/**
+ * The QIDs of each of these staged pages that the connection's QID → CVE cache does not know, in one
+ * query. A page whose QIDs are not staged beside its detections is left out (it waits for the run's final
+ * lookup).
+ */
+export async function unknownQidsOfPages(pool: Pool, run: RunRef, pages: readonly number[]): Promise<Array<{ page: number; qids: string[] }>> {
+  const { rows } = await pool.query<{ page_index: number; qids: string[] }>(
+    `SELECT s.page_index,
+            ARRAY(SELECT q FROM jsonb_array_elements_text(s.body) q
+                  WHERE NOT EXISTS (SELECT 1 FROM knowledge_base k WHERE k.connection = $3 AND k.qid = q)) AS qids
+     FROM staged_fetches s WHERE s.run_key = $1 AND s.part = 'qids' AND s.page_index = ANY($2::int[])`,
+    [run.runKey, pages, run.connection],
+  );
+  return rows.map((r) => ({ page: r.page_index, qids: r.qids }));
+}
+
 /** How a staged page becomes records: findings per batch of staged hosts, then the page's assets. */
 export interface StagedPageMapping<Host> {
   /** The schema each staged element of the detections part was staged by, and is read back through. */

@@ -25,7 +25,8 @@ export interface SyncContinuation {
 
 /** The state a continued execution resumes from, whichever form its run carried. */
 export function resumedState(carried: RunState | SyncContinuation): RunState {
-  return isRunState(carried) ? carried : fromContinuation(carried);
+  // A run state carried before KnowledgeBase rounds has no `knowledgeBaseRounds`: such a run has none.
+  return isRunState(carried) ? { ...carried, knowledgeBaseRounds: carried.knowledgeBaseRounds ?? undefined } : fromContinuation(carried);
 }
 
 function isRunState(carried: RunState | SyncContinuation): carried is RunState {
@@ -48,6 +49,7 @@ export function fromContinuation(c: SyncContinuation): RunState {
     pagesFetched: c.pagesFetched,
     appliesAsFetched: c.waitingForQids !== undefined,
     waitingForQids: c.waitingForQids ?? [],
+    knowledgeBaseRounds: undefined,
     totals: c.totals,
     timings: c.timings,
     rateLimitWait: undefined,

@@ -15,6 +15,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { DetectionsFetched, PageRange } from '../contracts/run';
+import type { KnowledgeBaseRound, KnowledgeBaseRoundResult } from '../contracts/knowledge-base-lookup';
 import type { SyncActivities } from '../activities/sync-activities';
 import type { FailureType } from '../contracts/failure-table';
 import { acquireConnectionLock, releaseConnectionLock, type LockOwner } from './connection-lock';
@@ -24,6 +25,9 @@ import { runPageLanes } from './page-lanes';
 import { progressOf, progressQuery, renderCurrentDetails } from './progress';
 import {
   applyPassStarted,
+  roundFinished,
+  roundStarted,
+  roundsStarted,
   endedWithoutCommit,
   enterPhase,
   enumerated,
@@ -75,6 +79,12 @@ const PAGES_FOLLOW_THE_LIMIT = 'pages-follow-the-limit';
  * KnowledgeBase (before: every page was applied after the fetch pass and the lookup).
  */
 const PAGES_APPLIED_AS_THEY_ARRIVE = 'pages-applied-as-they-arrive';
+
+/**
+ * Runs started from this change look up the waiting pages' QIDs in rounds during the fetch pass and apply
+ * the pages each round completes at once (before: one lookup after the fetch pass).
+ */
+const KNOWLEDGE_BASE_ROUNDS = 'knowledge-base-rounds';
 
 /**
  * Runs started from this change end CANCELLED when they were asked to cancel, whatever their step
@@ -206,6 +216,7 @@ async function enumerate(r: Run): Promise<void> {
     ]),
   );
   change(r, enumerated(r.state, estate, patched(PAGES_APPLIED_AS_THEY_ARRIVE)));
+  if (r.state.appliesAsFetched && patched(KNOWLEDGE_BASE_ROUNDS)) change(r, roundsStarted(r.state));
 }
 
 /** Every page fetched, in lanes; each applied in its lane when the cache knows its QIDs (see fetchThenApply). */
@@ -214,12 +225,33 @@ async function fetchPass(r: Run): Promise<void> {
   await inPageLanes(r, r.state.pages, r.state.pagesInFlight, (page) => fetchThenApply(r, page));
 }
 
-/** Per page: fetch → apply, unless its QIDs wait for the KnowledgeBase (or the run applies every page later). */
+/**
+ * Per page: fetch → apply, unless its QIDs wait for the KnowledgeBase (or the run applies every page
+ * later); a page that waits may start a round of lookups (see lookUpInRounds).
+ */
 async function fetchThenApply(r: Run, page: PageRange): Promise<void> {
   const fetched = await fetchPage(r, page);
   if (!r.state.appliesAsFetched) return;
-  if (fetched.unknownQids === 0) await applyPage(r, page);
-  else change(r, pageWaitsForQids(r.state, page));
+  if (fetched.unknownQids === 0) return applyPage(r, page);
+  change(r, pageWaitsForQids(r.state, page, fetched.unknownQids ?? 1));
+  await lookUpInRounds(r);
+}
+
+/**
+ * Starts KnowledgeBase rounds while there is one to start (one at a time; see knowledge-base-rounds.ts)
+ * and applies the pages each completes, one after another, so the lane holds one page at a time. A lane
+ * that finds a round in flight goes on fetching; the round's lane applies what the round completes.
+ */
+async function lookUpInRounds(r: Run): Promise<void> {
+  for (let started = roundStarted(r.state); started !== undefined; started = roundStarted(r.state)) {
+    change(r, started.state);
+    const { round } = started;
+    const looked = await lookUpRound(r, round);
+    // Read the state only now: other lanes changed it while the round was out.
+    const finished = roundFinished(r.state, round, looked);
+    change(r, finished.state);
+    for (const page of finished.released) await applyPage(r, page);
+  }
 }
 
 async function fetchPage(r: Run, page: PageRange): Promise<DetectionsFetched> {
@@ -231,11 +263,24 @@ async function fetchPage(r: Run, page: PageRange): Promise<DetectionsFetched> {
   return fetched;
 }
 
+/** Asks the KnowledgeBase about the QIDs a round's waiting pages lack. */
+function lookUpRound(r: Run, round: KnowledgeBaseRound): Promise<KnowledgeBaseRoundResult> {
+  return step(r, 'qualys', `look up the QIDs new to the QID → CVE cache of ${round.waiting.length} waiting pages`, (o) =>
+    lookupKnowledgeBase.executeWithOptions(o, [{ run: r.state.run, ...round }]),
+  );
+}
+
+/** After the fetch pass: the QIDs the waiting pages still lack (with rounds, one last round that takes them all). */
 async function lookUpNewQids(r: Run): Promise<void> {
   change(r, enterPhase(r.state, 'knowledge base'));
-  const looked = await step(r, 'qualys', 'look up the QIDs new to the QID → CVE cache', (o) =>
-    lookupKnowledgeBase.executeWithOptions(o, [{ run: r.state.run }]),
-  );
+  const { run, waitingForQids } = r.state;
+  if (r.state.knowledgeBaseRounds) {
+    if (waitingForQids.length === 0) return;
+    const looked = await lookUpRound(r, { waiting: [...waitingForQids].sort((a, b) => a - b), partial: true });
+    change(r, qidsLookedUp(r.state, looked.lookedUp));
+    return;
+  }
+  const looked = await step(r, 'qualys', 'look up the QIDs new to the QID → CVE cache', (o) => lookupKnowledgeBase.executeWithOptions(o, [{ run }]));
   change(r, qidsLookedUp(r.state, looked.lookedUp));
 }
 

@@ -1,4 +1,6 @@
 import type { EnumerationResult, PageMapped, PageRange, RunPlan, RunRef, RunTimings, RunTotals } from '../contracts/run';
+import type { KnowledgeBaseRound, KnowledgeBaseRoundResult } from '../contracts/knowledge-base-lookup';
+import { pageArrived, roundEnded, roundToStart, startingRounds, type KnowledgeBaseRoundsCarried } from './knowledge-base-rounds';
 import { addPage, emptyTotals } from './run-totals';
 
 // The run's state: everything a qualysSync run knows about itself, in one serialisable value. It is the
@@ -58,6 +60,11 @@ export interface RunState {
   appliesAsFetched: boolean;
   /** Indexes of the fetched pages that wait for QIDs the cache did not know: the apply pass applies them. */
   waitingForQids: number[];
+  /**
+   * Runs that look up the waiting pages' QIDs in rounds during the fetch pass (from `knowledge-base-rounds`
+   * on): where the rounds stand. Absent otherwise, and in states carried before there were rounds.
+   */
+  knowledgeBaseRounds: KnowledgeBaseRoundsCarried | undefined;
   totals: RunTotals;
   timings: RunTimings;
   /** Present while the run waits out a Qualys rate limit on a durable timer. */
@@ -82,6 +89,7 @@ export function startRun(run: RunRef): RunState {
     pagesFetched: 0,
     appliesAsFetched: false,
     waitingForQids: [],
+    knowledgeBaseRounds: undefined,
     totals: emptyTotals(),
     timings: { rateLimitTimerSeconds: 0, continuedAsNew: 0 },
     rateLimitWait: undefined,
@@ -113,9 +121,38 @@ export function pageFetched(state: RunState): RunState {
   return { ...state, pagesFetched: state.pagesFetched + 1 };
 }
 
-/** A fetched page left for the apply pass: the cache did not know some of its QIDs. */
-export function pageWaitsForQids(state: RunState, page: PageRange): RunState {
-  return { ...state, waitingForQids: [...state.waitingForQids, page.index] };
+/** The run looks up the waiting pages' QIDs in rounds during its fetch pass. */
+export function roundsStarted(state: RunState): RunState {
+  return { ...state, knowledgeBaseRounds: startingRounds(state.pages.length) };
+}
+
+/** A fetched page waits: the cache did not know `unknownQids` of its QIDs (a round, or the apply pass, applies it). */
+export function pageWaitsForQids(state: RunState, page: PageRange, unknownQids: number): RunState {
+  if (!state.knowledgeBaseRounds) return { ...state, waitingForQids: [...state.waitingForQids, page.index] };
+  return withWait(state, pageArrived(waitOf(state, state.knowledgeBaseRounds), page.index, unknownQids));
+}
+
+/** The KnowledgeBase round to start now, if any, and the state with it in flight. */
+export function roundStarted(state: RunState): { round: KnowledgeBaseRound; state: RunState } | undefined {
+  if (!state.knowledgeBaseRounds) return undefined;
+  const started = roundToStart(waitOf(state, state.knowledgeBaseRounds), { pagesFetched: state.pagesFetched, pagesTotal: state.pages.length });
+  return started && { round: started.round, state: withWait(state, started.next) };
+}
+
+/** A round's lookup came back: its QIDs counted, and the waiting pages it completed released to be applied. */
+export function roundFinished(state: RunState, round: KnowledgeBaseRound, result: KnowledgeBaseRoundResult): { released: PageRange[]; state: RunState } {
+  const counted = qidsLookedUp(state, result.lookedUp);
+  if (!counted.knowledgeBaseRounds) return { released: [], state: counted };
+  const ended = roundEnded(waitOf(counted, counted.knowledgeBaseRounds), round, result);
+  return { released: ended.released.map((index) => pageAt(state, index)), state: withWait(counted, ended.next) };
+}
+
+function waitOf(state: RunState, rounds: KnowledgeBaseRoundsCarried): { waiting: readonly number[]; rounds: KnowledgeBaseRoundsCarried } {
+  return { waiting: state.waitingForQids, rounds };
+}
+
+function withWait(state: RunState, wait: { waiting: readonly number[]; rounds: KnowledgeBaseRoundsCarried }): RunState {
+  return { ...state, waitingForQids: [...wait.waiting], knowledgeBaseRounds: wait.rounds };
 }
 
 /** A page mapped and applied (compared with the current state and its changes staged). */
@@ -135,11 +172,13 @@ export function applyPassStarted(state: RunState): RunState {
 /** The pages the apply pass applies: those that waited for the KnowledgeBase, or every page. */
 export function pagesToApply(state: RunState): PageRange[] {
   if (!state.appliesAsFetched) return state.pages;
-  return state.waitingForQids.map((index) => {
-    const page = state.pages[index];
-    if (!page) throw new RangeError(`page ${index} waits for the KnowledgeBase but the run has ${state.pages.length} pages`);
-    return page;
-  });
+  return state.waitingForQids.map((index) => pageAt(state, index));
+}
+
+function pageAt(state: RunState, index: number): PageRange {
+  const page = state.pages[index];
+  if (!page) throw new RangeError(`page ${index} waits for the KnowledgeBase but the run has ${state.pages.length} pages`);
+  return page;
 }
 
 export function rateLimitWaitChanged(state: RunState, wait: RateLimitWaitProgress | undefined): RunState {

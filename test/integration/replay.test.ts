@@ -62,14 +62,14 @@ describe('replay: recorded histories of real runs replay against the current wor
     // The kinds of run the replay must cover; a missing one means the recording was cut short.
     expect(histories.map((h) => h.name)).toEqual(
       expect.arrayContaining([
-        'completed', 'applied-as-fetched', 'continued-as-new-first', 'continued-as-new-last', 'waiting-on-rate-limit', 'page-retried', 'cancelled', 'failed', 'skipped', 'connection-lock',
+        'completed', 'applied-as-fetched', 'rounds-applied-during-fetch', 'continued-as-new-first', 'continued-as-new-last', 'waiting-on-rate-limit', 'page-retried', 'cancelled', 'failed', 'skipped', 'connection-lock',
       ]),
     );
     const outcomes = await replay(histories);
     expect(outcomes).toEqual(Object.fromEntries(histories.map((h) => [h.name, 'ok'])));
   });
 
-  it('both sides of each patch are covered: runs from before it (v1-*, v2-*, v3-*) and runs that took it; continued runs of both forms', () => {
+  it('both sides of each patch are covered: runs from before it (v1-* … v5-*) and runs that took it; continued runs of both forms', () => {
     const histories = recordedHistories();
     const took = (patch: string): string[] => histories.filter((h) => patchesIn(h.history).includes(patch)).map((h) => h.name);
     expect(took('pages-follow-the-limit')).toEqual(
@@ -97,15 +97,35 @@ describe('replay: recorded histories of real runs replay against the current wor
       if (!payload?.data) throw new Error(`${name} does not start from what a continued run carries`);
       return JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
     };
-    expect(carried('continued-as-new-last')).toMatchObject({ stateVersion: 1, pass: 'apply', appliesAsFetched: true });
+    expect(carried('continued-as-new-last')).toMatchObject({ stateVersion: 1, pass: 'apply', appliesAsFetched: true, knowledgeBaseRounds: expect.any(Object) });
+    // Run states from before KnowledgeBase rounds (v5-*) carry none.
+    expect(carried('v5-continued-as-new-last')).toMatchObject({ stateVersion: 1, pass: 'apply', appliesAsFetched: true });
+    expect(carried('v5-continued-as-new-last')).not.toHaveProperty('knowledgeBaseRounds');
     for (const name of ['v1-continued-as-new-last', 'v2-continued-as-new-last', 'v3-continued-as-new-last', 'v4-continued-as-new-last']) {
       expect(carried(name)).not.toHaveProperty('stateVersion');
       expect(carried(name)).toMatchObject({ pass: 'upload', pageConcurrency: expect.any(Number) });
     }
     expect(carried('v4-continued-as-new-last')).toHaveProperty('waitingForQids');
-    const applied = histories.find((h) => h.name === 'applied-as-fetched')?.history.events ?? [];
-    const steps = applied.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-    expect(steps.indexOf('uploadPage')).toBeLessThan(steps.indexOf('lookupKnowledgeBase'));
+    const stepsOf = (name: string): Array<string | null | undefined> =>
+      (histories.find((h) => h.name === name)?.history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    const applied = stepsOf('v4-applied-as-fetched');
+    expect(applied.indexOf('uploadPage')).toBeGreaterThan(0);
+    expect(applied.indexOf('uploadPage')).toBeLessThan(applied.indexOf('lookupKnowledgeBase'));
+    // With rounds, a run whose pages all arrive known makes no KnowledgeBase lookup at all.
+    expect(stepsOf('applied-as-fetched')).toContain('uploadPage');
+    expect(stepsOf('applied-as-fetched')).not.toContain('lookupKnowledgeBase');
+    // KnowledgeBase rounds during the fetch pass: runs from before (v1-* … v5-*) and after, one whose rounds
+    // completed waiting pages that were applied before the last page was fetched.
+    expect(took('knowledge-base-rounds')).toEqual(
+      expect.arrayContaining(['completed', 'rounds-applied-during-fetch', 'cancelled', 'failed', 'page-retried', 'waiting-on-rate-limit', 'continued-as-new-first']),
+    );
+    const v4 = histories.filter((h) => h.name.startsWith('v4-'));
+    expect(v4.map((h) => h.name)).toEqual(expect.arrayContaining(['v4-completed', 'v4-applied-as-fetched', 'v4-continued-as-new-first', 'v4-continued-as-new-last']));
+    for (const h of histories.filter((h) => /^v[12345]-/.test(h.name))) expect(patchesIn(h.history)).not.toContain('knowledge-base-rounds');
+    const rounds = stepsOf('rounds-applied-during-fetch');
+    const firstRound = rounds.indexOf('lookupKnowledgeBase');
+    expect(firstRound).toBeGreaterThan(0);
+    expect(rounds.indexOf('uploadPage', firstRound)).toBeLessThan(rounds.lastIndexOf('fetchDetections'));
   });
 
   it('a history that no longer matches the code fails the replay (so the check above can fail)', async () => {

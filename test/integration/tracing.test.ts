@@ -105,7 +105,10 @@ describe('traces: OpenTelemetry through the Temporal interceptors (in-memory exp
         // Every activity the history shows has its span, run from the workflow's trace.
         const history = await client.workflow.getHandle(run.workflowId).fetchHistory();
         const scheduled = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-        expect(new Set(scheduled)).toEqual(new Set(['validateCredentials', 'refreshKnowledgeBase', 'enumerateAssets', 'fetchDetections', 'lookupKnowledgeBase', 'uploadPage', 'commitRun']));
+        // A KnowledgeBase lookup only in a run whose pages waited for one (a run on a warm cache has none).
+        const kinds = new Set(scheduled);
+        kinds.delete('lookupKnowledgeBase');
+        expect(kinds).toEqual(new Set(['validateCredentials', 'refreshKnowledgeBase', 'enumerateAssets', 'fetchDetections', 'uploadPage', 'commitRun']));
         for (const type of new Set(scheduled)) {
           expect(names.filter((n) => n === `RunActivity:${type}`).length).toBeGreaterThanOrEqual(scheduled.filter((t) => t === type).length);
         }

@@ -10,6 +10,7 @@ import type { FailureType, RateLimitWait } from '../../src/contracts/failure-tab
 import type { DetectionsFetched, PageMapped, PageRange, RunTimings, RunTotals } from '../../src/contracts/run';
 import { untracedWorkerOptions } from '../../src/telemetry/tracing';
 import { PROJECT_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
+import type { KnowledgeBaseRound } from '../../src/contracts/knowledge-base-lookup';
 import { progressQuery, type SyncProgress } from '../../src/workflows/progress';
 import type { CompletedSync, SyncResult } from '../../src/workflows/sync-result';
 import type { SyncContinuation } from '../../src/workflows/legacy-continuation';
@@ -27,7 +28,13 @@ interface Scenario {
   concurrencyLimit?: number;
   fetch?: (page: PageRange, attempt: number) => Promise<DetectionsFetched>;
   apply?: (page: PageRange, attempt: number) => Promise<PageMapped>;
-  /** Every step in the order it started or ended, e.g. `fetch 2`, `apply 2`, `lookup`, `commit`, `end failed`. */
+  /** Which of the waiting pages a KnowledgeBase round completes; by default all of them. */
+  round?: (round: KnowledgeBaseRound) => number[];
+  /**
+   * Every step in the order it started or ended, e.g. `fetch 2`, `apply 2`, `lookup` (after the fetch
+   * pass, all QIDs), `round 1,4` (the waiting pages 1 and 4; `round 1,4 partial` when it may fill a batch in part),
+   * `commit`, `end failed`.
+   */
   steps: string[];
   committed?: { totals: RunTotals; timings: RunTimings };
   ended?: { outcome: string; reason: string };
@@ -81,9 +88,15 @@ const stubActivities = {
       scenario.fetchesInFlight -= 1;
     }
   },
-  async lookupKnowledgeBase({ run }) {
-    scenarioOf(run.connection).steps.push('lookup');
-    return { lookedUp: 1 };
+  async lookupKnowledgeBase({ run, waiting, partial }) {
+    const scenario = scenarioOf(run.connection);
+    if (waiting === undefined) {
+      scenario.steps.push('lookup');
+      return { lookedUp: 1 };
+    }
+    scenario.steps.push(`round ${waiting.join(',')}${partial ? ' partial' : ''}`);
+    const known = scenario.round && !partial ? scenario.round({ waiting, partial: false }) : waiting;
+    return { lookedUp: known.length, known, unknownQids: waiting.length - known.length };
   },
   async uploadPage({ run, page }) {
     const scenario = scenarioOf(run.connection);
@@ -151,7 +164,7 @@ describe('the workflow logic, with stub activities', () => {
     return { handle, scenario: full };
   }
 
-  it('fetches pages in lanes of the calls allowed plus one, applies pages whose QIDs are known at once and the others after the KnowledgeBase lookup', async () => {
+  it('fetches pages in lanes of the calls allowed plus one, applies pages whose QIDs are known at once and the others as a KnowledgeBase round completes them, while fetching goes on', async () => {
     const waiting = new Set([1, 4]);
     let lanesFull = false;
     const { handle, scenario } = start({
@@ -161,20 +174,53 @@ describe('the workflow logic, with stub activities', () => {
         // Each fetch holds its lane until three are in flight (or a moment has passed): the most seen
         // at once is then the lanes the workflow runs, never more.
         await until(() => (lanesFull ||= scenario.fetchesInFlight >= 3) || page.index >= 5, 'three fetches run at once').catch(() => undefined);
-        return { hosts: page.hosts, detections: 30, unknownQids: waiting.has(page.index) ? 2 : 0 };
+        // The last page is fetched only once the pages that waited for QIDs are applied.
+        if (page.index === 6) {
+          await until(() => scenario.steps.includes('apply 1') && scenario.steps.includes('apply 4'), 'the waiting pages are applied');
+          scenario.steps.push('fetch 6 ends');
+        }
+        // As many unknown QIDs as a whole KnowledgeBase batch: worth a round at once.
+        return { hosts: page.hosts, detections: 30, unknownQids: waiting.has(page.index) ? 500 : 0 };
       },
     });
     const result = (await (await handle).result()) as CompletedSync;
 
     expect(scenario.mostFetchesInFlight).toBe(3);
-    const lookup = scenario.steps.indexOf('lookup');
-    for (const index of [0, 2, 3, 5, 6]) expect(scenario.steps.indexOf(`apply ${index}`)).toBeLessThan(lookup);
-    // The pages that waited are applied after the lookup (side by side, so in either order), then the commit.
-    expect(scenario.steps.slice(lookup + 1, -1).sort()).toEqual(['apply 1', 'apply 4']);
+    for (const index of [1, 4]) {
+      const round = scenario.steps.findIndex((s) => /^round /.test(s) && s.slice(6).split(',').includes(String(index)));
+      expect(scenario.steps.indexOf(`fetch ${index}`)).toBeLessThan(round);
+      expect(round).toBeLessThan(scenario.steps.indexOf(`apply ${index}`));
+      expect(scenario.steps.indexOf(`apply ${index}`)).toBeLessThan(scenario.steps.indexOf('fetch 6 ends'));
+    }
+    // No page waits when the fetch pass ends: no final lookup, and the commit follows at once.
+    expect(scenario.steps.filter((s) => s === 'lookup' || / partial$/.test(s))).toEqual([]);
     expect(scenario.steps.at(-1)).toBe('commit');
     for (let index = 0; index < 7; index++) expect(scenario.steps.filter((s) => s === `fetch ${index}` || s === `apply ${index}`)).toHaveLength(2);
     expect(result).toMatchObject({ outcome: 'completed', totals: { pages: 7, assets: 70, findings: 140, detections: 210, hosts: 70 } });
     expect(scenario.committed?.totals).toEqual(result.totals);
+  });
+
+  it('keeps pages whose QIDs no round completed waiting for the final lookup, then applies them and commits', async () => {
+    const waiting = new Set([1, 4]);
+    const { handle, scenario } = start({
+      pages: 7,
+      concurrencyLimit: 3,
+      fetch: async (page) => ({ hosts: page.hosts, detections: 30, unknownQids: waiting.has(page.index) ? 300 : 0 }),
+      // Rounds complete nothing (too few distinct QIDs for a whole batch; 7 pages leave no budget for a part-filled one).
+      round: () => [],
+    });
+    const result = (await (await handle).result()) as CompletedSync;
+
+    const final = scenario.steps.indexOf('round 1,4 partial');
+    expect(final).toBeGreaterThan(0);
+    for (let index = 0; index < 7; index++) expect(scenario.steps.indexOf(`fetch ${index}`)).toBeLessThan(final);
+    for (const index of [0, 2, 3, 5, 6]) expect(scenario.steps.indexOf(`apply ${index}`)).toBeLessThan(final);
+    // The pages that waited are applied after the final lookup (side by side, so in either order), then the commit.
+    expect(scenario.steps.slice(final + 1, -1).sort()).toEqual(['apply 1', 'apply 4']);
+    // One round during the fetch pass (once 600 unknown QIDs might make a whole batch); it completed nothing.
+    expect(scenario.steps.filter((s) => /^round /.test(s))).toEqual(['round 1,4', 'round 1,4 partial']);
+    expect(scenario.steps.at(-1)).toBe('commit');
+    expect(result).toMatchObject({ outcome: 'completed', totals: { pages: 7, assets: 70 } });
   });
 
   it('waits out a long Qualys rate limit on a durable timer that holds every lane, then tries the step again', async () => {
@@ -351,19 +397,22 @@ describe('continue-as-new, with stub activities', () => {
     }),
   );
 
-  it('continues as new with its cursors and counters, resumes where it stopped, and does each page once', async () => {
+  it('continues as new with its cursors, counters and waiting pages, resumes where it stopped, and does each page once', async () => {
     const connection = `wf-${randomUUID()}`;
-    const waiting = new Set([2, 9]);
+    const waiting = new Set([0, 9]);
     const scenario: Scenario = {
       pages: 12,
       concurrencyLimit: 2,
       steps: [],
       fetchesInFlight: 0,
       mostFetchesInFlight: 0,
-      fetch: async (page) => ({ hosts: page.hosts, detections: 30, unknownQids: waiting.has(page.index) ? 1 : 0 }),
+      fetch: async (page) => ({ hosts: page.hosts, detections: 30, unknownQids: waiting.has(page.index) ? 250 : 0 }),
+      // Page 0 lacks QIDs that only with page 9's may make a whole batch: the round after page 9 completes both.
+      round: ({ waiting: pages }) => (pages.includes(9) ? pages : []),
     };
     scenarios.set(connection, scenario);
-    const result = (await env().client.workflow.execute('qualysSync', { taskQueue, workflowId: `sync-${connection}`, args: [{ connection }] })) as CompletedSync;
+    const handle = await env().client.workflow.start('qualysSync', { taskQueue, workflowId: `sync-${connection}`, args: [{ connection }] });
+    const result = (await handle.result()) as CompletedSync;
 
     expect(scenario.committed?.timings.continuedAsNew).toBeGreaterThanOrEqual(1);
     expect(scenario.steps.filter((s) => s === 'enumerate')).toHaveLength(1);
@@ -371,7 +420,15 @@ describe('continue-as-new, with stub activities', () => {
       expect(scenario.steps.filter((s) => s === `fetch ${index}`)).toHaveLength(1);
       expect(scenario.steps.filter((s) => s === `apply ${index}`)).toHaveLength(1);
     }
-    expect(scenario.steps.slice(scenario.steps.indexOf('lookup') + 1, -1).sort()).toEqual(['apply 2', 'apply 9']);
+    // The first execution continued as new with page 0 waiting; the round after page 9 completed it.
+    const first = await env().client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    const continued = first.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes;
+    const carriedByFirst = JSON.parse(new TextDecoder().decode(continued?.input?.payloads?.[1]?.data ?? new Uint8Array())) as RunState;
+    expect(carriedByFirst.waitingForQids).toEqual([0]);
+    // Page 0 alone could not make a whole batch, so no round ran for it yet: its count travels on.
+    expect(carriedByFirst.knowledgeBaseRounds).toMatchObject({ partialCallsLeft: 0, pagesSinceRound: 1, unknownQidsSinceRound: 250 });
+    expect(scenario.steps.indexOf('apply 0')).toBeGreaterThan(scenario.steps.indexOf('round 0,9'));
+    expect(scenario.steps.filter((s) => s === 'lookup' || / partial$/.test(s))).toEqual([]);
     expect(scenario.steps.at(-1)).toBe('commit');
     expect(result).toMatchObject({ outcome: 'completed', totals: { pages: 12, assets: 120, hosts: 120 } });
     // Each continued execution started from the run state the one before carried, as it is.

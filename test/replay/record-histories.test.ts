@@ -73,6 +73,14 @@ describe('record workflow histories for the replay test', () => {
     }
   });
 
+  it('a first run whose KnowledgeBase rounds apply waiting pages during the fetch pass', async () => {
+    const env = testEnvironment.env();
+    // 32 pages: enough calls for a part-filled KnowledgeBase batch before the fetch pass ends.
+    const simulator = await testEnvironment.simulator({ hosts: 64, seed: 106 });
+    const run = await runSync(env, simulator, { connection: 'replay-rounds', input: { pageSize: 2 } });
+    await save(env, 'rounds-applied-during-fetch', env.client.workflow.getHandle(run.workflowId), [simulator.password]);
+  });
+
   it('a run whose page failed and was retried', async () => {
     const env = testEnvironment.env();
     const simulator = await testEnvironment.simulator({ hosts: 30, seed: 102 });

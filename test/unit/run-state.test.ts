@@ -16,6 +16,9 @@ import {
   qidsLookedUp,
   rateLimitWaitChanged,
   rateLimitWaited,
+  roundFinished,
+  roundStarted,
+  roundsStarted,
   skipped,
   startRun,
   validated,
@@ -68,8 +71,8 @@ describe('the run state', () => {
     // Pages 0 and 3 are applied in their fetch lane; pages 2 and 1 (in the order their fetches ended) wait for QIDs.
     for (let i = 0; i < 2; i++) state = frozen(pageApplied(frozen(pageFetched(state)), mapped));
     expect(state.totals).toMatchObject({ pages: 2, assets: 20, findings: 40, detections: 60, droppedNoCve: 2, droppedUnknownQid: 4 });
-    state = frozen(pageWaitsForQids(frozen(pageFetched(state)), pages[2]));
-    state = frozen(pageWaitsForQids(frozen(pageFetched(state)), pages[1]));
+    state = frozen(pageWaitsForQids(frozen(pageFetched(state)), pages[2], 3));
+    state = frozen(pageWaitsForQids(frozen(pageFetched(state)), pages[1], 3));
     state = frozen(qidsLookedUp(state, 7));
     expect(state).toMatchObject({ pagesFetched: 4, waitingForQids: [2, 1] });
     expect(state.totals.knowledgeBaseLookups).toBe(7);
@@ -79,6 +82,39 @@ describe('the run state', () => {
     expect(pagesToApply(state)).toEqual([pages[1], pages[2]]);
     for (let i = 0; i < 2; i++) state = frozen(pageApplied(state, mapped));
     expect(progressOf(enterPhase(state, 'committing'))).toMatchObject({ phase: 'committing', pagesTotal: 4, pagesFetched: 4, pagesApplied: 4, pagesDone: 4, assets: 40 });
+  });
+
+  it('looks up the waiting pages\' QIDs in rounds during the fetch pass and releases the pages a round completes', () => {
+    let state = frozen(roundsStarted(enterPhase(enumeratedRun(), 'fetching pages')));
+    expect(roundStarted(state)).toBeUndefined(); // nothing waits yet
+    // Page 1 lacks 600 QIDs: enough for a whole batch of 500, which costs nothing over the fewest calls.
+    state = frozen(pageWaitsForQids(frozen(pageFetched(state)), pages[1], 600));
+    const started = roundStarted(state);
+    expect(started?.round).toEqual({ waiting: [1], partial: false });
+    state = frozen(started!.state);
+    expect(roundStarted(state)).toBeUndefined(); // one round at a time
+    // Page 3 arrives while the round is out; the round leaves page 1 100 QIDs short.
+    state = frozen(pageWaitsForQids(frozen(pageFetched(state)), pages[3], 100));
+    let finished = roundFinished(state, started!.round, { lookedUp: 500, known: [], unknownQids: 100 });
+    expect(finished.released).toEqual([]);
+    state = frozen(finished.state);
+    expect(state).toMatchObject({ waitingForQids: [1, 3], totals: { knowledgeBaseLookups: 500 } });
+    // Four pages leave no budget for a part-filled batch, and fewer than 500 QIDs can be missing: no round.
+    expect(roundStarted(state)).toBeUndefined();
+    // A round that completes a page releases it to be applied, and it waits no more.
+    state = frozen({ ...state, knowledgeBaseRounds: { ...state.knowledgeBaseRounds!, partialCallsLeft: 1 } });
+    const last = roundStarted(state);
+    expect(last?.round).toEqual({ waiting: [1, 3], partial: true });
+    finished = roundFinished(frozen(last!.state), last!.round, { lookedUp: 150, known: [3, 1], unknownQids: 0 });
+    expect(finished.released).toEqual([pages[1], pages[3]]);
+    expect(finished.state).toMatchObject({ waitingForQids: [], knowledgeBaseRounds: { partialCallsLeft: 0, partialCallsSpent: 1, roundInFlight: false } });
+    expect(finished.state.totals.knowledgeBaseLookups).toBe(650);
+  });
+
+  it('keeps one list of waiting pages and no rounds in runs from before them', () => {
+    const state = pageWaitsForQids(enumeratedRun(), pages[2], 4);
+    expect(state).toMatchObject({ waitingForQids: [2], knowledgeBaseRounds: undefined });
+    expect(roundStarted(state)).toBeUndefined();
   });
 
   it('applies every page in the apply pass in runs from before pages were applied as they arrive', () => {

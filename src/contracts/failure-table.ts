@@ -20,8 +20,8 @@ export const qualysErrorKinds = [
 export type QualysErrorKind = (typeof qualysErrorKinds)[number];
 
 /**
- * Exponential backoff against a Qualys that is down or out of reach: also the Qualys steps' retry policy
- * for the attempts that end without a failure of ours (a worker killed or paused).
+ * Exponential backoff against a Qualys that is down or out of reach: also the Qualys steps' retry policy,
+ * for the attempts that end without a Qualys failure (a worker killed or paused, the database down).
  */
 export const QUALYS_BACKOFF = { initialSeconds: 5, coefficient: 2, maxSeconds: 300 } as const;
 

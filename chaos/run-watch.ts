@@ -3,7 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery } from '../src/workflows/progress';
 
 const POLL_MS = 500;
-/** A query a stopped or dead worker would hold: given up on after this long (the next poll tries again). */
+/** A query a stopped or dead worker would hold: its deadline (the next poll tries again). */
 const QUERY_TIMEOUT_MS = 3_000;
 
 export type RunStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'RUNNING' | 'UNKNOWN' | 'UNSPECIFIED';
@@ -43,9 +43,19 @@ export class RunWatch {
     return next === undefined ? undefined : next - at;
   }
 
+  /**
+   * One call with a deadline, waited for to the end. The client retries a call that met Temporal down on
+   * a timer of its own: a call given up on without its deadline could still be retrying when the soak
+   * closes its connection ("Channel has been shut down" from that timer). With the deadline, the client
+   * ends the call, retries included, and the watch sees it end.
+   */
+  #call<T>(call: () => Promise<T>): Promise<T> {
+    return this.handle.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, call);
+  }
+
   async #describe(): Promise<RunStatus | undefined> {
     try {
-      const description = await withTimeout(this.handle.describe());
+      const description = await this.#call(() => this.handle.describe());
       return description.status.name as RunStatus;
     } catch {
       return undefined;
@@ -54,7 +64,7 @@ export class RunWatch {
 
   async #progress(): Promise<void> {
     try {
-      const p = await withTimeout(this.handle.query(progressQuery));
+      const p = await this.#call(() => this.handle.query(progressQuery));
       const signature = `${p.phase}|${p.pagesTotal}|${p.pagesFetched}|${p.pagesDone}|${p.hosts}|${p.continuedAsNew}`;
       if (signature !== this.#last) {
         this.#last = signature;
@@ -63,18 +73,5 @@ export class RunWatch {
     } catch {
       // Temporal or the run's worker is away: no news this time.
     }
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), QUERY_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-    promise.catch(() => undefined);
   }
 }

@@ -95,10 +95,12 @@ async function qualysFailure(err: QualysError, context: FailureContext | undefin
   if (kind.retry !== 'retryable' || !err.retryable) {
     return ApplicationFailure.create({ type, message, nonRetryable: true, details: [details] });
   }
-  // An answer that stays the same again and again is Qualys' output, which retrying will not change.
-  // Counted per step, across its attempts and workers, not by attempt number: attempts that ended
-  // otherwise (a worker killed or paused, a 5xx) are not answers that failed this way.
-  const failures = 'attempts' in kind ? ((await context?.countFailure?.(err.kind).catch(() => undefined)) ?? attempt) : 0;
+  // Failures of this kind so far, counted per step across its attempts and workers, not by attempt
+  // number: attempts that ended otherwise (a worker killed or paused, a burst of 409s) did not fail this
+  // way. An answer that stays the same again and again is Qualys' output, which retrying will not
+  // change; an outage is waited out with a backoff of its own.
+  const counted = 'attempts' in kind || kind.delay.after === 'step-backoff';
+  const failures = counted ? ((await context?.countFailure?.(err.kind).catch(() => undefined)) ?? attempt) : 0;
   if ('attempts' in kind && failures >= kind.attempts) {
     return ApplicationFailure.create({
       type,
@@ -107,14 +109,14 @@ async function qualysFailure(err: QualysError, context: FailureContext | undefin
       details: [details],
     });
   }
-  const delaySeconds = retryDelaySeconds(kind.delay, waitSeconds, limits, attempt);
-  if (delaySeconds !== undefined) context?.recordWait?.({ type: 'wait', seconds: delaySeconds, reason: err.kind });
+  const delaySeconds = retryDelaySeconds(kind.delay, { qualysWaitSeconds: waitSeconds, limits, attempt, failures });
+  context?.recordWait?.({ type: 'wait', seconds: delaySeconds, reason: err.kind });
   return ApplicationFailure.create({
     type,
     message,
     nonRetryable: false,
     details: [details],
-    ...(delaySeconds !== undefined ? { nextRetryDelay: `${delaySeconds}s` } : {}),
+    nextRetryDelay: `${delaySeconds}s`,
     ...('benign' in kind ? { category: ApplicationFailureCategory.BENIGN } : {}),
   });
 }
@@ -124,15 +126,25 @@ function waitFailure(type: FailureType, waitSeconds: number, err: QualysError, m
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: [wait], category: ApplicationFailureCategory.BENIGN });
 }
 
-/** The delay the table asks for before the next attempt; undefined leaves it to the step's backoff. */
-function retryDelaySeconds(delay: RetryDelay, qualysWaitSeconds: number, limits: LimitHandling, attempt: number): number | undefined {
+/** What a retry delay is computed from. */
+interface DelayInputs {
+  /** What Qualys asked for (the concurrency retry delay when it did not say). */
+  qualysWaitSeconds: number;
+  limits: LimitHandling;
+  attempt: number;
+  /** The step's failures of this kind so far, this one included (the attempt number when the store cannot say). */
+  failures: number;
+}
+
+/** The delay the table asks for before the next attempt. */
+function retryDelaySeconds(delay: RetryDelay, inputs: DelayInputs): number {
   switch (delay.after) {
-    case 'backoff':
-      return undefined;
+    case 'step-backoff':
+      return Math.min(delay.maxSeconds, delay.initialSeconds * delay.coefficient ** (Math.max(1, inputs.failures) - 1));
     case 'qualys-wait':
-      return qualysWaitSeconds;
+      return inputs.qualysWaitSeconds;
     case 'per-attempt': {
-      const seconds = (delay.seconds === 'concurrency-setting' ? limits.concurrencyRetrySeconds : delay.seconds) * attempt;
+      const seconds = (delay.seconds === 'concurrency-setting' ? inputs.limits.concurrencyRetrySeconds : delay.seconds) * inputs.attempt;
       return delay.maxSeconds === undefined ? seconds : Math.min(delay.maxSeconds, seconds);
     }
   }

@@ -19,10 +19,20 @@ export const qualysErrorKinds = [
 
 export type QualysErrorKind = (typeof qualysErrorKinds)[number];
 
+/**
+ * Exponential backoff against a Qualys that is down or out of reach: also the Qualys steps' retry policy,
+ * for the attempts that end without a Qualys failure (a worker killed or paused, the database down).
+ */
+export const QUALYS_BACKOFF = { initialSeconds: 5, coefficient: 2, maxSeconds: 300 } as const;
+
 /** How soon a retryable failure is tried again. */
 export type RetryDelay =
-  /** The step's retry policy: exponential backoff. */
-  | { after: 'backoff' }
+  /**
+   * `initialSeconds` × `coefficient`^(n − 1) before the next attempt after the step's n-th failure of this
+   * kind, at most `maxSeconds`: n is counted in the store across the step's attempts and workers, so
+   * attempts that ended otherwise (a burst of 409s, a worker killed) do not lengthen the wait.
+   */
+  | { after: 'step-backoff'; initialSeconds: number; coefficient: number; maxSeconds: number }
   /** Exactly as long as Qualys asked (the worker's concurrency retry delay when it did not say). */
   | { after: 'qualys-wait' }
   /** `seconds` × the attempt number, at most `maxSeconds`; 'concurrency-setting' is the worker's concurrency retry delay. */
@@ -198,23 +208,23 @@ export const FAILURE_TABLE = {
     raisedBy: 'qualys',
     qualysKind: 'server',
     retry: 'retryable',
-    delay: { after: 'backoff' },
+    delay: { after: 'step-backoff', ...QUALYS_BACKOFF },
     cause: "Qualys 5xx (CODE 999, a maintenance window), a proxy's error page",
-    how: 'backoff from 5 s, doubling, at most 5 min',
+    how: 'after 5 s, doubling with each 5xx the step met (counted in the store across its attempts and workers; 409s and other failures do not count), at most 5 min',
     runSays: 'retry window → `QualysUnavailable`',
     userDoes: "nothing; if the run fails, check Qualys' status page, then start a new run",
-    tests: '`run-control` "a Qualys outage longer than the retry window …"',
+    tests: '`run-control` "a Qualys outage longer than the retry window …", `chaos-findings` "seed 20261203, run 12"',
   },
   QualysNetworkError: {
     raisedBy: 'qualys',
     qualysKind: 'network',
     retry: 'retryable',
-    delay: { after: 'backoff' },
+    delay: { after: 'step-backoff', ...QUALYS_BACKOFF },
     cause: 'network error, reset, timeout; not retried: an unknown host name, a certificate that will not verify',
-    how: 'backoff from 5 s, doubling, at most 5 min',
+    how: 'after 5 s, doubling with each network error the step met (counted in the store across its attempts and workers; 409s and other failures do not count), at most 5 min',
     runSays: 'retry window → `QualysUnavailable`; an unknown host or a bad certificate fails at once',
     userDoes: 'check the network, proxy and API URL between the worker and Qualys',
-    tests: '`qualys-client-errors` "transport failures"',
+    tests: '`qualys-client-errors` "transport failures", `chaos-findings` "seed 20261203, run 12"',
   },
   StagedPageMissing: {
     raisedBy: 'store',

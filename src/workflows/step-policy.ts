@@ -1,5 +1,5 @@
 import { ActivityCancellationType, ActivityFailure, ApplicationFailure, TimeoutFailure, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import { NON_RETRYABLE_FAILURE_TYPES, failureWhenRetriesRunOut } from '../contracts/failure-table';
+import { NON_RETRYABLE_FAILURE_TYPES, QUALYS_BACKOFF, failureWhenRetriesRunOut } from '../contracts/failure-table';
 
 // How each step of a run is retried (the failure table is the reference; the README's retry table is
 // generated from it). Failures that waiting cannot fix are non-retryable by type; transient ones are
@@ -10,8 +10,14 @@ import { NON_RETRYABLE_FAILURE_TYPES, failureWhenRetriesRunOut } from '../contra
 export type StepKind = 'qualys' | 'store';
 
 const BACKOFF: Readonly<Record<StepKind, RetryPolicy>> = {
-  // Qualys: QualysETL backs off linearly to 5 minutes; Qualys' own guidance is 15–60 s for 1960s.
-  qualys: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  // Qualys: QualysETL backs off linearly to 5 minutes; Qualys' own guidance is 15–60 s for 1960s. This
+  // runs on the attempt number, so it serves only attempts that end without a Qualys failure (a worker
+  // killed or paused, the database down): every Qualys failure sets its own delay from the failure table.
+  qualys: {
+    initialInterval: `${QUALYS_BACKOFF.initialSeconds}s`,
+    backoffCoefficient: QUALYS_BACKOFF.coefficient,
+    maximumInterval: `${QUALYS_BACKOFF.maxSeconds}s`,
+  },
   // The store is ours and usually back within seconds (a restart, a failover).
   store: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 };

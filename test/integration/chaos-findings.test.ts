@@ -1,7 +1,9 @@
 import { rmSync } from 'node:fs';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { heldAdvisoryLocks } from '../harness/api-slots';
 import { freshDatabase } from '../harness/database';
-import { expectedFrom, runSync } from '../harness/sync-run';
+import { completedSync } from '../../src/workflows/sync-result';
+import { expectedFrom, readOutput, runSync, startSyncRun } from '../harness/sync-run';
 import { freshTaskQueue } from '../harness/temporal';
 import { useTestEnvironment } from '../harness/test-environment';
 import { until } from '../harness/until';
@@ -34,6 +36,49 @@ describe('chaos findings', () => {
     expect(sim.stats().errorsServed).toMatchObject({ '503': 2, truncated: 2 });
     expect(run.findings.map((f) => f.key)).toEqual(expectedFrom(sim.truth(), 'cut-after-5xx').findingKeys);
   });
+
+  // Found by seed 20261203, run 12 (stuck past the soak's 10-minute bound, the store right): six 409s,
+  // then one connection reset, on the KnowledgeBase. A reset (or a 5xx) was retried after the step's
+  // exponential backoff at its attempt number, which the 409s had pushed to the five-minute cap. A 5xx or
+  // a network error now waits by the step's own count of them: the first one, 5 s.
+  it('seed 20261203, run 12: a reset after a burst of 409s on the same step is retried after the first 5xx delay, not the capped backoff', async () => {
+    const sim = await testEnvironment.simulator({ hosts: 20, seed: 1212 });
+    sim.setFaults({ endpoint: 'hostList', concurrencyLimitErrors: 6, connectionResets: 2 });
+    const run = await startSyncRun(testEnvironment.env(), sim, {
+      connection: 'reset-after-409s',
+      input: { pageSize: 10 },
+      // 409s retried after 1 s × attempt, so the burst pushes the step to its 7th attempt quickly.
+      adjustDeps: (deps) => ({ ...deps, limits: { ...deps.limits, concurrencyRetrySeconds: 1 } }),
+    });
+    try {
+      // The step waiting to retry after a reset: its attempt and how long Temporal waits before the next.
+      const retry = await until(
+        'a step waiting to retry after a reset',
+        async () => {
+          const pending = (await run.handle.describe()).raw.pendingActivities ?? [];
+          for (const step of pending) {
+            const next = optionalTsToMs(step.nextAttemptScheduleTime);
+            const failedAt = optionalTsToMs(step.lastAttemptCompleteTime);
+            if (step.lastFailure?.applicationFailureInfo?.type === 'QualysNetworkError' && next !== undefined && failedAt !== undefined) {
+              return { attempt: step.attempt ?? 0, waitSeconds: (next - failedAt) / 1000 };
+            }
+          }
+          return undefined;
+        },
+        90_000,
+      );
+      // The 409s came first (attempts 1–6), so the reset is at least the 7th attempt's failure; the retry
+      // comes after the first 5xx delay, well short of the five-minute cap the attempt number gave.
+      expect(retry.attempt).toBeGreaterThanOrEqual(7);
+      expect(retry.waitSeconds).toBeLessThanOrEqual(60);
+      const { findings } = await readOutput(run.databaseUrl, completedSync(await run.handle.result()));
+      expect(findings.map((f) => f.key)).toEqual(expectedFrom(sim.truth(), 'reset-after-409s').findingKeys);
+      expect(sim.stats().errorsServed).toMatchObject({ '409/1960': 6 });
+    } finally {
+      await run.handle.terminate().catch(() => undefined);
+      await run.stop();
+    }
+  }, 180_000);
 
   // Found by seed 7, run 5 (a cancel while the Temporal server and PostgreSQL restarted): a run cancelled
   // while a step's worker could not heartbeat ended FAILED ("Activity task timed out ← activity Heartbeat

@@ -137,8 +137,27 @@ describe('a Qualys error becomes the Temporal failure the table says', () => {
     ['permission', qualysError('permission'), 1, { type: 'QualysPermissionDenied', nonRetryable: true, nextRetryDelay: undefined, benign: false }, []],
     ['bad-request', qualysError('bad-request'), 1, { type: 'QualysBadRequest', nonRetryable: true, nextRetryDelay: undefined, benign: false }, []],
     ['config', qualysError('config'), 1, { type: 'QualysConfigError', nonRetryable: true, nextRetryDelay: undefined, benign: false }, []],
-    ['server', qualysError('server'), 1, { type: 'QualysServerError', nonRetryable: false, nextRetryDelay: undefined, benign: false }, []],
-    ['network', qualysError('network'), 1, { type: 'QualysNetworkError', nonRetryable: false, nextRetryDelay: undefined, benign: false }, []],
+    [
+      'server, the step\'s first: after 5 s',
+      qualysError('server'),
+      1,
+      { type: 'QualysServerError', nonRetryable: false, nextRetryDelay: '5s', benign: false },
+      [{ type: 'wait', seconds: 5, reason: 'server' }],
+    ],
+    [
+      'network, the step\'s first: after 5 s',
+      qualysError('network'),
+      1,
+      { type: 'QualysNetworkError', nonRetryable: false, nextRetryDelay: '5s', benign: false },
+      [{ type: 'wait', seconds: 5, reason: 'network' }],
+    ],
+    [
+      'server, without the store\'s count on attempt 4: 5 s doubled three times',
+      qualysError('server'),
+      4,
+      { type: 'QualysServerError', nonRetryable: false, nextRetryDelay: '40s', benign: false },
+      [{ type: 'wait', seconds: 40, reason: 'server' }],
+    ],
     [
       'network that will not heal (a bad certificate)',
       qualysError('network', { retryable: false }),
@@ -237,6 +256,38 @@ describe('a Qualys error becomes the Temporal failure the table says', () => {
     const gaveUp = await counted(4, 5);
     expect(gaveUp.nonRetryable).toBe(true);
     expect(gaveUp.message).toMatch(/\(the same failure on 4 attempts of this step: giving up\)$/);
+  });
+});
+
+describe('a 5xx or a network error waits by the step\'s own count of them', () => {
+  /** The failure for a step's `failuresSoFar`-th error of `kind`, met on `attempt`. */
+  const counted = async (kind: 'server' | 'network', failuresSoFar: number, attempt: number): Promise<ApplicationFailure> => {
+    const counts: QualysErrorKind[] = [];
+    const { failure } = await failureFor(qualysError(kind), attempt, {
+      countFailure: (k) => {
+        counts.push(k);
+        return Promise.resolve(failuresSoFar);
+      },
+    });
+    expect(counts).toEqual([kind]);
+    return failure;
+  };
+
+  it.each([
+    ['server', 1, 7, '5s'],
+    ['network', 1, 7, '5s'],
+    ['server', 2, 7, '10s'],
+    ['network', 4, 5, '40s'],
+    ['server', 7, 8, '300s'],
+    ['network', 30, 30, '300s'],
+  ] as const)('%s error no. %i of the step on attempt %i: after %s', async (kind, failuresSoFar, attempt, delay) => {
+    const failure = await counted(kind, failuresSoFar, attempt);
+    expect(treatment(failure)).toMatchObject({ nonRetryable: false, nextRetryDelay: delay });
+  });
+
+  it('falls back to the attempt number when the store cannot count', async () => {
+    const { failure } = await failureFor(qualysError('network'), 3, { countFailure: () => Promise.reject(new Error('database down')) });
+    expect(failure.nextRetryDelay).toBe('20s');
   });
 });
 

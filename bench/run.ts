@@ -429,11 +429,11 @@ function computeFigures(i: FigureInputs): Figure[] {
   const boundWhy = (run: RunMeasure, boundMs: number): string => {
     const fetched = Math.max(...run.fetchedAt);
     return (
-      `the fetch pass took ${s(fetched)} (${(boundMs / fetched).toFixed(2)} of the bound); after it the KnowledgeBase lookups, ` +
-      `the upload pass and the commit took ${s(run.wallMs - fetched)} (${Object.entries(run.stepSeconds)
+      `the fetch pass took ${s(fetched)} (${(boundMs / fetched).toFixed(2)} of the bound); the run ended ${s(run.wallMs - fetched)} after it ` +
+      `(seconds of these steps over the whole run, side by side counted each: ${Object.entries(run.stepSeconds)
         .filter(([step]) => ['uploadPage', 'commitRun', 'lookupKnowledgeBase'].includes(step))
         .map(([step, seconds]) => `${step} ${seconds.toFixed(0)} s`)
-        .join(', ')}): the workflow runs them after the last page is fetched`
+        .join(', ')}; pages are applied during the fetch pass, the commit follows it)`
     );
   };
 

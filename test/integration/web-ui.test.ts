@@ -33,6 +33,25 @@ async function waitForText(page: Page, patterns: Array<string | RegExp>, timeout
   throw new Error(`the Web UI never showed ${patterns.map(String).join(', ')}; it showed:\n${text.slice(0, 2000)}`);
 }
 
+/**
+ * Opens the workflow list at `url` and reloads it until the link named `name` shows, as a user would:
+ * on a loaded machine the visibility store can index a new run after the list was first drawn.
+ */
+async function openListUntilLinked(page: Page, url: string, name: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await page.goto(url);
+  for (;;) {
+    const link = page.getByRole('link', { name }).first();
+    try {
+      await link.waitFor({ timeout: 10_000 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await page.reload();
+    }
+  }
+}
+
 describeWithBrowser('the Temporal Web UI in a real browser', () => {
   let env: Awaited<ReturnType<typeof connectToTestServer>>;
   let simulator: RunningSimulator;
@@ -66,9 +85,9 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
     mkdirSync(path.dirname(screenshot), { recursive: true });
 
     await worker.runUntil(async () => {
-      // Detection pages held slow (about 50 s of them) while the browser looks, however slow a loaded
+      // Detection pages held slow (about 100 s of them) while the browser looks, however slow a loaded
       // machine makes the browser; back to normal once it has seen what it must.
-      simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 2000 });
+      simulator.setFaults({ endpoint: 'hostDetection', latencyMs: 5000 });
       const handle = await env.client.workflow.start('qualysSync', {
         taskQueue,
         workflowId: `${connection}-run`,
@@ -79,10 +98,8 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
       try {
         // The workflow list, filtered by the connection search attribute, as a user would filter it.
         const query = encodeURIComponent(`QualysConnection="${connection}"`);
-        await page.goto(`${uiUrl}/namespaces/${env.namespace}/workflows?query=${query}`);
-        const link = page.getByRole('link', { name: handle.workflowId });
-        await link.first().waitFor({ timeout: 30_000 });
-        await link.first().click();
+        await openListUntilLinked(page, `${uiUrl}/namespaces/${env.namespace}/workflows?query=${query}`, handle.workflowId);
+        await page.getByRole('link', { name: handle.workflowId }).first().click();
 
         // The run page: each step on the timeline with its summary; then, in the "User Metadata" tab,
         // the static summary and the current details, while the run is still going.
@@ -102,5 +119,5 @@ describeWithBrowser('the Temporal Web UI in a real browser', () => {
     });
     await deps.close();
     expect(existsSync(screenshot)).toBe(true);
-  });
+  }, 300_000);
 });

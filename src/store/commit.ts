@@ -5,6 +5,7 @@ import { recordChanges, recordDeletions } from './change-feed';
 import { clearStaging } from './clear-staging';
 import { expiredRemovedAssets } from './removed-asset-retention';
 import { shrinkProblem } from './shrink-guard';
+import { NEW_FINDING_CLOSED_AT, NEW_FINDING_CLOSED_REASON } from './page-changes';
 import type { CommitPolicy, RunReport } from './types';
 
 type Count = string; // PostgreSQL's count(*) is a bigint, which node-postgres hands over as a string
@@ -12,7 +13,8 @@ type Count = string; // PostgreSQL's count(*) is a bigint, which node-postgres h
 /**
  * Commits a run inside the caller's transaction: checks that every page of the run's page list is
  * uploaded and that the estate did not collapse, applies the run's change set (what each page changes,
- * staged as it was applied: see page-changes.ts) and the rest of the record lifecycle, makes the run the
+ * staged as it was applied: see page-changes.ts; the findings new to the store were written then, and
+ * become current as this transaction marks the run committed) and the rest of the record lifecycle, makes the run the
  * connection's current state, writes its report and watermark, records its changes in the change feed
  * (change-feed.ts) and clears its staging. It costs what
  * changed, not the estate: only the change set is written, and the state after is the state before
@@ -75,7 +77,7 @@ export async function commitRun(
       `Run ${R} of connection ${C} has ${listed.n} of its ${runRow.host_count ?? 0} host IDs in the store (it was enumerated by an older version): nothing was committed; start a new run.`,
     );
   }
-  const state = await stateBefore(client, C, previous?.result?.state);
+  const state = await stateBefore(client, C, R, previous ? previous.result?.state : EMPTY_STATE);
   const incremental = runRow.mode === 'incremental';
 
   // Assets the run's change set adds, brings back, changes or (incremental runs) saw unchanged.
@@ -137,15 +139,21 @@ export async function commitRun(
      FROM staged_findings WHERE run_key = $1`,
     [R],
   );
+  // The findings the run's pages added as they were applied (page-changes.ts): current from this commit on.
+  const added = await one<{ opened: Count; fixed: Count }>(
+    client,
+    'SELECT COALESCE(sum(opened), 0) AS opened, COALESCE(sum(fixed), 0) AS fixed FROM staged_additions WHERE run_key = $1',
+    [R],
+  );
   const n = (value: Count): number => Number(value);
   // Each test counts the rows its statement reads, whatever their status, so a malformed staged row still
-  // meets the findings table's checks and fails the commit as a defect instead of being skipped.
+  // meets the findings table's checks and fails the commit as a defect instead of being skipped. New
+  // findings are staged only by runs whose pages were applied by an earlier version of the connector.
   if (n(findingCounts.new_rows) > 0) {
     await client.query(
-    `INSERT INTO findings (connection, key, asset_key, cve, status, closed_reason, closed_at, first_seen_at, record, record_hash)
-     SELECT $1, key, asset_key, cve, status, CASE WHEN status = 'fixed' THEN 'qualys-fixed' END,
-            CASE WHEN status = 'fixed' THEN $3::timestamptz END, $3, record, record_hash
-     FROM staged_findings WHERE run_key = $2 AND change = 'new'`,
+      `INSERT INTO findings (connection, key, asset_key, cve, status, closed_reason, closed_at, first_seen_at, record, record_hash)
+       SELECT $1, key, asset_key, cve, status, ${NEW_FINDING_CLOSED_REASON}, ${NEW_FINDING_CLOSED_AT('$3')}, $3, record, record_hash
+       FROM staged_findings WHERE run_key = $2 AND change = 'new'`,
       [C, R, T],
     );
   }
@@ -198,7 +206,7 @@ export async function commitRun(
     assetsReturned: n(assetCounts.returned),
     assetsRemoved: removed.rowCount ?? 0,
     assetsDeleted: n(deleted.deleted),
-    findingsOpened: n(findingCounts.new_open),
+    findingsOpened: n(findingCounts.new_open) + n(added.opened),
     findingsReopened: n(findingCounts.reopened),
     findingsFixed: n(findingCounts.fixed),
     findingsNoLongerReported: n(findingCounts.gone_open),
@@ -209,7 +217,7 @@ export async function commitRun(
   state.assetsActive += changes.assetsAdded + changes.assetsReturned - changes.assetsRemoved;
   state.assetsRemoved += changes.assetsRemoved - changes.assetsReturned - changes.assetsDeleted;
   state.findingsOpen += changes.findingsOpened + changes.findingsReopened - closedNow - n(deleted.open);
-  state.findingsFixed += n(findingCounts.new_fixed) - changes.findingsReopened + closedNow - n(deleted.fixed);
+  state.findingsFixed += n(findingCounts.new_fixed) + n(added.fixed) - changes.findingsReopened + closedNow - n(deleted.fixed);
 
   const result: CommitResult = { runKey: R, changes, state };
   const fullReport: RunReport = { ...report, changes, state };
@@ -231,16 +239,20 @@ export async function commitRun(
   return result;
 }
 
-/** The connection's state before this commit: its last commit's result, else counted (a first commit, or an older result). */
-async function stateBefore(client: PoolClient, connection: string, last: StateCounts | undefined): Promise<StateCounts> {
+/** A connection never committed holds nothing: its findings so far are the ones this run added. */
+const EMPTY_STATE: StateCounts = { assetsActive: 0, assetsRemoved: 0, findingsOpen: 0, findingsFixed: 0 };
+
+/** The connection's state before this commit: its last commit's result, else counted (a result written by an older version). */
+async function stateBefore(client: PoolClient, connection: string, runKey: string, last: StateCounts | undefined): Promise<StateCounts> {
   if (last) return { ...last };
+  // The findings this run added as its pages were applied are not yet the state before it.
   const counted = await one<{ assets_active: Count; assets_removed: Count; findings_open: Count; findings_fixed: Count }>(
     client,
     `SELECT (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'active') AS assets_active,
             (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'removed') AS assets_removed,
-            (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'open') AS findings_open,
-            (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'fixed') AS findings_fixed`,
-    [connection],
+            (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'open' AND added_by_run IS DISTINCT FROM $2) AS findings_open,
+            (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'fixed' AND added_by_run IS DISTINCT FROM $2) AS findings_fixed`,
+    [connection, runKey],
   );
   return {
     assetsActive: Number(counted.assets_active),

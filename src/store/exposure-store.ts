@@ -12,7 +12,7 @@ import { inTransaction } from './with-client';
 import type { CommitPolicy, ConnectionState, KnowledgeBaseEntry, RunReport, StagedPart } from './types';
 import { StagedPageMissingError } from './errors';
 import { asDataDefect } from './data-defect';
-import { PAGE_ASSETS, PAGE_FINDINGS } from './page-changes';
+import { PAGE_ASSETS, PAGE_FINDINGS, discardUncommittedAdditions } from './page-changes';
 import { rejectedShare, type RejectedRecordRow, type RejectedShare } from './rejected-records';
 import { readStaged } from './staged-record';
 
@@ -47,7 +47,10 @@ export class ExposureStore {
         [run.connection, run.runKey],
       );
       const stale = abandoned.rows.map((r) => r.run_key);
-      if (stale.length > 0) await clearStaging(client, stale);
+      if (stale.length > 0) {
+        await discardUncommittedAdditions(client, stale);
+        await clearStaging(client, stale);
+      }
       await client.query(
         `INSERT INTO runs (run_key, connection, workflow_id, started_at, host_count, mode, since) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (run_key) DO UPDATE SET host_count = excluded.host_count, mode = excluded.mode, since = excluded.since`,
@@ -278,7 +281,10 @@ export class ExposureStore {
         [run.runKey, run.connection, run.workflowId, run.startedAt, outcome, reason, JSON.stringify(report)],
       );
       const { rows } = await client.query<{ status: string }>('SELECT status FROM runs WHERE run_key = $1', [run.runKey]);
-      if (rows[0]?.status !== 'committed') await clearStaging(client, [run.runKey]);
+      if (rows[0]?.status !== 'committed') {
+        await discardUncommittedAdditions(client, [run.runKey]);
+        await clearStaging(client, [run.runKey]);
+      }
     });
   }
 

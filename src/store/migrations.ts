@@ -443,6 +443,57 @@ CREATE OR REPLACE FUNCTION iso_utc(t timestamptz) RETURNS text STABLE LANGUAGE s
   RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 `,
   },
+  {
+    version: 16,
+    name: 'a new finding is written once, when its page is applied, and is current once its run commits',
+    sql: `
+-- A finding new to the store is written to findings (and its opened line to the change feed) when its page
+-- is applied, marked with the run that added it; it is part of the current state once that run commits.
+-- A first commit so no longer copies the estate from staging (see src/store/page-changes.ts). What each
+-- page added is listed in staged_additions, so a page applied again or a run that never commits takes
+-- its additions back.
+ALTER TABLE findings ADD COLUMN added_by_run text;
+ALTER TABLE run_changes ADD COLUMN page_index integer;
+DROP INDEX run_changes_run;
+CREATE INDEX run_changes_run ON run_changes (run_key, page_index);
+CREATE TABLE staged_additions (
+  run_key     text NOT NULL,
+  page_index  integer NOT NULL,
+  keys        text[] NOT NULL,
+  opened      integer NOT NULL,
+  fixed       integer NOT NULL,
+  PRIMARY KEY (run_key, page_index)
+);
+
+-- The current state and the feed leave out what a run that has not committed added.
+CREATE OR REPLACE VIEW current_findings AS
+SELECT f.connection, f.key, f.asset_key, f.cve, f.status, f.closed_reason,
+       (CASE WHEN f.closed_reason IN ('no-longer-reported', 'asset-removed')
+             THEN f.record || jsonb_build_object('evidence', '[]'::jsonb, 'lastReportedEvidence', f.record->'evidence')
+             ELSE f.record END)
+       || jsonb_strip_nulls(jsonb_build_object(
+         'status', f.status, 'closedReason', f.closed_reason, 'closedAt', iso_utc(f.closed_at),
+         'reopenedAt', iso_utc(f.reopened_at), 'firstSeenAt', iso_utc(f.first_seen_at),
+         'lastSeenAt', iso_utc(COALESCE(f.last_seen_at, asset_last_seen(a.status, a.last_seen_at, c.last_full_started_at))))) AS record
+FROM findings f
+LEFT JOIN assets a ON a.connection = f.connection AND a.key = f.asset_key
+LEFT JOIN connections c ON c.connection = f.connection
+WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_key = f.added_by_run AND r.status <> 'committed');
+
+CREATE OR REPLACE VIEW current_evidence AS
+SELECT f.connection, f.key AS finding_key, f.asset_key, f.cve, f.status AS finding_status,
+       e->>'qid' AS qid, e->>'status' AS qualys_status, (e->>'severity')::int AS severity, e->>'port' AS port,
+       e->>'protocol' AS protocol, e->>'firstFound' AS first_found, e->>'lastFound' AS last_found
+FROM findings f CROSS JOIN LATERAL jsonb_array_elements(f.record->'evidence') e
+WHERE f.closed_reason IS DISTINCT FROM 'no-longer-reported' AND f.closed_reason IS DISTINCT FROM 'asset-removed'
+  AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_key = f.added_by_run AND r.status <> 'committed');
+
+CREATE OR REPLACE VIEW change_feed AS
+SELECT c.id, c.connection, c.run_key, r.committed_at, c.entity, c.key, c.change, c.follows_asset, c.record
+FROM run_changes c JOIN runs r ON r.run_key = c.run_key
+WHERE r.status = 'committed';
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

@@ -9,7 +9,11 @@ import type { PageRange, RunRef } from '../contracts/run';
  *  - an asset new to the store is `added`, a removed one that is back `returned`, an active one whose
  *    record or QIDs differ `changed`; an unchanged one is staged (`seen`) only by an incremental run,
  *    which must record that it asked about the host (a full run's start covers every active asset);
- *  - a finding new to the store is `new`; one whose record or status differs, or that Qualys reports again
+ *  - a finding new to the store is written once, now: to `findings`, marked as added by the run (the
+ *    current-state views and the change feed leave it out until the run commits), with its `opened` (or
+ *    `fixed`) line of the change feed; `staged_additions` lists the page's additions, so the page applied
+ *    again, or a run that never commits, takes them back;
+ *  - a finding the store holds whose record or status differs, or that Qualys reports again
  *    after it was closed as no longer reported, is `updated`, `reopened` (fixed → open) or `fixed`
  *    (open → fixed by Qualys); one of the page's assets that Qualys no longer reports is `gone`, with
  *    the time it was last reported (its asset's lastSeenAt before this run).
@@ -21,6 +25,8 @@ import type { PageRange, RunRef } from '../contracts/run';
 /** The page's mapped records, before comparison: temporary, dropped with the page's transaction. */
 export const PAGE_ASSETS = 'page_assets';
 export const PAGE_FINDINGS = 'page_findings';
+/** The page's findings compared with the current state: only what differs (temporary, as above). */
+const PAGE_COMPARED = 'page_compared';
 
 /** The temporary tables the page's mapped records are written to (columns as ASSET_COLUMNS, FINDING_COLUMNS). */
 export async function openPageTables(client: PoolClient): Promise<void> {
@@ -55,26 +61,91 @@ export async function stagePageChanges(client: PoolClient, run: RunRef, page: Pa
   // host, so these are all the current findings the page can meet): what is new, what changed, and what
   // Qualys reported until now and no longer does — last seen when its asset was.
   await client.query(
-    `WITH current AS (
+    `CREATE TEMP TABLE ${PAGE_COMPARED} ON COMMIT DROP AS
+     WITH current AS (
        SELECT f.key, f.asset_key, f.cve, f.status, f.closed_reason, f.last_seen_at, f.record, f.record_hash,
               asset_last_seen(a.status, a.last_seen_at, (SELECT last_full_started_at FROM connections WHERE connection = $1)) AS asset_seen_at
        FROM ${PAGE_ASSETS} p
        JOIN assets a ON a.connection = $1 AND a.key = p.key
        JOIN findings f ON f.connection = $1 AND f.asset_key = p.key
      )
-     INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change, last_seen_at)
-     SELECT $2, $3, COALESCE(p.key, f.key), COALESCE(p.asset_key, f.asset_key), COALESCE(p.cve, f.cve), COALESCE(p.status, f.status),
-            COALESCE(p.record, f.record), COALESCE(p.record_hash, f.record_hash),
+     SELECT COALESCE(p.key, f.key) AS key, COALESCE(p.asset_key, f.asset_key) AS asset_key, COALESCE(p.cve, f.cve) AS cve,
+            COALESCE(p.status, f.status) AS status, COALESCE(p.record, f.record) AS record, COALESCE(p.record_hash, f.record_hash) AS record_hash,
             CASE WHEN p.key IS NULL THEN 'gone'
                  WHEN f.key IS NULL THEN 'new'
                  WHEN f.status = 'fixed' AND p.status = 'open' THEN 'reopened'
                  WHEN f.status = 'open' AND p.status = 'fixed' THEN 'fixed'
-                 ELSE 'updated' END,
-            CASE WHEN p.key IS NULL THEN f.asset_seen_at END
+                 ELSE 'updated' END AS change,
+            CASE WHEN p.key IS NULL THEN f.asset_seen_at END AS last_seen_at
      FROM ${PAGE_FINDINGS} p FULL JOIN current f ON f.key = p.key
      WHERE (p.key IS NULL AND f.last_seen_at IS NULL)
         OR (p.key IS NOT NULL AND (f.key IS NULL OR f.record_hash <> p.record_hash OR f.status <> p.status OR f.last_seen_at IS NOT NULL
             OR f.closed_reason IS DISTINCT FROM (CASE WHEN p.status = 'fixed' THEN 'qualys-fixed' END)))`,
-    params,
+    [run.connection],
+  );
+  // What changes a finding the store holds is staged for the commit.
+  await client.query(
+    `INSERT INTO staged_findings (run_key, page_index, key, asset_key, cve, status, record, record_hash, change, last_seen_at)
+     SELECT $1, $2, key, asset_key, cve, status, record, record_hash, change, last_seen_at FROM ${PAGE_COMPARED} WHERE change <> 'new'`,
+    [run.runKey, page.index],
+  );
+  // A new finding is written once, here: to the findings (current once the run commits) and, as it will
+  // read then, to the change feed. A first commit so costs what it decides, not a copy of the estate.
+  await client.query(
+    `INSERT INTO findings (connection, key, asset_key, cve, status, closed_reason, closed_at, first_seen_at, record, record_hash, added_by_run)
+     SELECT $1, key, asset_key, cve, status, ${NEW_FINDING_CLOSED_REASON}, ${NEW_FINDING_CLOSED_AT('$3')}, $3, record, record_hash, $2
+     FROM ${PAGE_COMPARED} WHERE change = 'new'`,
+    [run.connection, run.runKey, run.startedAt],
+  );
+  await client.query(
+    `INSERT INTO run_changes (connection, run_key, page_index, entity, key, change, follows_asset, record)
+     SELECT $1, $2, $3, 'finding', key, CASE WHEN status = 'open' THEN 'opened' ELSE 'fixed' END, true,
+            record || jsonb_strip_nulls(jsonb_build_object('status', status, 'closedReason', ${NEW_FINDING_CLOSED_REASON},
+              'closedAt', iso_utc(${NEW_FINDING_CLOSED_AT('$4')}), 'firstSeenAt', iso_utc($4), 'lastSeenAt', iso_utc($4)))
+     FROM ${PAGE_COMPARED} WHERE change = 'new'`,
+    [run.connection, run.runKey, page.index, run.startedAt],
+  );
+  await client.query(
+    `INSERT INTO staged_additions (run_key, page_index, keys, opened, fixed)
+     SELECT $1, $2, COALESCE(array_agg(key), '{}'), count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'fixed')
+     FROM ${PAGE_COMPARED} WHERE change = 'new'`,
+    [run.runKey, page.index],
+  );
+}
+
+/** A new finding's lifecycle columns: fixed by Qualys when it arrives fixed, at the run's start (`at`). */
+export const NEW_FINDING_CLOSED_REASON = `CASE WHEN status = 'fixed' THEN 'qualys-fixed' END`;
+export const NEW_FINDING_CLOSED_AT = (at: string): string => `CASE WHEN status = 'fixed' THEN ${at}::timestamptz END`;
+
+/**
+ * Takes back what a page staged and added (before an attempt applies it again). The findings it added
+ * are removed only while they are its run's, not yet committed.
+ */
+export async function discardPageChanges(client: PoolClient, run: RunRef, page: PageRange): Promise<void> {
+  await client.query(
+    `DELETE FROM findings f USING staged_additions s, unnest(s.keys) AS k(key)
+     WHERE s.run_key = $2 AND s.page_index = $3 AND f.connection = $1 AND f.key = k.key AND f.added_by_run = $2`,
+    [run.connection, run.runKey, page.index],
+  );
+  await client.query('DELETE FROM run_changes WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+  for (const table of ['staged_additions', 'staged_assets', 'staged_findings']) {
+    await client.query(`DELETE FROM ${table} WHERE run_key = $1 AND page_index = $2`, [run.runKey, page.index]);
+  }
+}
+
+/**
+ * Takes back what runs that will not commit (ended, abandoned) added to findings and the change feed
+ * while their pages were applied. A committed run's additions are the current state: they stay.
+ */
+export async function discardUncommittedAdditions(client: PoolClient, runKeys: readonly string[]): Promise<void> {
+  await client.query(
+    `DELETE FROM findings f USING runs r, staged_additions s, unnest(s.keys) AS k(key)
+     WHERE r.run_key = ANY($1) AND r.status <> 'committed' AND s.run_key = r.run_key
+       AND f.connection = r.connection AND f.key = k.key AND f.added_by_run = r.run_key`,
+    [runKeys],
+  );
+  await client.query(
+    `DELETE FROM run_changes c USING runs r WHERE c.run_key = ANY($1) AND r.run_key = c.run_key AND r.status <> 'committed'`,
+    [runKeys],
   );
 }

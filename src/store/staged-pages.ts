@@ -9,7 +9,7 @@ import { copyField, copyRows } from './copy-rows';
 import { StagedPageMissingError } from './errors';
 import { ASSET_COLUMNS, FINDING_COLUMNS, assetRow, findingRow } from './staged-rows';
 import { confirmPageLease, lockPage, takePageLease } from './page-lease';
-import { PAGE_ASSETS, PAGE_FINDINGS, openPageTables, stagePageChanges } from './page-changes';
+import { PAGE_ASSETS, PAGE_FINDINGS, discardPageChanges, openPageTables, stagePageChanges } from './page-changes';
 import { writeRejectedRecords, type RejectedRecordRow } from './rejected-records';
 import { readStaged } from './staged-record';
 import { checkOut, transactionOn, withClient } from './with-client';
@@ -250,8 +250,7 @@ export async function withLeasedPage(
     await transactionOn(client, async () => {
       await lockPage(client, run, page);
       const { mode } = await expectRunning(client, run);
-      await client.query('DELETE FROM staged_assets WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
-      await client.query('DELETE FROM staged_findings WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
+      await discardPageChanges(client, run, page);
       await openPageTables(client);
       await write(client);
       await stagePageChanges(client, run, page, mode === 'incremental');

@@ -42,7 +42,9 @@ describe('the run\'s change set', () => {
     await db.store.uploadMappedRecords(ref, PAGE, { assets, findings });
     const staged = await db.pool.query<{ what: string; n: number }>(
       `SELECT 'asset ' || change AS what, count(*)::int AS n FROM staged_assets WHERE run_key = $1 GROUP BY change
-       UNION ALL SELECT 'finding ' || change, count(*)::int FROM staged_findings WHERE run_key = $1 GROUP BY change ORDER BY 1`,
+       UNION ALL SELECT 'finding ' || change, count(*)::int FROM staged_findings WHERE run_key = $1 GROUP BY change
+       UNION ALL SELECT 'finding new', sum(cardinality(keys))::int FROM staged_additions WHERE run_key = $1 HAVING sum(cardinality(keys)) > 0
+       ORDER BY 1`,
       [ref.runKey],
     );
     const result = await db.store.commitRun(ref, emptyRunReport(ref), POLICY);
@@ -84,6 +86,56 @@ describe('the run\'s change set', () => {
     const back = await run(estate());
     expect(back.staged).toEqual({ 'asset changed': 1, 'asset returned': 1, 'finding reopened': 5 });
     expect(back.changes).toMatchObject({ assetsReturned: 1, findingsReopened: 5 });
+  });
+
+  it('a new finding is written when its page is applied but is current only once its run commits; a page applied again, or a run that ends, takes it back', async () => {
+    await run(estate());
+    const visible = async (runKey: string) => {
+      const { rows } = await db.pool.query<{ current: number; feed: number; added: number }>(
+        `SELECT (SELECT count(*)::int FROM current_findings WHERE connection = $1 AND key LIKE '%CVE-2024-0009%') AS current,
+                (SELECT count(*)::int FROM change_feed WHERE run_key = $2) AS feed,
+                (SELECT count(*)::int FROM findings WHERE added_by_run = $2) AS added`,
+        [CONNECTION, runKey],
+      );
+      return rows[0];
+    };
+    const withQid9 = (hosts: readonly string[]) => estate((h) => (hosts.includes(h.id) ? { ...h, detections: [...h.detections, { ...h.detections[0], qid: '9' }] } : h));
+    const cves9 = new Map([...cves, ['9', { cves: ['CVE-2024-0009'] }]]);
+    const apply = async (ref: RunRef, hosts: Host[], attempt: number) => {
+      const assets = hosts.map(({ detections: _d, ...h }) => mapAsset(CONNECTION, h, undefined, ref.startedAt));
+      const findings = hosts.flatMap((h) => mapFindings(CONNECTION, h.id, h.detections, cves9, ref.startedAt).findings);
+      await db.store.uploadMappedRecords(ref, PAGE, { assets, findings }, attempt);
+    };
+    const begin = async (n: number) => {
+      const ref: RunRef = { connection: CONNECTION, runKey: `added-${n}`, workflowId: `wf-added-${n}`, startedAt: new Date(Date.UTC(2026, 1, n)).toISOString() };
+      await db.store.beginRun(ref, [PAGE], 100, { hostIds: estate().map((h) => Number(h.id)) });
+      return ref;
+    };
+
+    // Applied, not committed: in findings, marked with its run; not in the current state or the feed.
+    const ended = await begin(1);
+    await apply(ended, withQid9(['5', '6']), 1);
+    expect(await visible(ended.runKey)).toEqual({ current: 0, feed: 0, added: 2 });
+    // The run ends without committing: what it added is gone.
+    await db.store.endRun(ended, 'failed', 'a test', {});
+    expect(await visible(ended.runKey)).toEqual({ current: 0, feed: 0, added: 0 });
+
+    // A page applied again by a later attempt replaces what the earlier one added.
+    const again = await begin(2);
+    await apply(again, withQid9(['5', '6']), 1);
+    await apply(again, withQid9(['7']), 2);
+    expect(await visible(again.runKey)).toEqual({ current: 0, feed: 0, added: 1 });
+    const result = await db.store.commitRun(again, emptyRunReport(again), POLICY);
+    expect(result.changes.findingsOpened).toBe(1);
+    // Committed: current, with one feed line for the new finding (and the run's own line).
+    expect(await visible(again.runKey)).toEqual({ current: 1, feed: 2, added: 1 });
+    const { rows } = await db.pool.query<{ feed: unknown; current: unknown }>(
+      `SELECT c.record AS feed, f.record AS current FROM change_feed c JOIN current_findings f ON f.connection = c.connection AND f.key = c.key
+       WHERE c.run_key = $1 AND c.entity = 'finding'`,
+      [again.runKey],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].feed).toEqual(rows[0].current);
   });
 });
 

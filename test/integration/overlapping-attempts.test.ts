@@ -65,7 +65,8 @@ describe('overlapping attempts of a page\'s upload', () => {
       );
       const duplicates = await pool.query(
         `SELECT 'finding' FROM staged_findings WHERE run_key = $1 GROUP BY key HAVING count(*) > 1
-         UNION ALL SELECT 'asset' FROM staged_assets WHERE run_key = $1 GROUP BY key HAVING count(*) > 1`,
+         UNION ALL SELECT 'asset' FROM staged_assets WHERE run_key = $1 GROUP BY key HAVING count(*) > 1
+         UNION ALL SELECT 'feed line' FROM run_changes WHERE run_key = $1 GROUP BY entity, key HAVING count(*) > 1`,
         [runKey],
       );
       expect(duplicates.rows).toEqual([]);

@@ -17,8 +17,16 @@ async function storeAfter(databaseUrl: string, runKey: string, connection: strin
   try {
     const run = await pool.query<{ status: string; failure: string | null }>('SELECT status, failure FROM runs WHERE run_key = $1', [runKey]);
     let staged = 0;
-    for (const table of ['staged_fetches', 'staged_assets', 'staged_findings', 'run_calls']) {
+    for (const table of ['staged_fetches', 'staged_assets', 'staged_findings', 'staged_additions', 'run_calls']) {
       const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE run_key = $1`, [runKey]);
+      staged += Number(rows[0].n);
+    }
+    if (run.rows[0]?.status !== 'committed') {
+      // What its pages added as they were applied (new findings, their feed lines) is taken back with it.
+      const { rows } = await pool.query<{ n: string }>(
+        'SELECT (SELECT count(*) FROM findings WHERE added_by_run = $1) + (SELECT count(*) FROM run_changes WHERE run_key = $1) AS n',
+        [runKey],
+      );
       staged += Number(rows[0].n);
     }
     const current = await pool.query('SELECT 1 FROM connections WHERE connection = $1', [connection]);

@@ -51,9 +51,12 @@ describe('pages staged as they are parsed, mapped back batch by batch', () => {
 
   async function stagedRows(run: RunRef): Promise<{ assets: unknown[]; findings: unknown[] }> {
     const assets = await db.pool.query('SELECT key, host_id, record FROM staged_assets WHERE run_key = $1 ORDER BY key', [run.runKey]);
-    const findings = await db.pool.query('SELECT key, asset_key, cve, status, record, record_hash FROM staged_findings WHERE run_key = $1 ORDER BY key', [
-      run.runKey,
-    ]);
+    // A finding new to the store is written to findings when its page is applied, marked with its run.
+    const findings = await db.pool.query(
+      `SELECT key, asset_key, cve, status, record, record_hash FROM staged_findings WHERE run_key = $1
+       UNION ALL SELECT key, asset_key, cve, status, record, record_hash FROM findings WHERE added_by_run = $1 ORDER BY key`,
+      [run.runKey],
+    );
     return { assets: assets.rows, findings: findings.rows };
   }
 

@@ -18,8 +18,8 @@ const USAGE = `Usage: node lib/simulator/cli.js [options]
   --detections-per-host <n>     average detections per host (default 8)
   --concurrency <n>             concurrent calls per API endpoint (default 2)
   --rate <calls>/<seconds>      rate limit per API endpoint (default 300/3600)
-  --latency-ms <n>              base latency per call (default 0)
-  --latency-per-kb-ms <n>       extra latency per KiB of response (default 0)
+  --latency-ms <n>              time to the first byte of every answer (default 0)
+  --latency-per-kb-ms <n>       then the body streams at this many ms per KiB (default 0)
   --truncation-limit <n>        default Host List / HLD page size (default 1000)
   --profile <name>              content: realistic (default, or $QUALYS_SIM_PROFILE) or minimal
   --transport <mode>            bodies as the profile writes them (chunks, default), or uncompressed in 1-9 byte pieces

@@ -7,6 +7,7 @@
  * separate pieces, however TCP groups them.)
  */
 import type { ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
 import type { ContentProfile } from './profile';
@@ -87,18 +88,47 @@ async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
   });
 }
 
-/** Sends `body` (already encoded) as the profile writes it, then ends the response. */
-export async function sendBody(res: ServerResponse, body: Buffer, profile: ContentProfile, textual: boolean): Promise<void> {
-  if (profile === 'minimal') {
+/** When the body's last byte is due to leave (the simulated server time); until then the body streams. */
+export interface Pace {
+  lastByteAt: number;
+  signal?: AbortSignal;
+}
+
+/** A body streamed over time goes out in writes of about this size (64 KiB: a few hundred timers for a 24 MB page). */
+const PACED_WRITE_BYTES = 64 * 1024;
+
+/** Waits until `at` (epoch ms); a wait of a few ms is not worth a timer. */
+async function until(at: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = at - Date.now();
+  if (ms > 2) await delay(ms, undefined, { signal }).catch(() => undefined);
+}
+
+/** Waits until the body's last byte is due, for the transports that send a body all at once. */
+export function untilLastByte(pace: Pace): Promise<void> {
+  return until(pace.lastByteAt, pace.signal);
+}
+
+/**
+ * Sends `body` (already encoded) as the profile writes it, then ends the response. The bytes leave
+ * in proportion to the time left until `pace.lastByteAt` (compressed bytes track the body they
+ * encode), so the client receives the body as a stream at the simulated rate.
+ */
+export async function sendBody(res: ServerResponse, body: Buffer, profile: ContentProfile, textual: boolean, pace: Pace): Promise<void> {
+  const start = Date.now();
+  const span = Math.max(0, pace.lastByteAt - start);
+  if (profile === 'minimal' && span === 0) {
     res.end(body);
     return;
   }
+  const cuts = profile === 'minimal' ? chunkCuts(body, PACED_WRITE_BYTES, false) : chunkCuts(body, REALISTIC_CHUNK_BYTES, textual);
   let from = 0;
-  for (const cut of chunkCuts(body, REALISTIC_CHUNK_BYTES, textual)) {
+  for (const cut of cuts) {
+    if (span > 0) await until(start + (span * cut) / body.length, pace.signal);
     if (res.destroyed) return;
     await write(res, body.subarray(from, cut));
     from = cut;
   }
+  if (span > 0) await until(start + span, pace.signal);
   if (!res.destroyed) res.end(body.subarray(from));
 }
 

@@ -36,7 +36,7 @@ import {
   rateLimitReply,
   simpleReturnReply,
 } from './responses';
-import { type BodyEncoding, encodeBody, negotiateEncoding, sendBody, sendInPieces } from './serve-body';
+import { type BodyEncoding, encodeBody, negotiateEncoding, type Pace, sendBody, sendInPieces, untilLastByte } from './serve-body';
 import { StatsRecorder } from './stats';
 import type { Endpoint, RunningSimulator, SimulatorOptions } from './types';
 
@@ -135,7 +135,7 @@ class Simulator {
     const endpoint = v2?.endpoint ?? qps?.endpoint;
     if (endpoint === undefined) {
       await readBody(req).catch(() => '');
-      return this.send(res, notFoundReply(), 'identity');
+      return this.send(res, notFoundReply(), 'identity', undefined, { lastByteAt: 0 });
     }
 
     const at = Date.now();
@@ -161,8 +161,15 @@ class Simulator {
     if (res.destroyed) release?.();
 
     const bytes = Buffer.byteLength(outcome.reply.body);
-    const wait = this.latencyMs + this.faults.extraLatencyMs(endpoint) + (this.latencyPerKbMs * bytes) / 1024;
-    if (wait > 0) await delay(wait, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
+    // The call's server time runs from the request's arrival (rendering the answer is part of it, not
+    // added to it): the first byte leaves after the base latency, then the body streams at the
+    // per-KiB rate, as Qualys streams a big page while it builds it — so a client reads and parses the
+    // body as it arrives, and the last byte leaves `wait` after the request came in.
+    const firstByteMs = this.latencyMs + this.faults.extraLatencyMs(endpoint);
+    const transferMs = (this.latencyPerKbMs * bytes) / 1024;
+    const wait = firstByteMs + transferMs;
+    const untilFirstByte = at + firstByteMs - Date.now();
+    if (untilFirstByte > 0) await delay(untilFirstByte, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
 
     const faultKey = outcome.bodyFault;
     const encoding = this.encodingFor(req, outcome.reply);
@@ -180,7 +187,7 @@ class Simulator {
       faultKey ?? outcome.reply.errorKey,
     );
     if (res.destroyed || this.shutdown.signal.aborted) return;
-    await this.send(res, outcome.reply, encoding, outcome.bodyFault);
+    await this.send(res, outcome.reply, encoding, outcome.bodyFault, { lastByteAt: at + wait, signal: this.shutdown.signal });
   }
 
   private immediateFaultReply(fault: ImmediateFault, endpoint: Endpoint, baseUrl: string, username: string, path: string): ApiReply {
@@ -289,7 +296,7 @@ class Simulator {
     return negotiateEncoding(req.headers['accept-encoding']);
   }
 
-  private async send(res: ServerResponse, reply: ApiReply, encoding: BodyEncoding, bodyFault?: BodyFault): Promise<void> {
+  private async send(res: ServerResponse, reply: ApiReply, encoding: BodyEncoding, bodyFault: BodyFault | undefined, pace: Pace): Promise<void> {
     const profile = this.estate.profile;
     const text = bodyFault === 'truncated' ? truncateBody(reply.body) : bodyFault === 'malformed' ? malformBody(reply.body) : reply.body;
     const body = await encodeBody(bodyBytes(text, reply.charset), encoding);
@@ -302,6 +309,7 @@ class Simulator {
       ...reply.headers,
     });
     if (bodyFault === 'reset') {
+      await untilLastByte(pace);
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => {
         const socket = res.socket;
         if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
@@ -309,8 +317,10 @@ class Simulator {
       });
       return;
     }
-    if (this.transport === 'pieces') await sendInPieces(res, body, this.estate.seed);
-    else await sendBody(res, body, profile, encoding === 'identity');
+    if (this.transport === 'pieces') {
+      await untilLastByte(pace);
+      await sendInPieces(res, body, this.estate.seed);
+    } else await sendBody(res, body, profile, encoding === 'identity', pace);
   }
 
   private async handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

@@ -47,9 +47,9 @@ export interface SimulatorOptions {
   concurrencyLimit?: number;
   /** Calls per rolling window per API endpoint; default 300 per 3600 s (Standard tier). */
   rateLimit?: { calls: number; windowSeconds: number };
-  /** Base latency added to every API call; default 0. */
+  /** Time from a call's arrival to its first byte (rendering the answer included); default 0. */
   latencyMs?: number;
-  /** Extra latency per KiB of response body; default 0. */
+  /** Then the body streams at this many ms per KiB of it; default 0. */
   latencyPerKbMs?: number;
   /** Host List / Host List Detection page size when the request gives no truncation_limit; default 1000. */
   truncationLimit?: number;

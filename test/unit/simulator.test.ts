@@ -672,6 +672,28 @@ describe('faults', () => {
 
 // -------------------------------------------------------------------------------------------------
 
+describe('latency', () => {
+  it('streams the body at the per-KiB rate: the last byte leaves the server time after the request, the body whole', async () => {
+    const options = { hosts: 40, seed: 3, concurrencyLimit: 50, rateLimit: { calls: 10_000, windowSeconds: 3600 } };
+    const paced = await simulator({ ...options, latencyMs: 50, latencyPerKbMs: 4 });
+    const instant = await simulator(options);
+    const form = { action: 'list', show_results: '0' };
+    const startedAt = Date.now();
+    const reply = await call(paced, HLD, { form });
+    const elapsed = Date.now() - startedAt;
+    const served = paced.stats().requests.at(-1);
+    // The model's server time: the base latency plus the per-KiB rate over the body's bytes.
+    expect(served?.servedMs).toBeCloseTo(50 + (4 * (served?.bytes ?? 0)) / 1024, 6);
+    expect(served?.bytes).toBeGreaterThan(10 * 1024); // long enough to stream over some 40 ms at least
+    // A lower bound only: timers never fire early, and the last byte waits for its time.
+    expect(elapsed).toBeGreaterThanOrEqual(Math.floor(served?.servedMs ?? 0) - 2);
+    expect(reply.status).toBe(200);
+    const hostsOf = (r: Reply): unknown => (r.xml['HOST_LIST_VM_DETECTION_OUTPUT'] as Xml)['RESPONSE'];
+    const whole = await call(instant, HLD, { form });
+    expect({ ...(hostsOf(reply) as Xml), DATETIME: '' }).toEqual({ ...(hostsOf(whole) as Xml), DATETIME: '' });
+  });
+});
+
 describe('stats and control endpoints', () => {
   it('counts API calls (not /__sim) with params, errors and peaks; resets; serves truth as JSON', async () => {
     const sim = await simulator({ hosts: 25, seed: 9 });

@@ -4,7 +4,7 @@ import type { SecretMasker } from '../config/secrets';
 import { FAILURE_TABLE, failureTypesOfQualysKind, type FailureType, type QualysErrorKind, type RateLimitWait, type RetryDelay } from '../contracts/failure-table';
 import { isQualysError, type QualysError } from '../qualys/errors';
 import type { CallLogEntry } from '../contracts/calls';
-import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError, TooManyRejectedRecordsError, describeDataRefusal, isDataRefusal } from '../store/errors';
+import { RunIncompleteError, ShrinkGuardError, StagedPageMissingError, StaleAttemptError, StoreDataDefectError, TooManyRejectedRecordsError, describeDataRefusal, describeSchemaRefusal, isDataRefusal, isSchemaRefusal } from '../store/errors';
 
 export interface LimitHandling {
   /** Rate-limit waits up to this long are an activity retry delay; longer ones a workflow timer. */
@@ -67,6 +67,7 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
   }
   // A value PostgreSQL refuses is refused again on every retry: fail now, naming where it was.
   if (isDataRefusal(err)) return tableFailure('StoreDataDefect', describeDataRefusal(err));
+  if (isSchemaRefusal(err)) return schemaMismatchFailure(err, context);
   if (!isQualysError(err)) return err;
   return qualysFailure(err, context);
 }
@@ -74,6 +75,19 @@ async function toFailure(err: unknown, context: FailureContext | undefined): Pro
 /** A failure of a type whose treatment is all in the table (no Qualys details, no delay). */
 function tableFailure(type: FailureType, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: FAILURE_TABLE[type].retry !== 'retryable' });
+}
+
+/** A statement the store's schema or grants refuse: retried as the table says (a retry may meet a worker of the store's version). */
+function schemaMismatchFailure(err: unknown, context: FailureContext | undefined): ApplicationFailure {
+  const kind = FAILURE_TABLE.StoreSchemaMismatch;
+  const attempt = context?.attempt ?? 1;
+  const delaySeconds = retryDelaySeconds(kind.delay, { qualysWaitSeconds: 0, limits: context?.limits ?? DEFAULT_LIMIT_HANDLING, attempt, failures: attempt });
+  return ApplicationFailure.create({
+    type: 'StoreSchemaMismatch',
+    message: describeSchemaRefusal(err, `in ${delaySeconds} s (${kind.how.split(':')[0]})`),
+    nonRetryable: false,
+    nextRetryDelay: `${delaySeconds}s`,
+  });
 }
 
 /** A Qualys error as the failure table says: its type, whether it is retried, after how long, or a workflow timer. */

@@ -290,6 +290,19 @@ export const FAILURE_TABLE = {
     userDoes: "report the message to the connector's maintainers",
     tests: '`store-data-refusals`, `store-refusals`, `staged-pages`',
   },
+  StoreSchemaMismatch: {
+    raisedBy: 'store',
+    retry: 'retryable',
+    delay: { after: 'per-attempt', seconds: 30, maxSeconds: 300 },
+    cause:
+      "a statement the store refuses as not fitting its schema or the connector's grants (SQLSTATE class 42: a column, " +
+      "table or function it lacks, a missing privilege): a worker of another version than the store's migrations, or a " +
+      'role set up by hand',
+    how: '30 s × attempt, at most 5 min: a retry may run on a worker of the store\'s version, or after the grant is given',
+    runSays: "retries, each attempt's failure quoting PostgreSQL's words and the SQLSTATE; retry window → `StoreUnavailable`",
+    userDoes: 'run every worker at one version (README, "Upgrading"), or grant the connector\'s role what the message names',
+    tests: '`store-refusals` "a statement the store\'s schema refuses …"',
+  },
   QualysUnavailable: {
     raisedBy: 'workflow',
     retry: 'non-retryable',

@@ -96,6 +96,29 @@ export function describeDataRefusal(error: unknown): string {
   );
 }
 
+/**
+ * Whether PostgreSQL refused a statement as not fitting the database — SQLSTATE class 42, "syntax error
+ * or access rule violation": a column or table the schema does not have (42703, 42P01), a function it
+ * lacks (42883), a grant the connector's role lacks (42501). A worker and a store of different versions
+ * meet these, or a role set up by hand; waiting helps once every worker runs the store's version or the
+ * grant is given, so the step is retried (see `StoreSchemaMismatch` in the failure table).
+ */
+export function isSchemaRefusal(error: unknown): boolean {
+  return postgresFields(error)?.code.startsWith('42') ?? false;
+}
+
+/** One line naming what PostgreSQL refused (its words name a column, table or privilege, never a value) and what to do. */
+export function describeSchemaRefusal(error: unknown, retry: string): string {
+  const fields = postgresFields(error);
+  if (!fields) return String(error);
+  return (
+    `The store refused a statement as not fitting its schema or the connector's grants: ${fields.message} [SQLSTATE ${fields.code}]. ` +
+    "A worker and a store of different versions (a worker older or newer than the store's migrations), or a database role " +
+    'that lacks a grant, meet this. Run every worker at one version (README, "Upgrading"), or grant the connector\'s role what ' +
+    `PostgreSQL names. The step is tried again ${retry}, until the run's retry window ends.`
+  );
+}
+
 /** A record of the store that cannot be exported as asked (it does not follow the model, or its asset is missing). */
 export class ExportRecordError extends Error {
   override readonly name = 'ExportRecordError';

@@ -96,4 +96,24 @@ describe('the store refuses what it must, with typed failures', () => {
     expect(failure.message).toContain('not an outage');
     expect((await db.pool.query('SELECT count(*)::int AS n FROM findings')).rows[0].n).toBe(0);
   });
+
+  it("a statement the store's schema refuses (a worker of another version): StoreSchemaMismatch, retried, naming PostgreSQL's words and the fix", async () => {
+    const run = runRef('schema');
+    await db.store.beginRun(run, PAGES.slice(0, 1), 10);
+    // What a worker older than the store's migrations meets: a column its statements name is gone.
+    await db.pool.query('ALTER TABLE staged_fetches RENAME COLUMN body TO body_of_another_version');
+    try {
+      const failure = await failureOf(() => db.store.stageStreamedPart(run, PAGES[0], 'hosts', async () => undefined));
+      expect(failure.type).toBe('StoreSchemaMismatch');
+      expect(failure.nonRetryable).toBe(false);
+      expect(failure.nextRetryDelay).toBe('30s');
+      expect(failure.message).toMatch(/not fitting its schema or the connector's grants: column "body" .*does not exist \[SQLSTATE 42703\]/);
+      expect(failure.message).toContain('Run every worker at one version (README, "Upgrading")');
+    } finally {
+      await db.pool.query('ALTER TABLE staged_fetches RENAME COLUMN body_of_another_version TO body');
+    }
+    // Once the worker and the store agree, the same step goes through.
+    await db.store.stageStreamedPart(run, PAGES[0], 'hosts', async () => undefined);
+    expect(await db.store.stagedPartLength(run, PAGES[0], 'hosts')).toBe(0);
+  });
 });

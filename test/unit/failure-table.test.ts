@@ -69,6 +69,7 @@ describe('the failure table', () => {
       'RunIncomplete',
       'StaleAttempt',
       'StoreDataDefect',
+      'StoreSchemaMismatch',
       'QualysUnavailable',
       'StoreUnavailable',
     ]);

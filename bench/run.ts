@@ -17,7 +17,7 @@ import { progressQuery } from '../src/workflows/progress';
 import { completedSync } from '../src/workflows/sync-result';
 import { startDevServer, type RunningDevServer } from '../temporal/dev-server';
 import type { CpuResult } from './cpu';
-import { peakRssMiB, rssMiB } from './lanes';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import type { PlainLoopResult } from './plain-loop';
 import { renderChartSvg, renderMarkdown, type BenchResult, type Figure } from './report';
 
@@ -159,35 +159,15 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
   const databaseUrl = database.url;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualys-bench-'));
   const taskQueue = `bench-${randomUUID()}`;
-  const worker = spawn(process.execPath, [path.join(projectRoot(), 'lib', 'src', 'worker', 'main.js')], {
-    env: {
-      PATH: process.env.PATH,
-      TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      QUALYS_API_URL: sim.url,
-      QUALYS_USERNAME: sim.username,
-      QUALYS_PASSWORD: sim.password,
-      QUALYS_CONNECTOR_DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      QUALYS_WORKER_LOG_LEVEL: 'INFO', // the bench waits for its "worker polling" line
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let worker: WorkerProcess | undefined;
   let sampler: NodeJS.Timeout | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      worker.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('worker polling')) resolve();
-      });
-      worker.once('exit', (code) => reject(new Error(`the worker exited (${code}) before polling`)));
-    });
-    const startRss = worker.pid ? rssMiB(worker.pid) : undefined;
+    const polling = await startWorkerProcess({ temporalAddress: server.address, taskQueue, qualys: sim, dataDir, databaseUrl });
+    worker = polling;
+    const startRss = polling.rssMiB();
     const samples: Array<{ at: number; rss: number }> = [];
     sampler = setInterval(() => {
-      const rss = worker.pid ? rssMiB(worker.pid) : undefined;
+      const rss = polling.rssMiB();
       if (rss !== undefined) samples.push({ at: Date.now(), rss });
     }, 250);
     const started = performance.now();
@@ -196,7 +176,7 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
     clearInterval(sampler);
     const { runKey } = completedSync(result);
     const wallMs = performance.now() - started;
-    const peak = worker.pid ? peakRssMiB(worker.pid) : undefined;
+    const peak = polling.peakRssMiB();
     const { pageConcurrency: callsPerApi } = await handle.query(progressQuery);
     const { spans, ...history } = await historyOf(client, handle);
     const highest = samples.reduce<{ at: number; rss: number } | undefined>((top, sample) => (top === undefined || sample.rss > top.rss ? sample : top), undefined);
@@ -213,8 +193,7 @@ async function temporalRun(server: RunningDevServer, client: Client, options: Si
     };
   } finally {
     clearInterval(sampler);
-    worker.kill('SIGTERM');
-    await exited;
+    await worker?.stop();
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });
     await database.drop();

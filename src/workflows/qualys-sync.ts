@@ -60,6 +60,7 @@ import {
   callsPerApiFor,
   legacyCallsPerApiFor,
   pagesInFlightFor,
+  PAGES_BEYOND_CALLS,
   syncInputSchema,
   type SyncInput,
 } from './sync-input';
@@ -92,6 +93,14 @@ const KNOWLEDGE_BASE_ROUNDS = 'knowledge-base-rounds';
  * acknowledging the cancel); before, such a run ended FAILED.
  */
 const CANCEL_WINS_OVER_STEP_FAILURE = 'cancel-wins-over-step-failure';
+
+/**
+ * Runs started from this change fetch two pages more than the calls each API may have at once (before:
+ * one more), so a lane applying a page — or a KnowledgeBase round's pages — never leaves Qualys' slots
+ * idle; and they apply the pages that waited for the KnowledgeBase in as many lanes as they fetched pages
+ * in, since no Qualys call is left to make (before: one lane per call, one at the Standard tier).
+ */
+const APPLIES_BESIDE_FETCHES = 'applies-beside-fetches';
 
 // Cleanup after a cancelled or failed run: brief, and never allowed to hide why the run ended.
 const { endRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '2 minutes' });
@@ -194,7 +203,7 @@ async function validate(r: Run): Promise<void> {
 function lanesFor(maxConcurrency: number | undefined, concurrencyLimit: number | undefined): { callsPerApi: number; pagesInFlight: number } {
   if (patched(PAGES_FOLLOW_THE_LIMIT)) {
     const callsPerApi = callsPerApiFor(maxConcurrency, concurrencyLimit);
-    return { callsPerApi, pagesInFlight: pagesInFlightFor(maxConcurrency, callsPerApi) };
+    return { callsPerApi, pagesInFlight: pagesInFlightFor(maxConcurrency, callsPerApi, patched(APPLIES_BESIDE_FETCHES) ? PAGES_BEYOND_CALLS : 1) };
   }
   const callsPerApi = legacyCallsPerApiFor(maxConcurrency, concurrencyLimit);
   return { callsPerApi, pagesInFlight: callsPerApi };
@@ -287,7 +296,8 @@ async function lookUpNewQids(r: Run): Promise<void> {
 /** The pages that waited for the KnowledgeBase (or, in runs from before pages were applied as they arrive, every page). */
 async function applyPass(r: Run): Promise<void> {
   change(r, enterPhase(r.state, 'applying pages'));
-  await inPageLanes(r, pagesToApply(r.state), r.state.callsPerApi, (page) => applyPage(r, page));
+  const lanes = patched(APPLIES_BESIDE_FETCHES) ? r.state.pagesInFlight : r.state.callsPerApi;
+  await inPageLanes(r, pagesToApply(r.state), lanes, (page) => applyPage(r, page));
 }
 
 async function applyPage(r: Run, page: PageRange): Promise<void> {

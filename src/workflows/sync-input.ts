@@ -112,14 +112,19 @@ export function callsPerApiFor(configuredCap: number | undefined, subscriptionCo
 }
 
 /**
- * Pages fetched at once: one more than the calls each API may have in flight, so that while one page's
- * body is still being staged (its calls done and their slots free) the next page's calls already run.
- * The calls themselves stay within `callsPerApi`: every call takes one of the store's per-API slots
- * first. An input cap is a cap on pages, and is kept.
+ * Pages fetched at once: two more than the calls each API may have in flight. A page's lane fetches it,
+ * then applies it; with two pages beyond the calls, one page's body can still be staged and another be
+ * applied (or a KnowledgeBase round's pages) while the next page's calls already run, so Qualys' slots
+ * do not wait for the store. The calls themselves stay within `callsPerApi`: every call takes one of the
+ * store's per-API slots first. An input cap is a cap on pages, and is kept. (Runs started before the
+ * `applies-beside-fetches` patch kept one page beyond the calls.)
  */
-export function pagesInFlightFor(configuredCap: number | undefined, callsPerApi: number): number {
-  return Math.min(configuredCap ?? Number.POSITIVE_INFINITY, callsPerApi + 1);
+export function pagesInFlightFor(configuredCap: number | undefined, callsPerApi: number, beyondCalls = PAGES_BEYOND_CALLS): number {
+  return Math.min(configuredCap ?? Number.POSITIVE_INFINITY, callsPerApi + beyondCalls);
 }
+
+/** Pages in flight beyond the calls each API may have at once (see `pagesInFlightFor`). */
+export const PAGES_BEYOND_CALLS = 2;
 
 /**
  * Pages in flight as runs started before `callsPerApiFor` followed the limit computed it (a default cap

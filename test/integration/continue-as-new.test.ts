@@ -25,7 +25,7 @@ describe('a long run continues as new', () => {
       uiPort: false,
       logLevel: 'error',
       stdio: 'ignore',
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 20 },
     });
     connection = await Connection.connect({ address: server.address });
     nativeConnection = await NativeConnection.connect({ address: server.address });

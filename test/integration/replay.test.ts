@@ -69,7 +69,7 @@ describe('replay: recorded histories of real runs replay against the current wor
     expect(outcomes).toEqual(Object.fromEntries(histories.map((h) => [h.name, 'ok'])));
   });
 
-  it('both sides of each patch are covered: runs from before it (v1-* … v5-*) and runs that took it; continued runs of both forms', () => {
+  it('both sides of each patch are covered: runs from before it (v1-* … v6-*) and runs that took it; continued runs of both forms', () => {
     const histories = recordedHistories();
     const took = (patch: string): string[] => histories.filter((h) => patchesIn(h.history).includes(patch)).map((h) => h.name);
     expect(took('pages-follow-the-limit')).toEqual(
@@ -108,6 +108,21 @@ describe('replay: recorded histories of real runs replay against the current wor
     expect(carried('v4-continued-as-new-last')).toHaveProperty('waitingForQids');
     const stepsOf = (name: string): Array<string | null | undefined> =>
       (histories.find((h) => h.name === name)?.history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    /** The most `uploadPage` steps scheduled and not yet completed at one time in a history. */
+    const uploadsAtOnce = (name: string): number => {
+      const uploads = new Set<string>();
+      let open = 0;
+      let most = 0;
+      for (const e of histories.find((h) => h.name === name)?.history.events ?? []) {
+        if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'uploadPage') {
+          uploads.add(String(e.eventId));
+          most = Math.max(most, ++open);
+        }
+        const ended = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes;
+        if (ended && uploads.has(String(ended.scheduledEventId))) open -= 1;
+      }
+      return most;
+    };
     const applied = stepsOf('v4-applied-as-fetched');
     expect(applied.indexOf('uploadPage')).toBeGreaterThan(0);
     expect(applied.indexOf('uploadPage')).toBeLessThan(applied.indexOf('lookupKnowledgeBase'));
@@ -122,6 +137,14 @@ describe('replay: recorded histories of real runs replay against the current wor
     const v4 = histories.filter((h) => h.name.startsWith('v4-'));
     expect(v4.map((h) => h.name)).toEqual(expect.arrayContaining(['v4-completed', 'v4-applied-as-fetched', 'v4-continued-as-new-first', 'v4-continued-as-new-last']));
     for (const h of histories.filter((h) => /^v[12345]-/.test(h.name))) expect(patchesIn(h.history)).not.toContain('knowledge-base-rounds');
+    // Two pages beyond the calls, and the apply pass in as many lanes as the fetch pass: runs from before
+    // (v1-* … v6-*) and after, whose waiting pages are applied side by side at the Standard tier.
+    expect(took('applies-beside-fetches')).toEqual(expect.arrayContaining(['completed', 'cancelled', 'failed', 'continued-as-new-last']));
+    const v6 = histories.filter((h) => h.name.startsWith('v6-'));
+    expect(v6.map((h) => h.name)).toEqual(expect.arrayContaining(['v6-completed', 'v6-continued-as-new-last']));
+    for (const h of histories.filter((h) => /^v[1-6]-/.test(h.name))) expect(patchesIn(h.history)).not.toContain('applies-beside-fetches');
+    expect(uploadsAtOnce('completed')).toBe(2);
+    expect(uploadsAtOnce('v6-completed')).toBe(1);
     const rounds = stepsOf('rounds-applied-during-fetch');
     const firstRound = rounds.indexOf('lookupKnowledgeBase');
     expect(firstRound).toBeGreaterThan(0);

@@ -130,11 +130,13 @@ describe('pages in flight', () => {
     expect(callsPerApiFor(20, 10)).toBe(9);
   });
 
-  it('pages fetched at once: one more than the calls per API, so staging overlaps the next calls; an input cap is kept', () => {
-    expect(pagesInFlightFor(undefined, 1)).toBe(2);
-    expect(pagesInFlightFor(undefined, 9)).toBe(10);
+  it('pages fetched at once: two more than the calls per API, so staging and applying overlap the next calls; an input cap is kept', () => {
+    expect(pagesInFlightFor(undefined, 1)).toBe(3);
+    expect(pagesInFlightFor(undefined, 9)).toBe(11);
+    // Runs started before the applies-beside-fetches patch: one page beyond the calls.
+    expect(pagesInFlightFor(undefined, 1, 1)).toBe(2);
     expect(pagesInFlightFor(3, callsPerApiFor(3, 10))).toBe(3);
-    expect(pagesInFlightFor(20, callsPerApiFor(20, 10))).toBe(10);
+    expect(pagesInFlightFor(20, callsPerApiFor(20, 10))).toBe(11);
   });
 
   it('as runs started before this change computed them (a default cap of 4), for replaying those', () => {

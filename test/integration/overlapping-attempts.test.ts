@@ -33,7 +33,8 @@ describe('overlapping attempts of a page\'s upload', () => {
       const handle = await env.client.workflow.start('qualysSync', {
         taskQueue,
         workflowId: `overlap-${taskQueue}`,
-        args: [{ connection, pageSize: 20, heartbeatTimeoutSeconds: 3, retryWindowMinutes: 2 }],
+        // One page at a time, so the upload waiting on the lock is the one whose worker is stopped.
+        args: [{ connection, pageSize: 20, maxConcurrency: 1, heartbeatTimeoutSeconds: 3, retryWindowMinutes: 2 }],
       });
       const runKey = handle.firstExecutionRunId;
 

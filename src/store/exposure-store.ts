@@ -57,7 +57,8 @@ export class ExposureStore {
         [run.runKey, run.connection, run.workflowId, run.startedAt, hostCount, plan.mode, plan.since ?? null],
       );
       await client.query('DELETE FROM run_hosts WHERE run_key = $1', [run.runKey]);
-      if (options.hostIds) await copyRows(client, 'run_hosts', ['run_key', 'host_id'], options.hostIds.map((id) => [run.runKey, id]));
+      // Row by row as COPY takes them: a million-host set never becomes a million arrays at once.
+      if (options.hostIds) await copyRows(client, 'run_hosts', ['run_key', 'host_id'], hostRows(run.runKey, options.hostIds));
       await client.query('DELETE FROM run_pages WHERE run_key = $1', [run.runKey]);
       await copyRows(
         client,
@@ -305,6 +306,10 @@ export class ExposureStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function* hostRows(runKey: string, hostIds: readonly number[]): Generator<[string, number]> {
+  for (const id of hostIds) yield [runKey, id];
 }
 
 /** A PostgreSQL array literal of QIDs (digits only, so nothing needs quoting). */

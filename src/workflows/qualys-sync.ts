@@ -96,8 +96,8 @@ const CANCEL_WINS_OVER_STEP_FAILURE = 'cancel-wins-over-step-failure';
 
 /**
  * Runs started from this change fetch two pages more than the calls each API may have at once (before:
- * one more), so a lane applying a page — or a KnowledgeBase round's pages — never leaves Qualys' slots
- * idle; and they apply the pages that waited for the KnowledgeBase in as many lanes as they fetched pages
+ * one more), so a lane applying a page — or a KnowledgeBase round's pages — does not hold back the next
+ * page's calls; and they apply the pages that waited for the KnowledgeBase in as many lanes as they fetched pages
  * in, since no Qualys call is left to make (before: one lane per call, one at the Standard tier).
  */
 const APPLIES_BESIDE_FETCHES = 'applies-beside-fetches';

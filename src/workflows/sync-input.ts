@@ -114,8 +114,7 @@ export function callsPerApiFor(configuredCap: number | undefined, subscriptionCo
 /**
  * Pages fetched at once: two more than the calls each API may have in flight. A page's lane fetches it,
  * then applies it; with two pages beyond the calls, one page's body can still be staged and another be
- * applied (or a KnowledgeBase round's pages) while the next page's calls already run, so Qualys' slots
- * do not wait for the store. The calls themselves stay within `callsPerApi`: every call takes one of the
+ * applied (or a KnowledgeBase round's pages) while the next page's calls already run. The calls themselves stay within `callsPerApi`: every call takes one of the
  * store's per-API slots first. An input cap is a cap on pages, and is kept. (Runs started before the
  * `applies-beside-fetches` patch kept one page beyond the calls.)
  */

@@ -16,9 +16,9 @@ export interface SyncProgress {
   pagesApplied: number;
   /** The same as `pagesApplied` (its first name, kept for scripts that read it). */
   pagesDone: number;
-  /** Calls at once per API (and pages applied at once). */
+  /** Calls at once per API. */
   pageConcurrency: number;
-  /** Pages being worked on at once in the current pass (fetching takes one more than the calls allowed). */
+  /** Pages being worked on at once in the current pass (fetching takes two more than the calls allowed). */
   pagesAtOnce?: number;
   hosts: number;
   assets: number;
@@ -53,7 +53,7 @@ export function progressOf(state: RunState): SyncProgress {
     pagesApplied: totals.pages,
     pagesDone: totals.pages,
     pageConcurrency: state.callsPerApi,
-    pagesAtOnce: state.phase === 'fetching pages' ? state.pagesInFlight : state.callsPerApi,
+    pagesAtOnce: state.phase === 'fetching pages' ? state.pagesInFlight : (state.applyLanes ?? state.callsPerApi),
     hosts: totals.hosts,
     assets: totals.assets,
     detections: totals.detections,

@@ -24,6 +24,7 @@ import { resumedState, type SyncContinuation } from './legacy-continuation';
 import { runPageLanes } from './page-lanes';
 import { progressOf, progressQuery, renderCurrentDetails } from './progress';
 import {
+  applyLanesChosen,
   applyPassStarted,
   roundFinished,
   roundStarted,
@@ -296,8 +297,8 @@ async function lookUpNewQids(r: Run): Promise<void> {
 /** The pages that waited for the KnowledgeBase (or, in runs from before pages were applied as they arrive, every page). */
 async function applyPass(r: Run): Promise<void> {
   change(r, enterPhase(r.state, 'applying pages'));
-  const lanes = patched(APPLIES_BESIDE_FETCHES) ? r.state.pagesInFlight : r.state.callsPerApi;
-  await inPageLanes(r, pagesToApply(r.state), lanes, (page) => applyPage(r, page));
+  change(r, applyLanesChosen(r.state, patched(APPLIES_BESIDE_FETCHES) ? r.state.pagesInFlight : r.state.callsPerApi));
+  await inPageLanes(r, pagesToApply(r.state), r.state.applyLanes ?? r.state.callsPerApi, (page) => applyPage(r, page));
 }
 
 async function applyPage(r: Run, page: PageRange): Promise<void> {

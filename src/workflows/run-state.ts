@@ -45,10 +45,12 @@ export interface RunState {
   /** Qualys' time at the run's first call: the watermark the commit writes. */
   watermark: string | undefined;
   pages: PageRange[];
-  /** Calls at once per API, and pages applied at once. */
+  /** Calls at once per API (and, in runs from before `applies-beside-fetches`, pages applied at once in the apply pass). */
   callsPerApi: number;
-  /** Pages fetched at once (one more than the calls allowed, to overlap staging with the next calls). */
+  /** Pages fetched at once (two more than the calls allowed; one more in runs from before `applies-beside-fetches`). */
   pagesInFlight: number;
+  /** Pages the apply pass applies at once, once it has started (absent: `callsPerApi`). */
+  applyLanes?: number;
   /** The pass the run is in, and the next page of it to start (where a continued execution resumes). */
   pass: PagePass;
   nextPage: number;
@@ -167,6 +169,11 @@ export function qidsLookedUp(state: RunState, lookedUp: number): RunState {
 /** Every page is fetched and the cache complete: the apply pass starts at its first page, in page order. */
 export function applyPassStarted(state: RunState): RunState {
   return { ...state, pass: 'apply', nextPage: 0, waitingForQids: [...state.waitingForQids].sort((a, b) => a - b) };
+}
+
+/** The apply pass works in `lanes` lanes (what the progress query says of it). */
+export function applyLanesChosen(state: RunState, lanes: number): RunState {
+  return { ...state, applyLanes: lanes };
 }
 
 /** The pages the apply pass applies: those that waited for the KnowledgeBase, or every page. */

@@ -4,6 +4,7 @@ import type { PageMapped, PageRange, RunRef } from '../../src/contracts/run';
 import { fromContinuation, resumedState, type SyncContinuation } from '../../src/workflows/legacy-continuation';
 import { progressOf, renderCurrentDetails } from '../../src/workflows/progress';
 import {
+  applyLanesChosen,
   applyPassStarted,
   continued,
   endedWithoutCommit,
@@ -151,8 +152,12 @@ describe('the run state', () => {
     expect(details).toMatch(/^\*\*Cancelled:\*\* cancelled during "fetching pages"/);
     expect(details).toContain('**Pages:** 2 of 4 fetched, 1 applied (2 at a time)');
     expect(details).not.toMatch(/upload/);
-    // Pages at once: the fetch pass takes one more page than the calls allowed.
+    // Pages at once: the fetch pass takes what the state says (two more than the calls allowed, since applies-beside-fetches).
     expect(progressOf(state)).toMatchObject({ pageConcurrency: 2, pagesAtOnce: 3 });
+    // The apply pass: as many lanes as it chose; a state carried from before it chose any, one per call.
+    const applying = enterPhase(applyPassStarted(state), 'applying pages');
+    expect(progressOf(applying)).toMatchObject({ pageConcurrency: 2, pagesAtOnce: 2 });
+    expect(progressOf(applyLanesChosen(applying, 3))).toMatchObject({ pageConcurrency: 2, pagesAtOnce: 3 });
   });
 
   it('says why a skipped run did nothing', () => {

@@ -331,9 +331,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           // old scan, or back after a removal) and hosts with a QID whose CVEs changed since the last
           // commit, so their findings follow the KnowledgeBase. Each page asks for its hosts by ID.
           const estate = new Set(listed.all);
-          const active = await store.activeHostIds(run.connection);
           const ask = new Set(listed.changed.filter((id) => estate.has(id)));
-          for (const id of listed.all) if (!active.has(id)) ask.add(id);
+          for (const id of await store.hostsNotActive(run.connection, listed.all)) ask.add(id);
           for (const id of await store.hostsWithRemappedQids(run.connection)) if (estate.has(id)) ask.add(id);
           const sorted = [...ask].sort((a, b) => a - b);
           pages = cutIntoPages(sorted, input.pageSize).map((page) => ({ ...page, listedHosts: true }));

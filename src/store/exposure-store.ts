@@ -67,6 +67,11 @@ export class ExposureStore {
         pages.map((p) => [run.runKey, p.index, p.idMin, p.idMax, p.hosts, options.pageHostIds?.[p.index] ? `{${options.pageHostIds[p.index].join(',')}}` : null]),
       );
     });
+    // The commit's "assets no longer in the host ID set" statement is planned on run_hosts' statistics.
+    // Left to autovacuum, they can still say the table is empty (the last run's set was cleared at its
+    // commit): at 1,000,000 hosts that plan ran for over 18 minutes instead of seconds. (Without the
+    // right to analyze the table, PostgreSQL warns and skips it.)
+    if (options.hostIds) await this.pool.query('ANALYZE run_hosts');
   }
 
   async readState(connection: string): Promise<ConnectionState> {

@@ -84,7 +84,7 @@ function schemaMismatchFailure(err: unknown, context: FailureContext | undefined
   const delaySeconds = retryDelaySeconds(kind.delay, { qualysWaitSeconds: 0, limits: context?.limits ?? DEFAULT_LIMIT_HANDLING, attempt, failures: attempt });
   return ApplicationFailure.create({
     type: 'StoreSchemaMismatch',
-    message: describeSchemaRefusal(err, `in ${delaySeconds} s (${kind.how.split(':')[0]})`),
+    message: describeSchemaRefusal(err, `in ${delaySeconds} s (${kind.delay.seconds} s × attempt, at most ${kind.delay.maxSeconds / 60} min)`),
     nonRetryable: false,
     nextRetryDelay: `${delaySeconds}s`,
   });

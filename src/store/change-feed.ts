@@ -6,8 +6,8 @@ import { expiredRemovedAssets } from './removed-asset-retention';
  * The change feed: what each committed run changed, one row per record its commit wrote, with the
  * record after the change (as `current_assets` / `current_findings` show it), and one row per run.
  * Written by the commit's own transaction from its change set and its removal statements, so it costs
- * what changed — except a new finding's line, written with the finding when its page is applied
- * (page-changes.ts) and shown, like the finding, once the run commits (the `change_feed` view reads
+ * what changed — except a new asset's or finding's line, written with the record when its page is applied
+ * (page-changes.ts) and shown, like the record, once the run commits (the `change_feed` view reads
  * committed runs only). Kinds of change:
  *
  *  - assets: `added`, `returned`, `changed`, `seen` (asked about by an incremental run, unchanged: its

@@ -13,7 +13,7 @@ type Count = string; // PostgreSQL's count(*) is a bigint, which node-postgres h
 /**
  * Commits a run inside the caller's transaction: checks that every page of the run's page list is
  * uploaded and that the estate did not collapse, applies the run's change set (what each page changes,
- * staged as it was applied: see page-changes.ts; the findings new to the store were written then, and
+ * staged as it was applied: see page-changes.ts; the assets and findings new to the store were written then, and
  * become current as this transaction marks the run committed) and the rest of the record lifecycle, makes the run the
  * connection's current state, writes its report and watermark, records its changes in the change feed
  * (change-feed.ts) and clears its staging. It costs what
@@ -80,7 +80,8 @@ export async function commitRun(
   const state = await stateBefore(client, C, R, previous ? previous.result?.state : EMPTY_STATE);
   const incremental = runRow.mode === 'incremental';
 
-  // Assets the run's change set adds, brings back, changes or (incremental runs) saw unchanged.
+  // Assets the run's change set brings back, changes or (incremental runs) saw unchanged; assets new to the
+  // store were written as their pages were applied (staged here only by runs applied by an earlier version).
   const assetCounts = await one<{ added: Count; returned: Count }>(
     client,
     `WITH up AS (
@@ -139,10 +140,11 @@ export async function commitRun(
      FROM staged_findings WHERE run_key = $1`,
     [R],
   );
-  // The findings the run's pages added as they were applied (page-changes.ts): current from this commit on.
-  const added = await one<{ opened: Count; fixed: Count }>(
+  // The assets and findings the run's pages added as they were applied (page-changes.ts): current from this commit on.
+  const added = await one<{ opened: Count; fixed: Count; assets: Count }>(
     client,
-    'SELECT COALESCE(sum(opened), 0) AS opened, COALESCE(sum(fixed), 0) AS fixed FROM staged_additions WHERE run_key = $1',
+    `SELECT COALESCE(sum(opened), 0) AS opened, COALESCE(sum(fixed), 0) AS fixed, COALESCE(sum(cardinality(asset_keys)), 0) AS assets
+     FROM staged_additions WHERE run_key = $1`,
     [R],
   );
   const n = (value: Count): number => Number(value);
@@ -202,7 +204,7 @@ export async function commitRun(
   );
 
   const changes: StateChanges = {
-    assetsAdded: n(assetCounts.added),
+    assetsAdded: n(assetCounts.added) + n(added.assets),
     assetsReturned: n(assetCounts.returned),
     assetsRemoved: removed.rowCount ?? 0,
     assetsDeleted: n(deleted.deleted),
@@ -239,17 +241,17 @@ export async function commitRun(
   return result;
 }
 
-/** A connection never committed holds nothing: its findings so far are the ones this run added. */
+/** A connection never committed holds nothing: its assets and findings so far are the ones this run added. */
 const EMPTY_STATE: StateCounts = { assetsActive: 0, assetsRemoved: 0, findingsOpen: 0, findingsFixed: 0 };
 
 /** The connection's state before this commit: its last commit's result, else counted (a result written by an older version). */
 async function stateBefore(client: PoolClient, connection: string, runKey: string, last: StateCounts | undefined): Promise<StateCounts> {
   if (last) return { ...last };
-  // The findings this run added as its pages were applied are not yet the state before it.
+  // The assets and findings this run added as its pages were applied are not yet the state before it.
   const counted = await one<{ assets_active: Count; assets_removed: Count; findings_open: Count; findings_fixed: Count }>(
     client,
-    `SELECT (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'active') AS assets_active,
-            (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'removed') AS assets_removed,
+    `SELECT (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'active' AND added_by_run IS DISTINCT FROM $2) AS assets_active,
+            (SELECT count(*) FROM assets WHERE connection = $1 AND status = 'removed' AND added_by_run IS DISTINCT FROM $2) AS assets_removed,
             (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'open' AND added_by_run IS DISTINCT FROM $2) AS findings_open,
             (SELECT count(*) FROM findings WHERE connection = $1 AND status = 'fixed' AND added_by_run IS DISTINCT FROM $2) AS findings_fixed`,
     [connection, runKey],

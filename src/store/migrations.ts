@@ -494,6 +494,29 @@ FROM run_changes c JOIN runs r ON r.run_key = c.run_key
 WHERE r.status = 'committed';
 `,
   },
+  {
+    version: 17,
+    name: 'a new asset is written once, when its page is applied, and is current once its run commits',
+    sql: `
+-- As a new finding (migration 16): an asset new to the store is written to assets, with its added line in
+-- the change feed, when its page is applied, marked with the run that added it, and is part of the
+-- current state once that run commits. A first commit so no longer copies the estate's assets from
+-- staging. staged_additions lists the page's new assets too, so a page applied again, or a run that never
+-- commits, takes them back.
+ALTER TABLE assets ADD COLUMN added_by_run text;
+ALTER TABLE staged_additions ADD COLUMN asset_keys text[] NOT NULL DEFAULT '{}';
+
+CREATE OR REPLACE VIEW current_assets AS
+SELECT a.connection, a.key, a.host_id, a.status, a.removed_at,
+       a.record || jsonb_strip_nulls(jsonb_build_object(
+         'status', a.status, 'firstSeenAt', iso_utc(a.first_seen_at),
+         'lastSeenAt', iso_utc(asset_last_seen(a.status, a.last_seen_at, c.last_full_started_at)),
+         'removedAt', iso_utc(a.removed_at))) AS record
+FROM assets a
+LEFT JOIN connections c ON c.connection = a.connection
+WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_key = a.added_by_run AND r.status <> 'committed');
+`,
+  },
 ];
 
 const LOCK_KEY = 727_001; // pg_advisory_xact_lock key held while migrating

@@ -6,13 +6,13 @@ import type { PageRange, RunRef } from '../contracts/run';
  * tables of the page's transaction, compared there with the connection's current state for the page's
  * hosts, and only what differs is staged — so the commit applies what changed, not the estate:
  *
- *  - an asset new to the store is `added`, a removed one that is back `returned`, an active one whose
+ *  - an asset or a finding new to the store is written once, now: to `assets` or `findings`, marked as
+ *    added by the run (the current-state views and the change feed leave it out until the run commits),
+ *    with its `added` (`opened`, `fixed`) line of the change feed; `staged_additions` lists the page's
+ *    additions, so the page applied again, or a run that never commits, takes them back;
+ *  - an asset the store holds is staged: a removed one that is back `returned`, an active one whose
  *    record or QIDs differ `changed`; an unchanged one is staged (`seen`) only by an incremental run,
  *    which must record that it asked about the host (a full run's start covers every active asset);
- *  - a finding new to the store is written once, now: to `findings`, marked as added by the run (the
- *    current-state views and the change feed leave it out until the run commits), with its `opened` (or
- *    `fixed`) line of the change feed; `staged_additions` lists the page's additions, so the page applied
- *    again, or a run that never commits, takes them back;
  *  - a finding the store holds whose record or status differs, or that Qualys reports again
  *    after it was closed as no longer reported, is `updated`, `reopened` (fixed → open) or `fixed`
  *    (open → fixed by Qualys); one of the page's assets that Qualys no longer reports is `gone`, with
@@ -27,6 +27,10 @@ export const PAGE_ASSETS = 'page_assets';
 export const PAGE_FINDINGS = 'page_findings';
 /** The page's findings compared with the current state: only what differs (temporary, as above). */
 const PAGE_COMPARED = 'page_compared';
+/** The page's assets the store does not hold (temporary, as above). */
+const PAGE_NEW_ASSETS = 'page_new_assets';
+/** An asset's record as staged and stored: its lifecycle fields are the store's columns. */
+const ASSET_RECORD = (alias: string): string => `${alias}.record - 'status' - 'firstSeenAt' - 'lastSeenAt' - 'removedAt'`;
 
 /** The temporary tables the page's mapped records are written to (columns as ASSET_COLUMNS, FINDING_COLUMNS). */
 export async function openPageTables(client: PoolClient): Promise<void> {
@@ -44,15 +48,19 @@ export async function stagePageChanges(client: PoolClient, run: RunRef, page: Pa
   await client.query(`ANALYZE ${PAGE_ASSETS}, ${PAGE_FINDINGS}`);
   const params = [run.connection, run.runKey, page.index];
   await client.query(
+    `CREATE TEMP TABLE ${PAGE_NEW_ASSETS} ON COMMIT DROP AS
+     SELECT p.key, p.host_id, ${ASSET_RECORD('p')} AS record, p.qids
+     FROM ${PAGE_ASSETS} p WHERE NOT EXISTS (SELECT 1 FROM assets a WHERE a.connection = $1 AND a.key = p.key)`,
+    [run.connection],
+  );
+  await client.query(
     `INSERT INTO staged_assets (run_key, page_index, key, host_id, record, qids, change)
      SELECT $2, $3, key, host_id, record, qids, change FROM (
-       SELECT p.key, p.host_id, p.record - 'status' - 'firstSeenAt' - 'lastSeenAt' - 'removedAt' AS record, p.qids,
-              CASE WHEN a.key IS NULL THEN 'added'
-                   WHEN a.status = 'removed' THEN 'returned'
-                   WHEN a.record <> (p.record - 'status' - 'firstSeenAt' - 'lastSeenAt' - 'removedAt')
-                     OR a.qids IS DISTINCT FROM p.qids OR a.host_id <> p.host_id THEN 'changed'
+       SELECT p.key, p.host_id, ${ASSET_RECORD('p')} AS record, p.qids,
+              CASE WHEN a.status = 'removed' THEN 'returned'
+                   WHEN a.record <> (${ASSET_RECORD('p')}) OR a.qids IS DISTINCT FROM p.qids OR a.host_id <> p.host_id THEN 'changed'
                    ELSE 'seen' END AS change
-       FROM ${PAGE_ASSETS} p LEFT JOIN assets a ON a.connection = $1 AND a.key = p.key
+       FROM ${PAGE_ASSETS} p JOIN assets a ON a.connection = $1 AND a.key = p.key
      ) compared
      WHERE change <> 'seen' OR $4`,
     [...params, incremental],
@@ -105,9 +113,23 @@ export async function stagePageChanges(client: PoolClient, run: RunRef, page: Pa
      FROM ${PAGE_COMPARED} WHERE change = 'new'`,
     [run.connection, run.runKey, page.index, run.startedAt],
   );
+  // A new asset likewise: active, first and last seen at the run's start (the run asked about it).
   await client.query(
-    `INSERT INTO staged_additions (run_key, page_index, keys, opened, fixed)
-     SELECT $1, $2, COALESCE(array_agg(key), '{}'), count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'fixed')
+    `INSERT INTO assets (connection, key, host_id, status, first_seen_at, last_seen_at, run_key, record, qids, added_by_run)
+     SELECT $1, key, host_id, 'active', $3, $3, $2, record, qids, $2 FROM ${PAGE_NEW_ASSETS}`,
+    [run.connection, run.runKey, run.startedAt],
+  );
+  await client.query(
+    `INSERT INTO run_changes (connection, run_key, page_index, entity, key, change, follows_asset, record)
+     SELECT $1, $2, $3, 'asset', key, 'added', NULL,
+            record || jsonb_build_object('status', 'active', 'firstSeenAt', iso_utc($4), 'lastSeenAt', iso_utc($4))
+     FROM ${PAGE_NEW_ASSETS}`,
+    [run.connection, run.runKey, page.index, run.startedAt],
+  );
+  await client.query(
+    `INSERT INTO staged_additions (run_key, page_index, keys, opened, fixed, asset_keys)
+     SELECT $1, $2, COALESCE(array_agg(key), '{}'), count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'fixed'),
+            ARRAY(SELECT key FROM ${PAGE_NEW_ASSETS})
      FROM ${PAGE_COMPARED} WHERE change = 'new'`,
     [run.runKey, page.index],
   );
@@ -127,6 +149,11 @@ export async function discardPageChanges(client: PoolClient, run: RunRef, page: 
      WHERE s.run_key = $2 AND s.page_index = $3 AND f.connection = $1 AND f.key = k.key AND f.added_by_run = $2`,
     [run.connection, run.runKey, page.index],
   );
+  await client.query(
+    `DELETE FROM assets a USING staged_additions s, unnest(s.asset_keys) AS k(key)
+     WHERE s.run_key = $2 AND s.page_index = $3 AND a.connection = $1 AND a.key = k.key AND a.added_by_run = $2`,
+    [run.connection, run.runKey, page.index],
+  );
   await client.query('DELETE FROM run_changes WHERE run_key = $1 AND page_index = $2', [run.runKey, page.index]);
   for (const table of ['staged_additions', 'staged_assets', 'staged_findings']) {
     await client.query(`DELETE FROM ${table} WHERE run_key = $1 AND page_index = $2`, [run.runKey, page.index]);
@@ -134,17 +161,19 @@ export async function discardPageChanges(client: PoolClient, run: RunRef, page: 
 }
 
 /**
- * Takes back what runs that will not commit (ended, abandoned) added to findings and the change feed
+ * Takes back what runs that will not commit (ended, abandoned) added to assets, findings and the change feed
  * while their pages were applied. A committed run's additions are the current state: they stay.
  */
 export async function discardUncommittedAdditions(client: PoolClient, runKeys: readonly string[]): Promise<void> {
   // One pass over the connection's findings, not a lookup per added key: a first run that fails can
   // have added the whole estate (at 20,000 hosts, 1.6 s against 11.2 s).
-  await client.query(
-    `DELETE FROM findings f USING runs r
-     WHERE r.run_key = ANY($1) AND r.status <> 'committed' AND f.connection = r.connection AND f.added_by_run = r.run_key`,
-    [runKeys],
-  );
+  for (const table of ['findings', 'assets']) {
+    await client.query(
+      `DELETE FROM ${table} x USING runs r
+       WHERE r.run_key = ANY($1) AND r.status <> 'committed' AND x.connection = r.connection AND x.added_by_run = r.run_key`,
+      [runKeys],
+    );
+  }
   await client.query(
     `DELETE FROM run_changes c USING runs r WHERE c.run_key = ANY($1) AND r.run_key = c.run_key AND r.status <> 'committed'`,
     [runKeys],

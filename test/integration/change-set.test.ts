@@ -43,6 +43,7 @@ describe('the run\'s change set', () => {
     const staged = await db.pool.query<{ what: string; n: number }>(
       `SELECT 'asset ' || change AS what, count(*)::int AS n FROM staged_assets WHERE run_key = $1 GROUP BY change
        UNION ALL SELECT 'finding ' || change, count(*)::int FROM staged_findings WHERE run_key = $1 GROUP BY change
+       UNION ALL SELECT 'asset added', sum(cardinality(asset_keys))::int FROM staged_additions WHERE run_key = $1 HAVING sum(cardinality(asset_keys)) > 0
        UNION ALL SELECT 'finding new', sum(cardinality(keys))::int FROM staged_additions WHERE run_key = $1 HAVING sum(cardinality(keys)) > 0
        ORDER BY 1`,
       [ref.runKey],
@@ -136,6 +137,55 @@ describe('the run\'s change set', () => {
     );
     expect(rows).toHaveLength(1);
     expect(rows[0].feed).toEqual(rows[0].current);
+  });
+
+  it('a new asset is written when its page is applied but is current only once its run commits; a page applied again, or a run that ends, takes it back', async () => {
+    const connection = 'new-assets';
+    const hosts = estate().slice(0, 10);
+    const visible = async (runKey: string) => {
+      const { rows } = await db.pool.query<{ current: number; feed: number; added: number }>(
+        `SELECT (SELECT count(*)::int FROM current_assets WHERE connection = $1) AS current,
+                (SELECT count(*)::int FROM change_feed WHERE run_key = $2 AND entity = 'asset') AS feed,
+                (SELECT count(*)::int FROM assets WHERE added_by_run = $2) AS added`,
+        [connection, runKey],
+      );
+      return rows[0];
+    };
+    const begin = async (n: number) => {
+      const ref: RunRef = { connection, runKey: `assets-${n}`, workflowId: `wf-assets-${n}`, startedAt: new Date(Date.UTC(2026, 2, n)).toISOString() };
+      await db.store.beginRun(ref, [PAGE], hosts.length, { hostIds: hosts.map((h) => Number(h.id)) });
+      return ref;
+    };
+    const apply = async (ref: RunRef, some: Host[], attempt: number) => {
+      const assets = some.map(({ detections: _d, ...h }) => mapAsset(connection, h, undefined, ref.startedAt));
+      await db.store.uploadMappedRecords(ref, PAGE, { assets, findings: [] }, attempt);
+    };
+
+    // Applied, not committed: in assets, marked with its run; not in the current state or the feed. The
+    // run ends without committing: what it added is gone.
+    const ended = await begin(1);
+    await apply(ended, hosts, 1);
+    expect(await visible(ended.runKey)).toEqual({ current: 0, feed: 0, added: 10 });
+    await db.store.endRun(ended, 'failed', 'a test', {});
+    expect(await visible(ended.runKey)).toEqual({ current: 0, feed: 0, added: 0 });
+
+    // A page applied again by a later attempt replaces what the earlier one added; the commit makes it current.
+    const again = await begin(2);
+    await apply(again, hosts.slice(0, 4), 1);
+    await apply(again, hosts, 2);
+    expect(await visible(again.runKey)).toEqual({ current: 0, feed: 0, added: 10 });
+    const result = await db.store.commitRun(again, emptyRunReport(again), POLICY);
+    expect(result.changes.assetsAdded).toBe(10);
+    expect(result.state.assetsActive).toBe(10);
+    expect(await visible(again.runKey)).toEqual({ current: 10, feed: 10, added: 10 });
+    // Each added line of the feed is the asset as the current state shows it.
+    const { rows } = await db.pool.query<{ feed: unknown; current: unknown }>(
+      `SELECT c.record AS feed, a.record AS current FROM change_feed c JOIN current_assets a ON a.connection = c.connection AND a.key = c.key
+       WHERE c.run_key = $1 AND c.entity = 'asset' AND c.change = 'added'`,
+      [again.runKey],
+    );
+    expect(rows).toHaveLength(10);
+    for (const row of rows) expect(row.feed).toEqual(row.current);
   });
 });
 

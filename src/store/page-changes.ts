@@ -47,6 +47,9 @@ export async function openPageTables(client: PoolClient): Promise<void> {
 export async function stagePageChanges(client: PoolClient, run: RunRef, page: PageRange, incremental: boolean): Promise<void> {
   await client.query(`ANALYZE ${PAGE_ASSETS}, ${PAGE_FINDINGS}`);
   const params = [run.connection, run.runKey, page.index];
+  // The page's records are looked up in the store one by one (a lookup per row, kept so by OFFSET 0 where
+  // the planner would otherwise make it a join): planned as joins, these lookups scanned the
+  // connection's assets or findings once the store held some, so each page cost what the estate held.
   await client.query(
     `CREATE TEMP TABLE ${PAGE_NEW_ASSETS} ON COMMIT DROP AS
      SELECT p.key, p.host_id, ${ASSET_RECORD('p')} AS record, p.qids
@@ -60,14 +63,16 @@ export async function stagePageChanges(client: PoolClient, run: RunRef, page: Pa
               CASE WHEN a.status = 'removed' THEN 'returned'
                    WHEN a.record <> (${ASSET_RECORD('p')}) OR a.qids IS DISTINCT FROM p.qids OR a.host_id <> p.host_id THEN 'changed'
                    ELSE 'seen' END AS change
-       FROM ${PAGE_ASSETS} p JOIN assets a ON a.connection = $1 AND a.key = p.key
+       FROM ${PAGE_ASSETS} p
+       CROSS JOIN LATERAL (SELECT status, record, qids, host_id FROM assets WHERE connection = $1 AND key = p.key OFFSET 0) a
      ) compared
      WHERE change <> 'seen' OR $4`,
     [...params, incremental],
   );
   // One pass over the page's findings and the current findings of its assets (a finding's key names its
   // host, so these are all the current findings the page can meet): what is new, what changed, and what
-  // Qualys reported until now and no longer does — last seen when its asset was.
+  // Qualys reported until now and no longer does — last seen when its asset was. The current findings are
+  // looked up asset by asset, as above.
   await client.query(
     `CREATE TEMP TABLE ${PAGE_COMPARED} ON COMMIT DROP AS
      WITH current AS (
@@ -75,7 +80,10 @@ export async function stagePageChanges(client: PoolClient, run: RunRef, page: Pa
               asset_last_seen(a.status, a.last_seen_at, (SELECT last_full_started_at FROM connections WHERE connection = $1)) AS asset_seen_at
        FROM ${PAGE_ASSETS} p
        JOIN assets a ON a.connection = $1 AND a.key = p.key
-       JOIN findings f ON f.connection = $1 AND f.asset_key = p.key
+       CROSS JOIN LATERAL (
+         SELECT f.key, f.asset_key, f.cve, f.status, f.closed_reason, f.last_seen_at, f.record, f.record_hash
+         FROM findings f WHERE f.connection = $1 AND f.asset_key = p.key OFFSET 0
+       ) f
      )
      SELECT COALESCE(p.key, f.key) AS key, COALESCE(p.asset_key, f.asset_key) AS asset_key, COALESCE(p.cve, f.cve) AS cve,
             COALESCE(p.status, f.status) AS status, COALESCE(p.record, f.record) AS record, COALESCE(p.record_hash, f.record_hash) AS record_hash,

@@ -436,9 +436,10 @@ function computeFigures(i: FigureInputs): Figure[] {
   const wideCalls = i.wide.report.apiCalls.total;
   const literalBound = fullTime.total / 2;
   /** Why a run is slower than its bound: the fetch pass against the bound, then what follows it. */
-  const boundWhy = (run: RunMeasure, boundMs: number): string => {
+  const boundWhy = (run: RunMeasure, time: ReturnType<typeof serverTime>): string => {
+    const boundMs = time.perApiBoundMs;
     const fetched = Math.max(...run.fetchedAt);
-    const idle = busiestApiIdle(run, serverTime(run).byEndpoint);
+    const idle = busiestApiIdle(run, time.byEndpoint);
     return (
       `the fetch pass took ${s(fetched)} (${(boundMs / fetched).toFixed(2)} of the bound; its busiest API had no call in flight for ` +
       `${s(idle.idleMs)}, ${idle.longPauses} pause(s) over 1 s); the run ended ${s(run.wallMs - fetched)} after it ` +
@@ -474,7 +475,7 @@ function computeFigures(i: FigureInputs): Figure[] {
       ratio: fullTime.perApiBoundMs / i.full.wallMs,
       target: '≥ 0.90',
       met: fullTime.perApiBoundMs / i.full.wallMs >= 0.9,
-      why: boundWhy(i.full, fullTime.perApiBoundMs),
+      why: boundWhy(i.full, fullTime),
     },
     {
       name: `Per-API bound ÷ wall time at a limit of 10 per API, ${n(i.wideHosts)} hosts (${i.wide.callsPerApi} calls per API at once)`,
@@ -482,7 +483,7 @@ function computeFigures(i: FigureInputs): Figure[] {
       ratio: wideTime.perApiBoundMs / i.wide.wallMs,
       target: '≥ 0.80',
       met: wideTime.perApiBoundMs / i.wide.wallMs >= 0.8,
-      why: boundWhy(i.wide, wideTime.perApiBoundMs),
+      why: boundWhy(i.wide, wideTime),
     },
     {
       name: `Parse + map + stage, detections per CPU second (one ${Math.round(i.cpu.pageBytes / 1024)} KiB page of ${n(i.cpu.detectionsPerPage)} detections; the worker's CPU, PostgreSQL's not counted; each step's least CPU time of 7 runs)`,

@@ -40,6 +40,8 @@ interface Measured {
   historyEvents: number;
   historyBytes: number;
   databaseMiB: number;
+  /** The worker's peak RSS from its start to this run's end (VmHWM: it only grows). */
+  workerPeakRssMiB: number | undefined;
 }
 
 async function main(): Promise<void> {
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
         historyEvents: history.events,
         historyBytes: history.bytes,
         databaseMiB: Number(size.rows[0].bytes) / 2 ** 20,
+        workerPeakRssMiB: worker.peakRssMiB(),
       });
       log(`${label}: ${wallSeconds.toFixed(1)} s, commit ${history.commitSeconds.toFixed(1)} s, changes ${JSON.stringify(result.changes)}`);
     };
@@ -207,6 +210,7 @@ function table(hosts: number, detectionsPerHost: number, pageSize: number, runs:
     `| history events per 1,000 hosts | ${runs.map((r) => perThousand(r.historyEvents)).join(' | ')} |`,
     `| history KiB per 1,000 hosts | ${runs.map((r) => perThousand(r.historyBytes / 1024)).join(' | ')} |`,
     `| PostgreSQL database size after (MiB) | ${runs.map((r) => r.databaseMiB.toFixed(0)).join(' | ')} |`,
+    `| worker peak RSS from its start to the run's end (MiB) | ${runs.map((r) => r.workerPeakRssMiB?.toFixed(0) ?? 'unknown').join(' | ')} |`,
     '',
     `Worker peak RSS: ${workerPeakRssMiB?.toFixed(0)} MiB (its own process, as deployed); the bench's process, which holds the simulator: ${peakRssMiB()?.toFixed(0)} MiB.`,
   ];

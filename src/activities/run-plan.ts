@@ -31,7 +31,27 @@ export function qualysDateTime(epochMs: number): string {
 
 /** Cuts the sorted host ID set into contiguous ID ranges of at most `pageSize` hosts. */
 export function cutIntoPages(sortedIds: readonly number[], pageSize: number): PageRange[] {
-  return hostsOfPages(sortedIds, pageSize).map((ids, index) => ({ index, idMin: ids[0], idMax: ids[ids.length - 1], hosts: ids.length }));
+  // Read in place: at a million hosts, slicing the set first would copy it once more.
+  const pages: PageRange[] = [];
+  for (let start = 0; start < sortedIds.length; start += pageSize) {
+    const end = Math.min(start + pageSize, sortedIds.length);
+    pages.push({ index: pages.length, idMin: sortedIds[start], idMax: sortedIds[end - 1], hosts: end - start });
+  }
+  return pages;
+}
+
+/** Whether `id` is in the ascending ID set (a binary search: no second copy of a million-host set). */
+export function sortedIncludes(sortedIds: readonly number[], id: number): boolean {
+  let low = 0;
+  let high = sortedIds.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = sortedIds[middle];
+    if (value === id) return true;
+    if (value < id) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }
 
 /** The host IDs of each page `cutIntoPages` makes, in page order. */

@@ -30,7 +30,7 @@ import { rejectedRecordRowSchema, type RejectedRecordRow } from '../store/reject
 import type { AnswerPart, CommitPolicy, KnowledgeBaseEntry } from '../store/types';
 import { callRecorder, summariseCalls } from './call-log';
 import { pageMapping, type UnreadHosts } from './page-mapping';
-import { cutIntoPages, hostsOfPages, planRun, type PlanRequest } from './run-plan';
+import { cutIntoPages, hostsOfPages, planRun, sortedIncludes, type PlanRequest } from './run-plan';
 import { DEFAULT_LIMIT_HANDLING, translateFailures, type FailureContext, type LimitHandling } from './failures';
 import { inLanes } from '../lanes/in-lanes';
 import { QIDS_PER_KNOWLEDGE_BASE_CALL, planLookup, type KnowledgeBaseRound, type KnowledgeBaseRoundResult } from '../contracts/knowledge-base-lookup';
@@ -330,10 +330,10 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           // Changed hosts, plus hosts in the estate the store does not hold as active (added with an
           // old scan, or back after a removal) and hosts with a QID whose CVEs changed since the last
           // commit, so their findings follow the KnowledgeBase. Each page asks for its hosts by ID.
-          const estate = new Set(listed.all);
-          const ask = new Set(listed.changed.filter((id) => estate.has(id)));
+          const inEstate = (id: number): boolean => sortedIncludes(listed.all, id);
+          const ask = new Set(listed.changed.filter(inEstate));
           for (const id of await store.hostsNotActive(run.connection, listed.all)) ask.add(id);
-          for (const id of await store.hostsWithRemappedQids(run.connection)) if (estate.has(id)) ask.add(id);
+          for (const id of await store.hostsWithRemappedQids(run.connection)) if (inEstate(id)) ask.add(id);
           const sorted = [...ask].sort((a, b) => a - b);
           pages = cutIntoPages(sorted, input.pageSize).map((page) => ({ ...page, listedHosts: true }));
           pageHostIds = hostsOfPages(sorted, input.pageSize);

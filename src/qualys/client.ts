@@ -163,7 +163,8 @@ export class QualysClient {
    */
   async listHostIdSet(range: Partial<HostIdRange> = {}, filter: HostFilter = {}, call: QualysCallOptions = {}): Promise<HostIdSet> {
     checkRange('listHostIds', range);
-    const ids = new Set<number>();
+    // A plain array, not a Set: at a million hosts a Set costs the worker tens of MiB more at its peak.
+    let ids: number[] = [];
     let responseTime: string | undefined;
     await this.#pagesV2(
       'hostList',
@@ -175,11 +176,12 @@ export class QualysClient {
       (document, context) => {
         const page = parseHostIdPage(document, context);
         responseTime ??= page.responseTime;
-        for (const id of page.ids) ids.add(id);
+        if (ids.length === 0) ids = page.ids;
+        else for (const id of page.ids) ids.push(id);
         return page.warning;
       },
     );
-    return { ids: [...ids].sort((a, b) => a - b), responseTime };
+    return { ids: ascendingUnique(ids), responseTime };
   }
 
   /** Hosts with their details, TruRisk and asset criticality: Host List `details=All`. */
@@ -629,4 +631,16 @@ async function collected<T>(stream: (take: (record: T) => void) => Promise<void>
   const records: T[] = [];
   await stream((record) => records.push(record));
   return records;
+}
+
+/** The IDs ascending without repeats, sorted in place only when Qualys did not already send them so. */
+function ascendingUnique(ids: number[]): number[] {
+  let ordered = true;
+  for (let i = 1; i < ids.length && ordered; i++) ordered = ids[i - 1] < ids[i];
+  if (ordered) return ids;
+  ids.sort((a, b) => a - b);
+  let kept = 0;
+  for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[kept - 1]) ids[kept++] = ids[i];
+  ids.length = kept;
+  return ids;
 }

@@ -115,6 +115,17 @@ describe('listHostIds', () => {
     expect(await client.listHostIds()).toEqual([42, 77, 120, 121, 122, 123, 500, 501, 9000001]);
     expect(fake.requests.map((r) => r.form.get('id_min'))).toEqual([null, '43']);
   });
+
+  it('keeps one of an ID two pages both carry', async () => {
+    const firstPage = fixture('host-list-ids.xml').replace(
+      '</ID_SET>',
+      '</ID_SET><WARNING><CODE>1980</CODE><TEXT>8 record limit exceeded.</TEXT>' +
+        '<URL><![CDATA[https://qualysapi.qg2.apps.qualys.com/api/2.0/fo/asset/host/?action=list&details=None&id_min=501]]></URL></WARNING>',
+    );
+    const secondPage = fixture('host-list-ids-single.xml').replace('<ID>0042</ID>', '<ID>501</ID><ID_RANGE>9000001-9000002</ID_RANGE>');
+    fake.route = (request) => xml(request.form.get('id_min') === '501' ? secondPage : firstPage);
+    expect(await client.listHostIds()).toEqual([77, 120, 121, 122, 123, 500, 501, 9000001, 9000002]);
+  });
 });
 
 describe('listHosts', () => {

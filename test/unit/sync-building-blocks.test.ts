@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cutIntoPages, planRun } from '../../src/activities/run-plan';
+import { cutIntoPages, hostsOfPages, planRun, sortedIncludes } from '../../src/activities/run-plan';
 import { ConnectionProfiles } from '../../src/config/connections';
 import { ConfigError } from '../../src/config/errors';
 import { assetSchema, findingSchema } from '../../src/model/exposure';
@@ -17,6 +17,20 @@ describe('cutIntoPages', () => {
       { index: 2, idMin: 42, idMax: 42, hosts: 1 },
     ]);
     expect(cutIntoPages([], 10)).toEqual([]);
+  });
+
+  it('gives each page the hosts hostsOfPages lists for it', () => {
+    const ids = [2, 3, 5, 7, 11, 13, 17];
+    const pages = cutIntoPages(ids, 3);
+    expect(hostsOfPages(ids, 3).map((hosts) => [hosts[0], hosts[hosts.length - 1], hosts.length])).toEqual(pages.map((p) => [p.idMin, p.idMax, p.hosts]));
+  });
+});
+
+describe('sortedIncludes', () => {
+  it('finds exactly the members of an ascending set', () => {
+    const ids = [2, 3, 5, 7, 11, 13, 17];
+    for (let id = 0; id <= 20; id++) expect(sortedIncludes(ids, id)).toBe(ids.includes(id));
+    expect(sortedIncludes([], 1)).toBe(false);
   });
 });
 

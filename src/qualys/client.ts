@@ -16,7 +16,7 @@ import { QualysHttp, type HttpResponse } from './http';
 import { readSubscriptionLimits } from './limits';
 import { hostAssetCount, hostAssetPage, hostAssetRecords } from './parse-host-asset';
 import { HOST_DETECTION_ROOT, hostDetectionRecords, parseHostDetectionPage } from './parse-host-detection';
-import { HOST_LIST_ROOT, hostListRecords, parseHostIdPage, parseHostListPage } from './parse-host-list';
+import { HOST_LIST_ROOT, hostIdRecords, hostListRecords, parseHostIdPage, parseHostListPage, pushHostIds } from './parse-host-list';
 import { KNOWLEDGE_BASE_ROOT, knowledgeBaseRecords, parseKnowledgeBasePage } from './parse-knowledge-base';
 import { SERVICE_RESPONSE_ROOT, parseServiceResponse, type ServiceResponse } from './parse-service-response';
 import { QPS_MAX_PAGE_SIZE, hostAssetCountRequest, hostAssetSearchRequest, type HostIdRange } from './qps-request';
@@ -163,8 +163,9 @@ export class QualysClient {
    */
   async listHostIdSet(range: Partial<HostIdRange> = {}, filter: HostFilter = {}, call: QualysCallOptions = {}): Promise<HostIdSet> {
     checkRange('listHostIds', range);
-    // A plain array, not a Set: at a million hosts a Set costs the worker tens of MiB more at its peak.
-    let ids: number[] = [];
+    // A plain array, not a Set, and each ID_SET entry taken as it is read, not held as a document:
+    // at a million hosts either would cost the worker tens of MiB more at its peak.
+    const ids: number[] = [];
     let responseTime: string | undefined;
     await this.#pagesV2(
       'hostList',
@@ -172,12 +173,10 @@ export class QualysClient {
       range,
       HOST_LIST_ROOT,
       call,
-      undefined,
+      { reader: hostIdRecords(), take: (run) => pushHostIds(ids, run) },
       (document, context) => {
         const page = parseHostIdPage(document, context);
         responseTime ??= page.responseTime;
-        if (ids.length === 0) ids = page.ids;
-        else for (const id of page.ids) ids.push(id);
         return page.warning;
       },
     );

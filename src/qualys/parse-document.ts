@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { endpointInfo } from './endpoints';
 import { QualysError } from './errors';
 import { isRecord, malformed, unexpectedRoot, type XmlContext, type XmlDocument } from './xml-document';
+import type { RouteStep } from './xml-tree-builder';
 
 /**
  * Validates a parsed document against its zod schema. Anything that does not fit is a
@@ -257,10 +258,16 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /** How one kind of record is found in its document, validated and turned into a typed record. */
 export interface RecordReader<T> {
-  /** Element names from the root to the record element. */
-  path: readonly string[];
+  /** Element names from the root to the record element (the last step may name several). */
+  path: readonly RouteStep[];
   /** The typed record; undefined when it was rejected (handed to `outcomes.reject`). */
-  read(value: unknown, index: number, context: XmlContext, outcomes?: RecordOutcomes): T | undefined;
+  read(value: unknown, at: RecordAt, context: XmlContext, outcomes?: RecordOutcomes): T | undefined;
+}
+
+/** Which record of its document a value is: its place among the records and its element's name. */
+export interface RecordAt {
+  index: number;
+  name: string;
 }
 
 export function recordReader<Schema extends z.ZodType, T>(
@@ -272,7 +279,7 @@ export function recordReader<Schema extends z.ZodType, T>(
 ): RecordReader<T> {
   return {
     path,
-    read: (value, index, context, outcomes) => {
+    read: (value, { index }, context, outcomes) => {
       const element = parseRecord(schema, value, { path, index, hostIdKey }, context, outcomes);
       return element === undefined ? undefined : toRecord(element);
     },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { endpointInfo } from './endpoints';
-import { parseDocument, recordReader } from './parse-document';
+import { parseDocument, recordReader, type RecordReader } from './parse-document';
 import { hostElementShape, toQualysHost } from './parse-host-fields';
 import type { QualysHost } from './schemas';
 import { listOutputSchema, type ResponseWarning } from './truncation';
@@ -34,25 +34,67 @@ export interface HostListPage {
 export const hostListRecords = recordReader([HOST_LIST_ROOT, 'RESPONSE', 'HOST_LIST', 'HOST'], hostElementSchema, toQualysHost, 'ID');
 
 /** Guards memory: a subscription's whole ID set is far below this. */
-const MAX_IDS_PER_RESPONSE = 20_000_000;
+const MAX_HOST_IDS = 20_000_000;
 
-/** Host List with details=None. A RESPONSE holding only DATETIME means no hosts. */
+/** One entry of an ID_SET: an ID is a run of one, an ID_RANGE "a-b" the IDs a to b. */
+export interface HostIdRun {
+  first: number;
+  last: number;
+}
+
+/**
+ * Reads ID_SET entries into runs, counting the IDs they stand for across every page it reads: one
+ * reader per host ID set, so an answer that claims more IDs than any subscription holds fails.
+ */
+function hostIdRunReader(): (name: string, value: unknown, context: XmlContext) => HostIdRun {
+  let held = 0;
+  return (name, value, context) => {
+    const title = endpointInfo[context.endpoint].title;
+    if (typeof value !== 'string') throw malformed(context, `${title} returned a document that does not have the expected shape: ID_SET.${name}: expected a text value, found an element.`);
+    let run: HostIdRun;
+    if (name === 'ID') {
+      const id = parseHostId(value, context);
+      run = { first: id, last: id };
+    } else {
+      const match = /^(\d+)\s*-\s*(\d+)$/.exec(value);
+      run = {
+        first: match?.[1] === undefined ? NaN : parseHostId(match[1], context),
+        last: match?.[2] === undefined ? NaN : parseHostId(match[2], context),
+      };
+      if (Number.isNaN(run.first) || Number.isNaN(run.last) || run.last < run.first) {
+        throw malformed(context, `${title} returned an invalid ID_RANGE "${value.slice(0, 40)}".`);
+      }
+    }
+    held += run.last - run.first + 1;
+    if (held > MAX_HOST_IDS) throw malformed(context, `${title} returned an implausibly large host ID set (over ${MAX_HOST_IDS.toLocaleString('en-US')} IDs at "${value.slice(0, 40)}").`);
+    return run;
+  };
+}
+
+/**
+ * Host List details=None read as it arrives: each ID and ID_RANGE of the ID_SET handed over as its
+ * run of IDs, so a million-host ID set is never held as a document. One reader per host ID set.
+ */
+export function hostIdRecords(): RecordReader<HostIdRun> {
+  const runOf = hostIdRunReader();
+  return { path: [HOST_LIST_ROOT, 'RESPONSE', 'ID_SET', ['ID', 'ID_RANGE']], read: (value, { name }, context) => runOf(name, value, context) };
+}
+
+/** Pushes the IDs of a run onto `ids`. */
+export function pushHostIds(ids: number[], run: HostIdRun): void {
+  for (let id = run.first; id <= run.last; id++) ids.push(id);
+}
+
+/**
+ * Host List with details=None, from a whole document (or, read through `hostIdRecords`, its
+ * envelope alone). A RESPONSE holding only DATETIME means no hosts.
+ */
 export function parseHostIdPage(document: XmlDocument, context: XmlContext): HostIdPage {
   const { RESPONSE } = parseDocument(hostListDocumentSchema, document, HOST_LIST_ROOT, context);
+  const runOf = hostIdRunReader();
   const ids: number[] = [];
-  for (const id of RESPONSE.ID_SET?.ID ?? []) ids.push(parseHostId(id, context));
-  for (const range of RESPONSE.ID_SET?.ID_RANGE ?? []) {
-    const match = /^(\d+)\s*-\s*(\d+)$/.exec(range);
-    const first = match?.[1] === undefined ? NaN : parseHostId(match[1], context);
-    const last = match?.[2] === undefined ? NaN : parseHostId(match[2], context);
-    if (Number.isNaN(first) || Number.isNaN(last) || last < first) {
-      throw malformed(context, `${endpointInfo[context.endpoint].title} returned an invalid ID_RANGE "${range}".`);
-    }
-    if (ids.length + (last - first + 1) > MAX_IDS_PER_RESPONSE) {
-      throw malformed(context, `${endpointInfo[context.endpoint].title} returned an implausibly large ID_RANGE "${range}".`);
-    }
-    for (let id = first; id <= last; id++) ids.push(id);
-  }
+  for (const id of RESPONSE.ID_SET?.ID ?? []) pushHostIds(ids, runOf('ID', id, context));
+  for (const range of RESPONSE.ID_SET?.ID_RANGE ?? []) pushHostIds(ids, runOf('ID_RANGE', range, context));
   return { ids, warning: RESPONSE.WARNING, responseTime: RESPONSE.DATETIME };
 }
 

@@ -74,8 +74,8 @@ export class XmlBodyReader<T = never> {
     this.#builder = new XmlTreeBuilder(
       sink && {
         path: sink.reader.path,
-        record: (value, index) => {
-          const record = sink.reader.read(value, index, context, outcomes);
+        record: (value, index, name) => {
+          const record = sink.reader.read(value, { index, name }, context, outcomes);
           if (record !== undefined) sink.take(record);
         },
       },

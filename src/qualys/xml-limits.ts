@@ -1,7 +1,7 @@
 /**
  * What one Qualys body may make a worker hold while it is read. Far above any real answer (a 1 000-host
  * detection page nests 7 deep; a host's record is a few thousand elements; the envelope a few dozen,
- * or one per entry of a host ID set), and low enough that a hostile or broken answer — however well
+ * as a host ID set is read entry by entry, as records), and low enough that a hostile or broken answer — however well
  * it compresses — fails its page long before memory grows past a few tens of MB.
  */
 export const XML_LIMITS = {
@@ -11,8 +11,8 @@ export const XML_LIMITS = {
   recordElements: 500_000,
   /** Characters of text and attribute values of one record. */
   recordCharacters: 32 * 1024 * 1024,
-  /** Elements kept outside the records (the envelope: counts, WARNING, a host ID set). */
-  envelopeElements: 2_000_000,
+  /** Elements kept outside the records (the envelope: counts, WARNING, DATETIME). */
+  envelopeElements: 100_000,
   /** Distinct element names outside the records (each is a key of the envelope's objects). */
   envelopeNames: 4_096,
   /** Attributes kept outside the records. */

@@ -36,12 +36,22 @@ export function isListItem(tagName: string, parentName: string | undefined): boo
   return parentName !== undefined && LIST_PARENTS.get(tagName)?.has(parentName) === true;
 }
 
+/**
+ * One step of a route: an element name, or the names any of which is a record where a list mixes two
+ * kinds (ID_SET holds ID and ID_RANGE).
+ */
+export type RouteStep = string | readonly string[];
+
 /** Where a document's records are, and who takes each one as soon as its end tag has been read. */
 export interface RecordRoute {
   /** Element names from the root to the record element, e.g. HOST_LIST_OUTPUT › RESPONSE › HOST_LIST › HOST. */
-  path: readonly string[];
-  /** Gets each record's value (the shape described on `XmlTreeBuilder`), in document order. */
-  record(value: unknown, index: number): void;
+  path: readonly RouteStep[];
+  /** Gets each record's value (the shape described on `XmlTreeBuilder`) and element name, in document order. */
+  record(value: unknown, index: number, name: string): void;
+}
+
+function stepMatches(step: RouteStep | undefined, name: string): boolean {
+  return typeof step === 'string' ? step === name : step !== undefined && step.includes(name);
 }
 
 /** Characters that arrived as, or were replaced by, U+FFFD in one field: `DETECTION.RESULTS`, `HOST@id`. */
@@ -117,7 +127,7 @@ export class XmlTreeBuilder {
     if (depth >= XML_LIMITS.depth) throw new XmlLimitExceeded('depth');
     if (depth === 0) this.#rootName = name;
     const path = this.#route?.path;
-    if (path !== undefined && this.#onPath === depth && path[depth] === name) {
+    if (path !== undefined && this.#onPath === depth && stepMatches(path[depth], name)) {
       this.#onPath += 1;
       if (this.#onPath === path.length) {
         this.#recordElements = 0;
@@ -172,7 +182,7 @@ export class XmlTreeBuilder {
     if (this.#onPath === depth + 1) {
       this.#onPath = depth;
       if (this.#route !== undefined && depth + 1 === this.#route.path.length) {
-        this.#route.record(value, this.#records++);
+        this.#route.record(value, this.#records++, frame.name);
         return;
       }
     }

@@ -4,6 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import { QualysClient, type QualysCallEvent } from '../../src/qualys/client';
 import type { QualysError } from '../../src/qualys/errors';
+import { XML_LIMITS } from '../../src/qualys/xml-limits';
 import { fixture, standardLimitHeaders, startFakeQualys, xml, type FakeQualys } from './fixtures/qualys/fake-qualys';
 import { qualysFailure } from './fixtures/qualys/qualys-failure';
 
@@ -45,11 +46,27 @@ describe('budgets on what an answer can make the reader hold', () => {
     expect(bytesRead(e)).toBeLessThan(1024 * 1024);
   });
 
-  it('2 M + 1 empty elements in the envelope fail at the envelope limit', async () => {
-    fake.route = () => gzipped(`<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE>${'<a/>'.repeat(2_000_001)}</RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>`);
+  it('100,001 empty elements in the envelope fail at the envelope limit', async () => {
+    fake.route = () => gzipped(`<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE>${'<a/>'.repeat(100_001)}</RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>`);
     const e = await failure(client.listDetections({ idMin: 1, idMax: 5 }));
     expect({ kind: e.kind, retryable: e.retryable }).toEqual({ kind: 'malformed-response', retryable: false });
     expect(e.message).toContain('(limit envelopeElements)');
+  });
+
+  it('a host ID set that claims more IDs than any subscription holds fails its page before they are held', async () => {
+    fake.route = () =>
+      gzipped('<HOST_LIST_OUTPUT><RESPONSE><ID_SET><ID>1</ID><ID_RANGE>2-20000001</ID_RANGE></ID_SET></RESPONSE></HOST_LIST_OUTPUT>');
+    const e = await failure(client.listHostIds());
+    expect(e.kind).toBe('malformed-response');
+    expect(e.message).toContain('implausibly large host ID set (over 20,000,000 IDs at "2-20000001")');
+  });
+
+  it('a host ID set with more entries than an envelope may hold is read entry by entry, as records', async () => {
+    const entries = Array.from({ length: 2 * XML_LIMITS.envelopeElements }, (_, i) => `<ID>${2 * i + 1}</ID>`).join('');
+    fake.route = () => gzipped(`<HOST_LIST_OUTPUT><RESPONSE><ID_SET>${entries}</ID_SET></RESPONSE></HOST_LIST_OUTPUT>`);
+    const ids = await client.listHostIds();
+    expect(ids).toHaveLength(2 * XML_LIMITS.envelopeElements);
+    expect(ids.at(-1)).toBe(4 * XML_LIMITS.envelopeElements - 1);
   });
 
   it('an attribute value that never ends fails at the unfinished-construct limit, after reading little more than it', async () => {

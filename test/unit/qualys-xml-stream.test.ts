@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { hostDetectionRecords, parseHostDetectionPage } from '../../src/qualys/parse-host-detection';
+import { hostIdRecords, parseHostIdPage, pushHostIds } from '../../src/qualys/parse-host-list';
 import { knowledgeBaseRecords, parseKnowledgeBasePage } from '../../src/qualys/parse-knowledge-base';
 import type { HostDetections, KnowledgeBaseVuln } from '../../src/qualys/schemas';
 import { parseQualysXml, type XmlContext } from '../../src/qualys/xml';
@@ -14,6 +15,7 @@ import { readInChunks, thrownQualysError } from './xml-reading';
 
 const hld: XmlContext = { endpoint: 'hostDetection', httpStatus: 200 };
 const kb: XmlContext = { endpoint: 'knowledgeBase', httpStatus: 200 };
+const hostList: XmlContext = { endpoint: 'hostList', httpStatus: 200 };
 
 const xmlFixtures = readdirSync(path.dirname(fixturePath('x'))).filter((name) => name.endsWith('.xml'));
 
@@ -60,6 +62,37 @@ describe('chunked reading', () => {
     const taken: KnowledgeBaseVuln[] = [];
     readInChunks(body, 5, kb, { reader: knowledgeBaseRecords, take: (vuln) => taken.push(vuln) });
     expect(taken).toEqual(parseKnowledgeBasePage(parseQualysXml(body, kb), kb).vulns);
+  });
+
+  it('streams a host ID set entry by entry, in document order, as the whole-document path expands it; the envelope keeps DATETIME only', () => {
+    const body = fixture('host-list-ids.xml');
+    for (const size of [1, 7, 64]) {
+      const ids: number[] = [];
+      const envelope = readInChunks(body, size, hostList, { reader: hostIdRecords(), take: (run) => pushHostIds(ids, run) });
+      expect(ids).toEqual([9000001, 120, 121, 122, 123, 77, 500, 501]);
+      expect([...ids].sort((a, b) => a - b)).toEqual([...parseHostIdPage(parseQualysXml(body, hostList), hostList).ids].sort((a, b) => a - b));
+      const page = parseHostIdPage(envelope, hostList);
+      expect(page.ids).toEqual([]);
+      expect(page.responseTime).toBe('2024-05-02T10:15:00Z');
+    }
+  });
+
+  it('fails the page on an unreadable host ID entry, streamed or not, even where odd records are quarantined: a lost ID would remove its host', () => {
+    const good = fixture('host-list-ids.xml');
+    for (const [entry, message] of [
+      ['<ID>77a</ID>', 'invalid host ID "77a"'],
+      ['<ID_RANGE>500-499</ID_RANGE>', 'invalid ID_RANGE "500-499"'],
+      ['<ID><X>1</X></ID>', 'expected a text value'],
+    ] as const) {
+      const body = good.replace('<ID>77</ID>', entry);
+      const rejected: unknown[] = [];
+      const sink = { reader: hostIdRecords(), take: () => undefined, reject: (record: unknown) => rejected.push(record) };
+      const streamed = thrownQualysError(() => readInChunks(body, 16, hostList, sink));
+      expect(streamed.kind).toBe('malformed-response');
+      expect(streamed.message).toContain(message);
+      expect(rejected).toEqual([]);
+      expect(thrownQualysError(() => parseHostIdPage(parseQualysXml(body, hostList), hostList)).message).toContain(message);
+    }
   });
 });
 

@@ -66,7 +66,14 @@ function hostIdRunReader(): (name: string, value: unknown, context: XmlContext) 
       }
     }
     held += run.last - run.first + 1;
-    if (held > MAX_HOST_IDS) throw malformed(context, `${title} returned an implausibly large host ID set (over ${MAX_HOST_IDS.toLocaleString('en-US')} IDs at "${value.slice(0, 40)}").`);
+    if (held > MAX_HOST_IDS) {
+      throw malformed(
+        context,
+        `${title} returned an implausibly large host ID set (over ${MAX_HOST_IDS.toLocaleString('en-US')} IDs at "${value.slice(0, 40)}").`,
+        'No Qualys subscription comes near this: check the API URL and any proxy between the connector and Qualys. Retrying will not help.',
+        false,
+      );
+    }
     return run;
   };
 }

@@ -50,7 +50,9 @@ function hostIdRunReader(): (name: string, value: unknown, context: XmlContext) 
   let held = 0;
   return (name, value, context) => {
     const title = endpointInfo[context.endpoint].title;
-    if (typeof value !== 'string') throw malformed(context, `${title} returned a document that does not have the expected shape: ID_SET.${name}: expected a text value, found an element.`);
+    if (typeof value !== 'string') {
+      throw malformed(context, `${title} returned a document that does not have the expected shape: ID_SET.${name}: expected a text value, found an element.`);
+    }
     let run: HostIdRun;
     if (name === 'ID') {
       const id = parseHostId(value, context);
@@ -84,7 +86,10 @@ function hostIdRunReader(): (name: string, value: unknown, context: XmlContext) 
  */
 export function hostIdRecords(): RecordReader<HostIdRun> {
   const runOf = hostIdRunReader();
-  return { path: [HOST_LIST_ROOT, 'RESPONSE', 'ID_SET', ['ID', 'ID_RANGE']], read: (value, { name }, context) => runOf(name, value, context) };
+  return {
+    path: [HOST_LIST_ROOT, 'RESPONSE', 'ID_SET', ['ID', 'ID_RANGE']],
+    read: (value, { name }, context) => runOf(name, value, context),
+  };
 }
 
 /** Pushes the IDs of a run onto `ids`. */

@@ -49,9 +49,9 @@ export interface HostIdRun {
 function hostIdRunReader(): (name: string, value: unknown, context: XmlContext) => HostIdRun {
   let held = 0;
   return (name, value, context) => {
-    const title = endpointInfo[context.endpoint].title;
+    const title = (): string => endpointInfo[context.endpoint].title;
     if (typeof value !== 'string') {
-      throw malformed(context, `${title} returned a document that does not have the expected shape: ID_SET.${name}: expected a text value, found an element.`);
+      throw malformed(context, `${title()} returned a document that does not have the expected shape: ID_SET.${name}: expected a text value, found an element.`);
     }
     let run: HostIdRun;
     if (name === 'ID') {
@@ -64,14 +64,14 @@ function hostIdRunReader(): (name: string, value: unknown, context: XmlContext) 
         last: match?.[2] === undefined ? NaN : parseHostId(match[2], context),
       };
       if (Number.isNaN(run.first) || Number.isNaN(run.last) || run.last < run.first) {
-        throw malformed(context, `${title} returned an invalid ID_RANGE "${value.slice(0, 40)}".`);
+        throw malformed(context, `${title()} returned an invalid ID_RANGE "${value.slice(0, 40)}".`);
       }
     }
     held += run.last - run.first + 1;
     if (held > MAX_HOST_IDS) {
       throw malformed(
         context,
-        `${title} returned an implausibly large host ID set (over ${MAX_HOST_IDS.toLocaleString('en-US')} IDs at "${value.slice(0, 40)}").`,
+        `${title()} returned an implausibly large host ID set (over ${MAX_HOST_IDS.toLocaleString('en-US')} IDs at "${value.slice(0, 40)}").`,
         'No Qualys subscription comes near this: check the API URL and any proxy between the connector and Qualys. Retrying will not help.',
         false,
       );

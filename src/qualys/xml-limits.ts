@@ -1,7 +1,7 @@
 /**
  * What one Qualys body may make a worker hold while it is read. Far above any real answer (a 1 000-host
- * detection page nests 7 deep; a host's record is a few thousand elements; the envelope a few dozen,
- * as a host ID set is read entry by entry, as records), and low enough that a hostile or broken answer — however well
+ * detection page nests 7 deep; a host's record is a few thousand elements; the envelope a few dozen, a
+ * host ID set's entries being records), and low enough that a hostile or broken answer — however well
  * it compresses — fails its page long before memory grows past a few tens of MB.
  */
 export const XML_LIMITS = {

@@ -108,6 +108,16 @@ describe('a body cut short', () => {
       expect(e.message).toMatch(/^Host List Detection returned XML that is not well-formed \((unclosed tag|unexpected end|document must contain a root element)/);
     }
   });
+
+  it('is an error for a host ID set cut at any byte, though its earlier entries were taken', () => {
+    const body = fixture('host-list-ids.xml');
+    const rootEnd = body.indexOf('</HOST_LIST_OUTPUT>') + '</HOST_LIST_OUTPUT>'.length;
+    for (let cut = 1; cut < rootEnd; cut += 1) {
+      const e = thrownQualysError(() => readInChunks(body.slice(0, cut), 16, hostList, { reader: hostIdRecords(), take: () => undefined }));
+      expect(e.kind).toBe('malformed-response');
+      expect(e.message).toMatch(/^Host List returned (XML that is not well-formed|an empty body|XML without a root element)/);
+    }
+  });
 });
 
 describe('what is refused, as XML 1.0 refuses it', () => {
